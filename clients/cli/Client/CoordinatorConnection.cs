@@ -1,0 +1,79 @@
+using Grpc.Core;
+using Grpc.Net.Client;
+using VideoGen.Contracts.V1;
+
+namespace VideoGen.Cli.Client;
+
+/// <summary>The channel to the coordinator and the JobService client over it.</summary>
+public sealed class CoordinatorConnection : IDisposable
+{
+    public const string DefaultAddress = "http://127.0.0.1:7070";
+    public const string AddressVariable = "VIDEOGEN_COORDINATOR";
+
+    private readonly GrpcChannel _channel;
+
+    public CoordinatorConnection(string address)
+    {
+        Address = Normalize(address);
+        _channel = GrpcChannel.ForAddress(Address);
+        Jobs = new JobService.JobServiceClient(_channel);
+    }
+
+    public string Address { get; }
+
+    public JobService.JobServiceClient Jobs { get; }
+
+    /// <summary>--coordinator wins, then $VIDEOGEN_COORDINATOR, then http://127.0.0.1:7070.</summary>
+    public static string ResolveAddress(string? option, string? environment) =>
+        !string.IsNullOrWhiteSpace(option) ? option
+        : !string.IsNullOrWhiteSpace(environment) ? environment
+        : DefaultAddress;
+
+    /// <summary>"127.0.0.1:7070" becomes "http://127.0.0.1:7070"; an address with a scheme is kept.</summary>
+    public static string Normalize(string address)
+    {
+        var trimmed = address.Trim();
+        return trimmed.Contains("://", StringComparison.Ordinal) ? trimmed : "http://" + trimmed;
+    }
+
+    public void Dispose() => _channel.Dispose();
+}
+
+/// <summary>Retries a call while the coordinator is unavailable (it may still be starting).</summary>
+public static class UnavailableRetry
+{
+    /// <summary>
+    /// Calls <paramref name="call"/> until it does not fail with UNAVAILABLE, with exponential
+    /// backoff (0.25 s doubling to 4 s) for up to <paramref name="budget"/>; calls
+    /// <paramref name="onFirstWait"/> once, before the first wait. Only safe for idempotent calls.
+    /// </summary>
+    public static async Task<T> RunAsync<T>(
+        Func<CancellationToken, Task<T>> call,
+        TimeSpan budget,
+        Action onFirstWait,
+        TimeProvider time,
+        CancellationToken cancellationToken)
+    {
+        var started = time.GetTimestamp();
+        var delay = TimeSpan.FromMilliseconds(250);
+        var waited = false;
+        while (true)
+        {
+            try
+            {
+                return await call(cancellationToken);
+            }
+            catch (RpcException ex) when (ex.StatusCode == StatusCode.Unavailable
+                                          && time.GetElapsedTime(started) + delay < budget)
+            {
+                if (!waited)
+                {
+                    waited = true;
+                    onFirstWait();
+                }
+            }
+            await Task.Delay(delay, time, cancellationToken);
+            delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(4).Ticks));
+        }
+    }
+}

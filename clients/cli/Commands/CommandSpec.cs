@@ -1,0 +1,87 @@
+namespace VideoGen.Cli.Commands;
+
+/// <summary>One option of a command: a flag when <see cref="ValueName"/> is null, else it takes a value.</summary>
+public sealed record OptionSpec(string Name, string? ValueName, string Help)
+{
+    public bool TakesValue => ValueName is not null;
+}
+
+/// <summary>A command of the CLI: its name (one or two words), positional arguments and options.</summary>
+public sealed record CommandSpec(
+    string Name,
+    string Summary,
+    IReadOnlyList<string> Positionals,
+    IReadOnlyList<OptionSpec> Options)
+{
+    public OptionSpec? FindOption(string name) => Options.FirstOrDefault(o => o.Name == name);
+}
+
+/// <summary>Every command the CLI knows, with the options each accepts.</summary>
+public static class CommandCatalog
+{
+    public static readonly OptionSpec Coordinator = new("coordinator", "ADDRESS",
+        "coordinator gRPC address (default: $VIDEOGEN_COORDINATOR or http://127.0.0.1:7070)");
+    public static readonly OptionSpec Json = new("json", null, "print JSON, one object per line");
+    public static readonly OptionSpec Help = new("help", null, "show help");
+
+    /// <summary>Options every command accepts, wherever they appear on the line.</summary>
+    public static readonly IReadOnlyList<OptionSpec> GlobalOptions = [Coordinator, Json, Help];
+
+    /// <summary>Options that describe a job; shared by <c>submit</c> and <c>estimate</c>.</summary>
+    public static readonly IReadOnlyList<OptionSpec> JobSpecOptions =
+    [
+        new("duration", "SECONDS", "length of the video (wins over a duration in the prompt)"),
+        new("template", "NAME", "planner template, e.g. product_showcase"),
+        new("model", "NAME", "video model from the coordinator's catalog"),
+        new("continuity", "strict|beat|none", "how chunks continue each other (default beat)"),
+        new("priority", "N", "-100..100, higher runs first (default 0)"),
+        new("tenant", "NAME", "who the job is for (default \"default\")"),
+        new("max-cost", "USD", "refuse the job when its estimate costs more"),
+    ];
+
+    public static readonly CommandSpec FarmUp = new("farm up",
+        "start a local farm: one coordinator and N workers, until Ctrl-C",
+        [],
+        [
+            new("workers", "N", "number of workers (default 2)"),
+            new("port", "PORT", "coordinator gRPC port (default 7070)"),
+            new("dir", "DIR", "farm state, artifacts and logs (default .farm)"),
+            new("slots", "S", "task slots per worker (default: the worker's own)"),
+            new("coordinator-dll", "PATH", "coordinator DLL (default: $VIDEOGEN_COORDINATOR_DLL or found under artifacts/bin)"),
+            new("worker-dll", "PATH", "worker DLL (default: $VIDEOGEN_WORKER_DLL or found under artifacts/bin)"),
+            new("ready-timeout", "SECONDS", "how long to wait for the workers to be ready (default 60)"),
+        ]);
+
+    public static readonly CommandSpec Submit = new("submit",
+        "submit a job; prints its id (with --watch: follows it to the end)",
+        ["PROMPT"],
+        [
+            .. JobSpecOptions,
+            new("request-id", "ID", "idempotency key (default: a new UUID)"),
+            new("watch", null, "follow the job until it ends"),
+            new("out", "FILE", "copy the final video to FILE (implies --watch); prints its absolute path last"),
+        ]);
+
+    public static readonly CommandSpec Watch = new("watch", "follow a job's events until it ends", ["JOB"], []);
+
+    public static readonly CommandSpec Get = new("get", "show a job and its tasks", ["JOB"], []);
+
+    public static readonly CommandSpec List = new("list", "list jobs, newest first", [],
+        [
+            new("state", "STATE", "only jobs in this state (queued, rendering, succeeded, failed, ...)"),
+            new("tenant", "NAME", "only this tenant's jobs"),
+            new("limit", "N", "at most N jobs (default 20)"),
+        ]);
+
+    public static readonly CommandSpec Cancel = new("cancel", "cancel a job", ["JOB"], []);
+
+    public static readonly CommandSpec Estimate = new("estimate",
+        "show the plan, cost and expected wall time of a job without starting it", ["PROMPT"], JobSpecOptions);
+
+    public static readonly CommandSpec Workers = new("workers", "list the workers the coordinator knows", [], []);
+
+    public static readonly CommandSpec Templates = new("templates", "list the planner's templates", [], []);
+
+    public static readonly IReadOnlyList<CommandSpec> All =
+        [FarmUp, Submit, Watch, Get, List, Cancel, Estimate, Workers, Templates];
+}

@@ -1,0 +1,38 @@
+using VideoGen.Cli.Farm;
+
+namespace VideoGen.Cli.Commands;
+
+/// <summary><c>farm up</c>: a coordinator and N workers on this machine until Ctrl-C or SIGTERM.</summary>
+public static class FarmCommand
+{
+    public static async Task<int> UpAsync(CommandContext context, CancellationToken stop)
+    {
+        var parsed = context.Parsed;
+        var workers = parsed.GetInt("workers", defaultValue: 2, min: 1);
+        var port = parsed.GetInt("port", defaultValue: 7070, min: 1);
+        if (port > 65535)
+        {
+            throw new UsageException($"--port must be at most 65535, got {port}", parsed.Command);
+        }
+        int? slots = parsed.Has("slots") ? parsed.GetInt("slots", defaultValue: 1, min: 1) : null;
+        var readyTimeout = parsed.GetDouble("ready-timeout") ?? 60;
+        if (readyTimeout <= 0)
+        {
+            throw new UsageException("--ready-timeout must be positive", parsed.Command);
+        }
+        var layout = new FarmLayout(workers, port, Path.GetFullPath(parsed.Get("dir") ?? ".farm"), slots);
+
+        var baseDirectory = AppContext.BaseDirectory;
+        var coordinatorDll = ServerLocator.Locate(ServerLocator.CoordinatorProject, parsed.Get("coordinator-dll"),
+            Environment.GetEnvironmentVariable(ServerLocator.CoordinatorVariable), baseDirectory);
+        var workerDll = ServerLocator.Locate(ServerLocator.WorkerProject, parsed.Get("worker-dll"),
+            Environment.GetEnvironmentVariable(ServerLocator.WorkerVariable), baseDirectory);
+
+        var supervisor = new FarmSupervisor(layout, coordinatorDll, workerDll, context.Output, context.Errors)
+        {
+            ReadyTimeout = TimeSpan.FromSeconds(readyTimeout),
+            Json = context.Json,
+        };
+        return await supervisor.RunAsync(stop);
+    }
+}

@@ -1,0 +1,35 @@
+using VideoGen.Cli.Rendering;
+using VideoGen.Contracts.V1;
+
+namespace VideoGen.Cli.Commands;
+
+/// <summary>Builds the JobRequest of <c>submit</c> and <c>estimate</c> from their options.</summary>
+public static class JobRequestBuilder
+{
+    /// <summary>Range checks stay with the coordinator (it names the field); only the syntax is checked here.</summary>
+    public static JobRequest Build(ParsedCommand parsed)
+    {
+        var request = new JobRequest
+        {
+            Prompt = parsed.Positional(0),
+            Template = parsed.Get("template") ?? "",
+            Model = parsed.Get("model") ?? "",
+            Tenant = parsed.Get("tenant") ?? "",
+            Priority = parsed.GetInt("priority") ?? 0,
+        };
+        if (parsed.GetDouble("duration") is { } duration)
+        {
+            request.DurationSeconds = duration;
+        }
+        if (parsed.GetDouble("max-cost") is { } maxCost)
+        {
+            request.MaxCostUsd = maxCost;
+        }
+        if (parsed.Get("continuity") is { } continuity)
+        {
+            request.Continuity = Names.ParseContinuity(continuity)
+                ?? throw new UsageException($"--continuity must be strict, beat or none, got '{continuity}'", parsed.Command);
+        }
+        return request;
+    }
+}

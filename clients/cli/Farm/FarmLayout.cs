@@ -1,0 +1,45 @@
+namespace VideoGen.Cli.Farm;
+
+/// <summary>
+/// A local farm's settings and the command lines of its processes. Pure, so tests can
+/// pin the exact arguments each server gets.
+/// </summary>
+public sealed record FarmLayout(int Workers, int Port, string Directory, int? Slots)
+{
+    public string CoordinatorUrl => $"http://127.0.0.1:{Port}";
+
+    public string ArtifactsDirectory => Path.Combine(Directory, "artifacts");
+
+    public string LogsDirectory => Path.Combine(Directory, "logs");
+
+    public static string WorkerId(int index) => $"worker-{index}";
+
+    public IEnumerable<string> WorkerIds => Enumerable.Range(1, Workers).Select(WorkerId);
+
+    public string LogFile(string processName) => Path.Combine(LogsDirectory, processName + ".log");
+
+    public IReadOnlyList<string> CoordinatorArguments() =>
+    [
+        $"--Coordinator:GrpcUrl={CoordinatorUrl}",
+        "--Coordinator:HttpUrl=http://127.0.0.1:0",
+        $"--Coordinator:DataDirectory={Path.Combine(Directory, "coordinator")}",
+        $"--Storage:LocalRoot={ArtifactsDirectory}",
+    ];
+
+    public IReadOnlyList<string> WorkerArguments(int index)
+    {
+        var id = WorkerId(index);
+        var arguments = new List<string>
+        {
+            $"--Worker:Id={id}",
+            $"--Worker:Coordinator={CoordinatorUrl}",
+            $"--Storage:LocalRoot={ArtifactsDirectory}",
+            $"--Worker:WorkDirectory={Path.Combine(Directory, "work", id)}",
+        };
+        if (Slots is { } slots)
+        {
+            arguments.Add($"--Worker:Slots={slots}");
+        }
+        return arguments;
+    }
+}

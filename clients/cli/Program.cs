@@ -1,0 +1,3 @@
+using VideoGen.Cli.Commands;
+
+return await CliApp.MainAsync(args);

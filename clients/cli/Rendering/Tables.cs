@@ -1,0 +1,159 @@
+using System.Globalization;
+using System.Text;
+using Google.Protobuf.WellKnownTypes;
+using VideoGen.Contracts.V1;
+
+namespace VideoGen.Cli.Rendering;
+
+/// <summary>The human-readable output of the one-shot commands. Pure.</summary>
+public static class Tables
+{
+    private static readonly CultureInfo Invariant = CultureInfo.InvariantCulture;
+
+    /// <summary>Columns padded to their widest cell; the last column is not padded.</summary>
+    public static string Table(IReadOnlyList<string> headers, IEnumerable<IReadOnlyList<string>> rows)
+    {
+        var all = rows.Prepend(headers).ToList();
+        var widths = Enumerable.Range(0, headers.Count)
+            .Select(i => all.Max(r => i < r.Count ? r[i].Length : 0))
+            .ToArray();
+        var text = new StringBuilder();
+        foreach (var row in all)
+        {
+            var cells = row.Select((cell, i) => i == row.Count - 1 ? cell : cell.PadRight(widths[i]));
+            text.AppendLine(string.Join("  ", cells).TrimEnd());
+        }
+        return text.ToString();
+    }
+
+    public static string Workers(IEnumerable<WorkerInfo> workers) => Table(
+        ["WORKER", "STATE", "ADDRESS", "SLOTS", "RUNNING", "OK", "FAILED", "MODELS"],
+        workers.Select(w => (IReadOnlyList<string>)
+        [
+            w.WorkerId, w.State, w.Address, Num(w.Slots), Num(w.RunningTasks), Num(w.TasksSucceeded),
+            Num(w.TasksFailed), string.Join(",", w.Models),
+        ]));
+
+    public static string Templates(IEnumerable<TemplateInfo> templates) => Table(
+        ["TEMPLATE", "DEFAULT", "BEATS", "DESCRIPTION"],
+        templates.Select(t => (IReadOnlyList<string>)
+        [
+            t.Name, SecondsOrDash(t.DefaultDurationSeconds), string.Join(",", t.Beats), t.Description,
+        ]));
+
+    public static string Jobs(IEnumerable<Job> jobs) => Table(
+        ["JOB", "STATE", "CREATED", "DURATION", "COST", "TENANT", "PROMPT"],
+        jobs.Select(j => (IReadOnlyList<string>)
+        [
+            j.JobId, Names.Of(j.State), Time(j.CreatedAt), SecondsOrDash(RequestedSeconds(j)), EventLines.Money(j.CostUsd),
+            string.IsNullOrEmpty(j.Request?.Tenant) ? "default" : j.Request.Tenant, Shorten(j.Request?.Prompt ?? "", 50),
+        ]));
+
+    public static string Job(Job job)
+    {
+        var text = new StringBuilder();
+        text.AppendLine($"job        {job.JobId}");
+        text.AppendLine($"state      {Names.Of(job.State)}");
+        text.AppendLine($"prompt     {job.Request?.Prompt}");
+        if (job.Plan is { } plan)
+        {
+            text.AppendLine(PlanSummary(plan));
+        }
+        text.AppendLine($"cost       {EventLines.Money(job.CostUsd)}");
+        text.AppendLine($"created    {Time(job.CreatedAt)}");
+        if (job.FinishedAt is not null)
+        {
+            text.AppendLine($"finished   {Time(job.FinishedAt)}");
+        }
+        if (job.OutputUri.Length > 0)
+        {
+            text.AppendLine($"output     {job.OutputUri} ({Seconds(job.OutputDurationSeconds)})");
+        }
+        if (job.OutputUrl.Length > 0)
+        {
+            text.AppendLine($"url        {job.OutputUrl}");
+        }
+        if (job.Error.Length > 0)
+        {
+            text.AppendLine($"error      {job.Error}");
+        }
+        if (job.Tasks.Count > 0)
+        {
+            text.AppendLine();
+            text.Append(Table(
+                ["TASK", "STATE", "WORKER", "ATTEMPT", "PROGRESS", "COST", "OUTPUT / ERROR"],
+                job.Tasks.Select(t => (IReadOnlyList<string>)
+                [
+                    t.TaskId, Names.Of(t.State), t.WorkerId, Num(t.Attempt), EventLines.Percent(t.Progress),
+                    EventLines.Money(t.CostUsd), t.Error.Length > 0 ? t.Error : t.OutputUri,
+                ])));
+        }
+        return text.ToString();
+    }
+
+    public static string Estimate(EstimateJobResponse estimate)
+    {
+        var text = new StringBuilder();
+        var plan = estimate.Plan ?? new Plan();
+        text.AppendLine(PlanSummary(plan));
+        text.AppendLine($"cost       {EventLines.Money(estimate.CostUsd)}");
+        text.AppendLine(string.Create(Invariant,
+            $"wall time  ~{estimate.ExpectedWallSeconds:0.0} s with {estimate.Workers} workers"));
+        if (plan.Spec is { Beats.Count: > 0 } spec)
+        {
+            text.AppendLine();
+            text.Append(Table(["BEAT", "NAME", "START", "LENGTH", "SHOT"],
+                spec.Beats.Select(b => (IReadOnlyList<string>)
+                [
+                    Num(b.Index), b.Name, Seconds(b.StartSeconds), Seconds(b.LengthSeconds), b.ShotDescription,
+                ])));
+        }
+        if (plan.Chunks.Count > 0)
+        {
+            text.AppendLine();
+            text.Append(Table(["CHUNK", "START", "GENERATED", "USED", "BEAT", "STARTS FROM", "COST"],
+                plan.Chunks.Select(c => (IReadOnlyList<string>)
+                [
+                    Num(c.Index), Seconds(c.StartSeconds), Seconds(c.GeneratedSeconds), Seconds(c.UsedSeconds),
+                    Num(c.BeatIndex), c.IsReference ? "storyboard" : "previous chunk", EventLines.Money(c.CostUsd),
+                ])));
+        }
+        return text.ToString();
+    }
+
+    private static string PlanSummary(Plan plan)
+    {
+        var spec = plan.Spec ?? new Spec();
+        var text = new StringBuilder();
+        text.AppendLine(string.Create(Invariant,
+            $"spec       {Seconds(spec.DurationSeconds)} ({spec.DurationSource}) {spec.Template}: {spec.Subject}, {spec.Style}"));
+        text.Append(string.Create(Invariant,
+            $"plan       {plan.Chunks.Count} chunks x {Seconds(plan.ClipSeconds)} on {plan.Model}, continuity {Names.Of(plan.Continuity)}, planner {spec.Planner}"));
+        if (spec.PlannerNote.Length > 0)
+        {
+            text.Append($" ({spec.PlannerNote})");
+        }
+        return text.ToString();
+    }
+
+    private static double RequestedSeconds(Job job) =>
+        job.Plan?.Spec?.DurationSeconds is > 0 and var planned ? planned
+        : job.Request is { HasDurationSeconds: true } request ? request.DurationSeconds
+        : 0;
+
+    private static string Seconds(double seconds) => string.Create(Invariant, $"{seconds:0.0} s");
+
+    /// <summary>"-" where 0 means "not known yet".</summary>
+    private static string SecondsOrDash(double seconds) => seconds > 0 ? Seconds(seconds) : "-";
+
+    private static string Num(long value) => value.ToString(Invariant);
+
+    private static string Time(Timestamp? time) =>
+        time is null ? "-" : time.ToDateTime().ToLocalTime().ToString("yyyy-MM-dd HH:mm:ss", Invariant);
+
+    private static string Shorten(string text, int max)
+    {
+        var line = text.ReplaceLineEndings(" ");
+        return line.Length <= max ? line : line[..(max - 1)] + "…";
+    }
+}

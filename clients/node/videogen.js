@@ -1,0 +1,32 @@
+'use strict';
+// Loads the VideoGen contract (protos/videogen/v1/jobs.proto) at run time: no code generation.
+const path = require('path');
+const grpc = require('@grpc/grpc-js');
+const protoLoader = require('@grpc/proto-loader');
+
+const PROTO_ROOT = path.resolve(__dirname, '..', '..', 'protos');
+const JOBS_PROTO = path.join(PROTO_ROOT, 'videogen', 'v1', 'jobs.proto');
+// google/protobuf/*.proto (timestamp) are built into proto-loader (protobufjs); its folder is
+// listed as the place for any other google/ include a future proto might need.
+const GOOGLE_INCLUDES = path.dirname(require.resolve('@grpc/proto-loader/package.json'));
+
+function loadJobService() {
+  const definition = protoLoader.loadSync(JOBS_PROTO, {
+    includeDirs: [PROTO_ROOT, GOOGLE_INCLUDES],
+    keepCase: true, // field names as in the .proto: job_id, after_sequence
+    longs: Number, // int64 sequence numbers fit a double for any real job
+    enums: String, // "JOB_STATE_SUCCEEDED"
+    defaults: true,
+    oneofs: true, // event.event names the set member: "state_changed", "task_updated", "planned"
+  });
+  const loaded = grpc.loadPackageDefinition(definition);
+  return loaded.videogen.v1.JobService;
+}
+
+function connect(address) {
+  const JobService = loadJobService();
+  const target = address.replace(/^https?:\/\//, '');
+  return new JobService(target, grpc.credentials.createInsecure());
+}
+
+module.exports = { loadJobService, connect, grpc, PROTO_ROOT };

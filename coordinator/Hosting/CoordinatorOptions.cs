@@ -1,0 +1,20 @@
+namespace VideoGen.Coordinator.Hosting;
+
+/// <summary>Coordinator process settings (configuration section "Coordinator").</summary>
+public sealed class CoordinatorOptions
+{
+    /// <summary>gRPC endpoint (HTTP/2 without TLS): the job API and membership.</summary>
+    public string GrpcUrl { get; set; } = "http://127.0.0.1:7070";
+
+    /// <summary>HTTP/1.1 endpoint: /metrics for Prometheus and /healthz. Port 0 picks a free port.</summary>
+    public string HttpUrl { get; set; } = "http://127.0.0.1:7079";
+
+    /// <summary>Folder for the SQLite job store (videogen.db).</summary>
+    public string DataDirectory { get; set; } = ".farm/coordinator";
+
+    /// <summary>Model catalog file; empty: the embedded catalog.</summary>
+    public string ModelCatalogPath { get; set; } = "";
+
+    /// <summary>Folder of template JSON files; empty: the templates shipped with the coordinator.</summary>
+    public string TemplatesDirectory { get; set; } = "";
+}

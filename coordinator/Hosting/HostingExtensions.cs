@@ -1,0 +1,104 @@
+using System.Net;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Options;
+using Prometheus;
+using VideoGen.Contracts.Catalog;
+using VideoGen.Coordinator.Events;
+using VideoGen.Coordinator.Observability;
+using VideoGen.Coordinator.Persistence;
+using VideoGen.Coordinator.Planning;
+using VideoGen.Coordinator.Scheduling;
+using VideoGen.Coordinator.Services;
+
+namespace VideoGen.Coordinator.Hosting;
+
+/// <summary>Wires the coordinator: options, Kestrel endpoints, services, the orchestrator's lifetime.</summary>
+public static partial class HostingExtensions
+{
+    public static WebApplicationBuilder AddCoordinator(this WebApplicationBuilder builder)
+    {
+        var options = builder.Configuration.GetSection("Coordinator").Get<CoordinatorOptions>() ?? new CoordinatorOptions();
+        builder.Services.AddOptions<CoordinatorOptions>().BindConfiguration("Coordinator");
+        builder.Services.AddOptions<SchedulingOptions>().BindConfiguration("Scheduling")
+            .Validate(o => o.MaxAttempts > 0 && o.TaskLeaseSeconds > 0 && o.WorkerLeaseSeconds > o.HeartbeatIntervalSeconds, "Scheduling: MaxAttempts > 0, TaskLeaseSeconds > 0, WorkerLeaseSeconds > HeartbeatIntervalSeconds")
+            .ValidateOnStart();
+
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            Listen(kestrel, options.GrpcUrl, HttpProtocols.Http2);
+            Listen(kestrel, options.HttpUrl, HttpProtocols.Http1);
+        });
+
+        builder.Services.AddGrpc(o => o.Interceptors.Add<ErrorMappingInterceptor>());
+        builder.Services.AddGrpcReflection();
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton(_ => ModelCatalog.FromFileOrEmbedded(options.ModelCatalogPath));
+        builder.Services.AddSingleton(_ => string.IsNullOrEmpty(options.TemplatesDirectory)
+            ? TemplateCatalog.LoadDefault()
+            : TemplateCatalog.LoadDirectory(options.TemplatesDirectory));
+        builder.Services.AddSingleton<RuleBasedPlanner>();
+        builder.Services.AddSingleton<IJobPlanner, RulesOnlyPlanner>();
+        builder.Services.AddSingleton<IJobStore>(_ => new SqliteJobStore(Path.Combine(options.DataDirectory, "videogen.db")));
+        builder.Services.AddSingleton<JobEventHub>();
+        builder.Services.AddSingleton<IWorkerTransport, GrpcWorkerTransport>();
+        builder.Services.AddSingleton<IFarmMetrics, PrometheusFarmMetrics>();
+        builder.Services.AddSingleton(sp => new Orchestrator(
+            sp.GetRequiredService<IJobStore>(),
+            sp.GetRequiredService<JobEventHub>(),
+            sp.GetRequiredService<IWorkerTransport>(),
+            sp.GetRequiredService<IJobPlanner>(),
+            sp.GetRequiredService<ModelCatalog>(),
+            sp.GetRequiredService<IOptions<SchedulingOptions>>().Value,
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<ILogger<Orchestrator>>(),
+            sp.GetRequiredService<IFarmMetrics>()));
+        builder.Services.AddHostedService<OrchestratorHost>();
+        return builder;
+    }
+
+    public static WebApplication MapCoordinator(this WebApplication app)
+    {
+        app.UseHttpMetrics();
+        app.MapGrpcService<JobGrpcService>();
+        app.MapGrpcService<MembershipGrpcService>();
+        app.MapGrpcReflectionService();
+        app.MapMetrics();
+        app.MapGet("/healthz", () => Results.Text("ok"));
+        app.Lifetime.ApplicationStarted.Register(() =>
+        {
+            var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
+            LogListening(app.Logger, string.Join(" ", addresses));
+        });
+        return app;
+    }
+
+    /// <summary>Listens on the host and port of <paramref name="url"/> ("http://127.0.0.1:7070"; port 0 picks one).</summary>
+    private static void Listen(KestrelServerOptions kestrel, string url, HttpProtocols protocols)
+    {
+        var uri = new Uri(url);
+        var address = uri.Host switch
+        {
+            "localhost" => IPAddress.Loopback,
+            "*" or "+" or "0.0.0.0" => IPAddress.Any,
+            _ => IPAddress.Parse(uri.Host),
+        };
+        kestrel.Listen(address, uri.Port, o => o.Protocols = protocols);
+    }
+
+    [LoggerMessage(1, LogLevel.Information, "coordinator listening {Addresses}")]
+    private static partial void LogListening(ILogger logger, string addresses);
+}
+
+/// <summary>Starts the orchestrator with the host and stops it (and the app, if its loop dies) with it.</summary>
+internal sealed class OrchestratorHost(Orchestrator orchestrator) : IHostedService
+{
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        orchestrator.Start();
+        return Task.CompletedTask;
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken) => await orchestrator.DisposeAsync();
+}

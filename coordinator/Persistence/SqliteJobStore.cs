@@ -1,0 +1,176 @@
+using Google.Protobuf;
+using Microsoft.Data.Sqlite;
+using VideoGen.Contracts.V1;
+
+namespace VideoGen.Coordinator.Persistence;
+
+/// <summary>
+/// The embedded job store: one SQLite file in WAL mode. Jobs are stored as their protobuf bytes with
+/// a few indexed columns; events as protobuf bytes keyed by (job, sequence). The orchestrator commits
+/// a whole batch of changes in one transaction (group commit).
+/// </summary>
+public sealed class SqliteJobStore : IJobStore
+{
+    private readonly string _connectionString;
+    private readonly SqliteConnection _writer;
+
+    public SqliteJobStore(string path)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+        _connectionString = new SqliteConnectionStringBuilder { DataSource = path, Pooling = true }.ToString();
+        _writer = new SqliteConnection(_connectionString);
+        _writer.Open();
+        Execute(_writer, """
+            PRAGMA journal_mode=WAL;
+            PRAGMA synchronous=NORMAL;
+            PRAGMA busy_timeout=5000;
+            CREATE TABLE IF NOT EXISTS jobs (
+              job_id TEXT PRIMARY KEY,
+              request_id TEXT UNIQUE,
+              tenant TEXT NOT NULL,
+              state INTEGER NOT NULL,
+              created_at INTEGER NOT NULL,
+              body BLOB NOT NULL);
+            CREATE INDEX IF NOT EXISTS jobs_by_created ON jobs(created_at DESC, job_id);
+            CREATE INDEX IF NOT EXISTS jobs_by_state ON jobs(state);
+            CREATE TABLE IF NOT EXISTS events (
+              job_id TEXT NOT NULL,
+              seq INTEGER NOT NULL,
+              body BLOB NOT NULL,
+              PRIMARY KEY (job_id, seq)) WITHOUT ROWID;
+            """);
+    }
+
+    public void Commit(IReadOnlyCollection<Job> jobs, IReadOnlyCollection<JobEvent> events)
+    {
+        if (jobs.Count == 0 && events.Count == 0)
+        {
+            return;
+        }
+
+        using var tx = _writer.BeginTransaction();
+        using (var upsert = _writer.CreateCommand())
+        {
+            upsert.Transaction = tx;
+            upsert.CommandText = """
+                INSERT INTO jobs(job_id, request_id, tenant, state, created_at, body) VALUES ($id, $rid, $tenant, $state, $created, $body)
+                ON CONFLICT(job_id) DO UPDATE SET state = excluded.state, body = excluded.body
+                """;
+            var id = upsert.Parameters.Add("$id", SqliteType.Text);
+            var rid = upsert.Parameters.Add("$rid", SqliteType.Text);
+            var tenant = upsert.Parameters.Add("$tenant", SqliteType.Text);
+            var state = upsert.Parameters.Add("$state", SqliteType.Integer);
+            var created = upsert.Parameters.Add("$created", SqliteType.Integer);
+            var body = upsert.Parameters.Add("$body", SqliteType.Blob);
+            foreach (var job in jobs)
+            {
+                id.Value = job.JobId;
+                rid.Value = string.IsNullOrEmpty(job.RequestId) ? DBNull.Value : job.RequestId;
+                tenant.Value = job.Request?.Tenant ?? "";
+                state.Value = (int)job.State;
+                created.Value = job.CreatedAt?.ToDateTimeOffset().ToUnixTimeMilliseconds() ?? 0;
+                body.Value = job.ToByteArray();
+                upsert.ExecuteNonQuery();
+            }
+        }
+
+        using (var insert = _writer.CreateCommand())
+        {
+            insert.Transaction = tx;
+            insert.CommandText = "INSERT OR IGNORE INTO events(job_id, seq, body) VALUES ($id, $seq, $body)";
+            var id = insert.Parameters.Add("$id", SqliteType.Text);
+            var seq = insert.Parameters.Add("$seq", SqliteType.Integer);
+            var body = insert.Parameters.Add("$body", SqliteType.Blob);
+            foreach (var e in events)
+            {
+                id.Value = e.JobId;
+                seq.Value = e.Sequence;
+                body.Value = e.ToByteArray();
+                insert.ExecuteNonQuery();
+            }
+        }
+
+        tx.Commit();
+    }
+
+    public IReadOnlyList<Job> LoadActive() =>
+        QueryJobs($"SELECT body FROM jobs WHERE state NOT IN ({(int)JobState.Succeeded}, {(int)JobState.Failed}, {(int)JobState.Cancelled}) ORDER BY created_at, job_id");
+
+    public Job? Get(string jobId) => QueryJobs("SELECT body FROM jobs WHERE job_id = $p", ("$p", jobId)).FirstOrDefault();
+
+    public Job? FindByRequestId(string requestId) =>
+        QueryJobs("SELECT body FROM jobs WHERE request_id = $p", ("$p", requestId)).FirstOrDefault();
+
+    public IReadOnlyList<JobEvent> Events(string jobId, long afterSequence)
+    {
+        using var connection = Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT body FROM events WHERE job_id = $id AND seq > $after ORDER BY seq";
+        command.Parameters.AddWithValue("$id", jobId);
+        command.Parameters.AddWithValue("$after", afterSequence);
+        using var reader = command.ExecuteReader();
+        var events = new List<JobEvent>();
+        while (reader.Read())
+        {
+            events.Add(JobEvent.Parser.ParseFrom((byte[])reader[0]));
+        }
+
+        return events;
+    }
+
+    public IReadOnlyList<Job> List(JobState state, string tenant, int offset, int limit)
+    {
+        var where = new List<string>();
+        var args = new List<(string, object)> { ("$limit", limit), ("$offset", offset) };
+        if (state != JobState.Unspecified)
+        {
+            where.Add("state = $state");
+            args.Add(("$state", (int)state));
+        }
+
+        if (!string.IsNullOrEmpty(tenant))
+        {
+            where.Add("tenant = $tenant");
+            args.Add(("$tenant", tenant));
+        }
+
+        var filter = where.Count == 0 ? "" : "WHERE " + string.Join(" AND ", where);
+        return QueryJobs($"SELECT body FROM jobs {filter} ORDER BY created_at DESC, job_id LIMIT $limit OFFSET $offset", [.. args]);
+    }
+
+    public void Dispose() => _writer.Dispose();
+
+    private SqliteConnection Open()
+    {
+        var connection = new SqliteConnection(_connectionString);
+        connection.Open();
+        return connection;
+    }
+
+    private List<Job> QueryJobs(string sql, params (string Name, object Value)[] args)
+    {
+        using var connection = Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        foreach (var (name, value) in args)
+        {
+            command.Parameters.AddWithValue(name, value);
+        }
+
+        using var reader = command.ExecuteReader();
+        var jobs = new List<Job>();
+        while (reader.Read())
+        {
+            jobs.Add(Job.Parser.ParseFrom((byte[])reader[0]));
+        }
+
+        return jobs;
+    }
+
+    private static void Execute(SqliteConnection connection, string sql)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.ExecuteNonQuery();
+    }
+}

@@ -1,0 +1,177 @@
+using System.Text.RegularExpressions;
+using VideoGen.Contracts.Catalog;
+using VideoGen.Contracts.V1;
+
+namespace VideoGen.Coordinator.Planning;
+
+/// <summary>
+/// The embedded planner: duration, template, subject and beats from the prompt by rules, no network.
+/// It also validates a request (every other planner starts from a request it accepted), so its
+/// <see cref="Plan"/> doubles as the validator for submit and estimate.
+/// </summary>
+public sealed partial class RuleBasedPlanner(TemplateCatalog templates, ModelCatalog models)
+{
+    public const string PlannerName = "rules";
+
+    public TemplateCatalog Templates { get; } = templates;
+
+    public ModelCatalog Models { get; } = models;
+
+    /// <summary>Validates <paramref name="request"/> and plans it; throws <see cref="RequestValidationException"/> naming every bad field.</summary>
+    public Plan Plan(JobRequest request)
+    {
+        var violations = new List<FieldViolation>();
+        var prompt = request.Prompt ?? "";
+        if (string.IsNullOrWhiteSpace(prompt))
+        {
+            violations.Add(new("job.prompt", "must not be empty"));
+        }
+        else if (prompt.Length > PlanningLimits.MaxPromptLength)
+        {
+            violations.Add(new("job.prompt", $"is {prompt.Length} characters; the limit is {PlanningLimits.MaxPromptLength}"));
+        }
+
+        if (request.HasDurationSeconds && !(request.DurationSeconds > 0 && request.DurationSeconds <= PlanningLimits.MaxDurationSeconds))
+        {
+            violations.Add(new("job.duration_seconds", $"must be > 0 and <= {PlanningLimits.MaxDurationSeconds}; got {request.DurationSeconds}"));
+        }
+
+        Template? template = null;
+        if (!string.IsNullOrEmpty(request.Template) && !Templates.Templates.TryGetValue(request.Template, out template))
+        {
+            violations.Add(new("job.template", $"unknown template '{request.Template}'; known: {string.Join(", ", Templates.Templates.Keys.Order())}"));
+        }
+
+        ModelSpec? model = null;
+        if (!Models.TryGet(request.Model, out var found) || found.Kind != "video")
+        {
+            violations.Add(new("job.model", $"unknown video model '{request.Model}'; known: {string.Join(", ", Models.Models.Values.Where(m => m.Kind == "video").Select(m => m.Name).Order())}"));
+        }
+        else
+        {
+            model = found;
+        }
+
+        if (!Enum.IsDefined(request.Continuity))
+        {
+            violations.Add(new("job.continuity", $"unknown continuity value {(int)request.Continuity}; use STRICT, BEAT or NONE"));
+        }
+
+        if (request.Priority is < -PlanningLimits.MaxPriority or > PlanningLimits.MaxPriority)
+        {
+            violations.Add(new("job.priority", $"must be between -{PlanningLimits.MaxPriority} and {PlanningLimits.MaxPriority}"));
+        }
+
+        if ((request.Tenant ?? "").Length > PlanningLimits.MaxTenantLength)
+        {
+            violations.Add(new("job.tenant", $"must be at most {PlanningLimits.MaxTenantLength} characters"));
+        }
+
+        if (request.HasMaxCostUsd && !(request.MaxCostUsd >= 0))
+        {
+            violations.Add(new("job.max_cost_usd", "must be >= 0"));
+        }
+
+        // Duration: the request field wins, then a duration stated in the prompt, then the template's default.
+        double duration = 0;
+        string durationSource = "";
+        var stated = violations.Any(v => v.Field == "job.prompt") ? null : DurationParser.Find(prompt);
+        if (request.HasDurationSeconds)
+        {
+            duration = request.DurationSeconds;
+            durationSource = "request";
+        }
+        else if (stated is { } s)
+        {
+            if (!(s.Seconds > 0 && s.Seconds <= PlanningLimits.MaxDurationSeconds))
+            {
+                violations.Add(new("job.prompt", $"states a duration of {PromptText.Format(s.Seconds)} s ('{s.Text}'); the limit is {PlanningLimits.MaxDurationSeconds} s"));
+            }
+
+            duration = s.Seconds;
+            durationSource = "prompt";
+        }
+
+        if (violations.Count > 0)
+        {
+            throw new RequestValidationException(violations);
+        }
+
+        template ??= Templates.Choose(prompt);
+        if (durationSource == "")
+        {
+            duration = template.DefaultDurationSeconds;
+            durationSource = "template";
+        }
+
+        var subject = ExtractSubject(prompt, stated?.Text);
+        var spec = BuildSpec(template, subject, duration, durationSource);
+        spec.Planner = PlannerName;
+        var continuity = request.Continuity == Continuity.Unspecified ? Continuity.Beat : request.Continuity;
+        return ChunkPlanner.Build(spec, model!, continuity);
+    }
+
+    /// <summary>Lays the template's beats over the duration: lengths by weight, starts cumulative, summing exactly to the duration.</summary>
+    public static Spec BuildSpec(Template template, string subject, double duration, string durationSource)
+    {
+        var spec = new Spec
+        {
+            DurationSeconds = duration,
+            Template = template.Name,
+            Subject = subject,
+            Style = template.Style,
+            DurationSource = durationSource,
+        };
+        var totalWeight = template.Beats.Sum(b => b.Weight);
+        double start = 0;
+        for (var i = 0; i < template.Beats.Count; i++)
+        {
+            var beat = template.Beats[i];
+            var length = i == template.Beats.Count - 1
+                ? duration - start
+                : Math.Round(duration * beat.Weight / totalWeight, 3);
+            spec.Beats.Add(new Beat
+            {
+                Index = i,
+                Name = beat.Name,
+                StartSeconds = Math.Round(start, 3),
+                LengthSeconds = Math.Round(length, 3),
+                ShotDescription = beat.Shot.Replace("{subject}", subject, StringComparison.Ordinal),
+                ImagePrompt = beat.Image.Replace("{subject}", subject, StringComparison.Ordinal),
+            });
+            start += length;
+        }
+
+        return spec;
+    }
+
+    /// <summary>"a 30 second product showcase for a titanium smartwatch" → "titanium smartwatch".</summary>
+    public static string ExtractSubject(string prompt, string? durationText)
+    {
+        var text = prompt.Trim();
+        if (!string.IsNullOrEmpty(durationText))
+        {
+            text = text.Replace(durationText, " ", StringComparison.OrdinalIgnoreCase);
+        }
+
+        var m = SubjectAfterForRegex().Match(text);
+        var subject = m.Success ? m.Groups["s"].Value : LeadingVerbRegex().Replace(text, "");
+        subject = TrailingRegex().Replace(subject, "").Trim();
+        subject = Regex.Replace(subject, @"\s+", " ");
+        if (subject.Length > 80)
+        {
+            subject = subject[..80].TrimEnd();
+        }
+
+        return subject.Length == 0 ? "the product" : subject;
+    }
+
+    [GeneratedRegex(@"\b(?:for|of|about|showing|featuring)\s+(?:a|an|the|our|my|your)?\s*(?<s>[^,.;!?]+)", RegexOptions.IgnoreCase)]
+    private static partial Regex SubjectAfterForRegex();
+
+    [GeneratedRegex(@"^\s*(?:please\s+)?(?:make|create|generate|produce|render|announce|give me|i want)\s+(?:a|an|the|our)?\s*", RegexOptions.IgnoreCase)]
+    private static partial Regex LeadingVerbRegex();
+
+    [GeneratedRegex(@"[\s,.;:!?-]+$|\s+(?:video|clip|spot|ad)$", RegexOptions.IgnoreCase)]
+    private static partial Regex TrailingRegex();
+}

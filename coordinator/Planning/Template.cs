@@ -1,0 +1,83 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace VideoGen.Coordinator.Planning;
+
+/// <summary>A video template: data, read from a JSON file (adding a file adds a template).</summary>
+public sealed record Template
+{
+    [JsonPropertyName("name")] public string Name { get; init; } = "";
+    [JsonPropertyName("description")] public string Description { get; init; } = "";
+    [JsonPropertyName("defaultDurationSeconds")] public double DefaultDurationSeconds { get; init; } = 30;
+    [JsonPropertyName("keywords")] public IReadOnlyList<string> Keywords { get; init; } = [];
+    [JsonPropertyName("style")] public string Style { get; init; } = "";
+    [JsonPropertyName("beats")] public IReadOnlyList<TemplateBeat> Beats { get; init; } = [];
+}
+
+/// <summary>One beat of a template: its share of the duration and its shot and image guidance.</summary>
+public sealed record TemplateBeat
+{
+    [JsonPropertyName("name")] public string Name { get; init; } = "";
+    /// <summary>Relative length; a beat's length is weight / sum(weights) × duration.</summary>
+    [JsonPropertyName("weight")] public double Weight { get; init; } = 1;
+    /// <summary>Shot guidance; "{subject}" is replaced by the job's subject.</summary>
+    [JsonPropertyName("shot")] public string Shot { get; init; } = "";
+    /// <summary>Storyboard image guidance; "{subject}" is replaced by the job's subject.</summary>
+    [JsonPropertyName("image")] public string Image { get; init; } = "";
+}
+
+/// <summary>The templates the planner knows, loaded from a folder of JSON files.</summary>
+public sealed class TemplateCatalog
+{
+    public const string DefaultTemplate = "product_showcase";
+
+    private static readonly JsonSerializerOptions JsonOptions = new() { ReadCommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true };
+
+    public TemplateCatalog(IEnumerable<Template> templates)
+    {
+        Templates = templates.ToDictionary(t => t.Name, StringComparer.Ordinal);
+        foreach (var t in Templates.Values)
+        {
+            if (t.Beats.Count == 0 || t.Beats.Any(b => b.Weight <= 0) || t.DefaultDurationSeconds <= 0)
+            {
+                throw new InvalidOperationException($"Template '{t.Name}' needs beats with positive weights and a positive default duration.");
+            }
+        }
+    }
+
+    public IReadOnlyDictionary<string, Template> Templates { get; }
+
+    /// <summary>Loads every <c>*.json</c> file of <paramref name="directory"/> as a template.</summary>
+    public static TemplateCatalog LoadDirectory(string directory)
+    {
+        var templates = Directory.EnumerateFiles(directory, "*.json")
+            .Order(StringComparer.Ordinal)
+            .Select(path => JsonSerializer.Deserialize<Template>(File.ReadAllText(path), JsonOptions)
+                ?? throw new InvalidOperationException($"Template file {path} is empty."))
+            .ToList();
+        if (templates.Count == 0)
+        {
+            throw new InvalidOperationException($"No templates (*.json) in {directory}.");
+        }
+
+        return new TemplateCatalog(templates);
+    }
+
+    /// <summary>The templates shipped next to the coordinator (Planning/Templates).</summary>
+    public static TemplateCatalog LoadDefault() =>
+        LoadDirectory(Path.Combine(AppContext.BaseDirectory, "Planning", "Templates"));
+
+    /// <summary>Picks the template whose keywords the prompt mentions most; the default on a tie at zero.</summary>
+    public Template Choose(string prompt)
+    {
+        var words = PromptText.Words(prompt);
+        var best = Templates.Values
+            .Select(t => (Template: t, Score: t.Keywords.Count(k => words.Contains(k)) + (words.Contains(t.Name.Replace('_', ' ')) ? 5 : 0)
+                + (prompt.Contains(t.Name.Replace('_', ' '), StringComparison.OrdinalIgnoreCase) ? 5 : 0)))
+            .OrderByDescending(x => x.Score)
+            .ThenBy(x => x.Template.Name == DefaultTemplate ? 0 : 1)
+            .ThenBy(x => x.Template.Name, StringComparer.Ordinal)
+            .First();
+        return best.Score > 0 ? best.Template : Templates.GetValueOrDefault(DefaultTemplate) ?? best.Template;
+    }
+}

@@ -1,0 +1,29 @@
+namespace VideoGen.Coordinator.Planning;
+
+/// <summary>One offending field of a request, named as in the proto (e.g. "job.duration_seconds").</summary>
+public sealed record FieldViolation(string Field, string Description);
+
+/// <summary>A request the farm refuses; mapped to INVALID_ARGUMENT with google.rpc.BadRequest details.</summary>
+public sealed class RequestValidationException(IReadOnlyList<FieldViolation> violations)
+    : Exception(string.Join("; ", violations.Select(v => $"{v.Field}: {v.Description}")))
+{
+    public IReadOnlyList<FieldViolation> Violations { get; } = violations;
+}
+
+/// <summary>A job whose estimate exceeds its budget; mapped to RESOURCE_EXHAUSTED.</summary>
+public sealed class BudgetExceededException(double estimateUsd, double budgetUsd)
+    : Exception($"job.max_cost_usd: the estimate ${estimateUsd:0.00} exceeds the budget ${budgetUsd:0.00}")
+{
+    public double EstimateUsd { get; } = estimateUsd;
+    public double BudgetUsd { get; } = budgetUsd;
+}
+
+/// <summary>Limits the API enforces.</summary>
+public static class PlanningLimits
+{
+    public const int MaxPromptLength = 4000;
+    public const double MaxDurationSeconds = 600;
+    public const int MaxRequestIdLength = 128;
+    public const int MaxTenantLength = 64;
+    public const int MaxPriority = 100;
+}

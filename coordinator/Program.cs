@@ -1,0 +1,12 @@
+using VideoGen.Coordinator.Hosting;
+
+// appsettings.json ships next to the binary; relative data paths stay relative to the working directory.
+var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+builder.AddCoordinator();
+
+var app = builder.Build();
+app.MapCoordinator();
+app.Run();
+
+/// <summary>The coordinator process (marker for tests and tools).</summary>
+public partial class Program;

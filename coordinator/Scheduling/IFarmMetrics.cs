@@ -1,0 +1,27 @@
+using VideoGen.Contracts.V1;
+
+namespace VideoGen.Coordinator.Scheduling;
+
+/// <summary>What the orchestrator reports to metrics; the Prometheus implementation lives in Observability.</summary>
+internal interface IFarmMetrics
+{
+    void JobSubmitted();
+    void JobFinished(JobState state, double costUsd);
+    void TaskStarted(TaskKind kind);
+    void TaskFinished(TaskKind kind, string outcome, double elapsedSeconds, string model, double mediaSeconds, double costUsd);
+    void TaskRequeued(string reason);
+    void StaleReportRefused();
+    void ObserveQueue(int ready, int waiting, IEnumerable<WorkerRecord> workers);
+}
+
+internal sealed class NullFarmMetrics : IFarmMetrics
+{
+    public static readonly NullFarmMetrics Instance = new();
+    public void JobSubmitted() { }
+    public void JobFinished(JobState state, double costUsd) { }
+    public void TaskStarted(TaskKind kind) { }
+    public void TaskFinished(TaskKind kind, string outcome, double elapsedSeconds, string model, double mediaSeconds, double costUsd) { }
+    public void TaskRequeued(string reason) { }
+    public void StaleReportRefused() { }
+    public void ObserveQueue(int ready, int waiting, IEnumerable<WorkerRecord> workers) { }
+}

@@ -1,0 +1,924 @@
+using System.Collections.Concurrent;
+using System.Threading.Channels;
+using Google.Protobuf.WellKnownTypes;
+using Grpc.Core;
+using Microsoft.Extensions.Logging;
+using VideoGen.Contracts.Catalog;
+using VideoGen.Contracts.V1;
+using VideoGen.Coordinator.Events;
+using VideoGen.Coordinator.Persistence;
+using VideoGen.Coordinator.Planning;
+using TaskStatus = VideoGen.Contracts.V1.TaskStatus;
+
+namespace VideoGen.Coordinator.Scheduling;
+
+/// <summary>
+/// The single owner of farm state: jobs, tasks and workers. Every change arrives as a command on one
+/// channel and is applied by one loop, which then places ready tasks (<see cref="PlacementPolicy"/>),
+/// commits the batch to the store in one transaction, publishes the batch's events to watchers and
+/// only then answers callers and starts task attempts. Nothing else mutates this state, so there are
+/// no locks around it and a report from a stale attempt can be refused by a plain comparison.
+/// </summary>
+internal sealed partial class Orchestrator : IAsyncDisposable
+{
+    private const int MaxBatch = 1024;
+    private const int FinishedSnapshotsKept = 2000;
+
+    private readonly IJobStore _store;
+    private readonly JobEventHub _hub;
+    private readonly IWorkerTransport _transport;
+    private readonly IJobPlanner _planner;
+    private readonly ModelCatalog _models;
+    private readonly SchedulingOptions _options;
+    private readonly RetryPolicy _retry;
+    private readonly TimeProvider _time;
+    private readonly ILogger _log;
+    private readonly IFarmMetrics _metrics;
+
+    private readonly Channel<Command> _inbox = Channel.CreateUnbounded<Command>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly CancellationTokenSource _stopping = new();
+
+    // Loop-owned state.
+    private readonly Dictionary<string, JobRecord> _jobs = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string> _jobsByRequestId = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, WorkerRecord> _workers = new(StringComparer.Ordinal);
+    private readonly HashSet<TaskRef> _ready = [];
+    private readonly Dictionary<string, JobRecord> _dirty = new(StringComparer.Ordinal);
+    private readonly List<JobEvent> _pendingEvents = [];
+    private readonly List<Action> _afterCommit = [];
+    private long _jobOrder;
+
+    // Published after each commit for readers on other threads.
+    private readonly ConcurrentDictionary<string, Job> _snapshots = new(StringComparer.Ordinal);
+    private readonly ConcurrentQueue<string> _finishedSnapshots = new();
+    private volatile IReadOnlyList<WorkerInfo> _workerSnapshot = [];
+
+    private Task? _loop;
+    private ITimer? _checkTimer;
+
+    public Orchestrator(
+        IJobStore store,
+        JobEventHub hub,
+        IWorkerTransport transport,
+        IJobPlanner planner,
+        ModelCatalog models,
+        SchedulingOptions options,
+        TimeProvider time,
+        ILogger<Orchestrator> log,
+        IFarmMetrics? metrics = null)
+    {
+        _store = store;
+        _hub = hub;
+        _transport = transport;
+        _planner = planner;
+        _models = models;
+        _options = options;
+        _time = time;
+        _log = log;
+        _metrics = metrics ?? NullFarmMetrics.Instance;
+        _retry = new RetryPolicy(options.MaxAttempts, TimeSpan.FromSeconds(options.RetryBaseSeconds), TimeSpan.FromSeconds(options.RetryMaxSeconds));
+    }
+
+    /// <summary>Workers as of the last commit.</summary>
+    public IReadOnlyList<WorkerInfo> Workers => _workerSnapshot;
+
+    /// <summary>Resumes the jobs the store holds and starts the loop.</summary>
+    public void Start()
+    {
+        var resumed = _store.LoadActive();
+        foreach (var job in resumed)
+        {
+            _inbox.Writer.TryWrite(new ResumeJob(job));
+        }
+
+        _loop = Task.Run(RunLoopAsync);
+        var interval = TimeSpan.FromSeconds(_options.CheckIntervalSeconds);
+        _checkTimer = _time.CreateTimer(_ => Post(new CheckLeases()), null, interval, interval);
+        Log.Started(_log, resumed.Count);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _checkTimer?.Dispose();
+        _inbox.Writer.TryComplete();
+        await _stopping.CancelAsync();
+        if (_loop is not null)
+        {
+            try
+            {
+                await _loop.WaitAsync(TimeSpan.FromSeconds(10));
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        }
+
+        foreach (var job in _jobs.Values)
+        {
+            foreach (var attempt in job.Attempts.Values)
+            {
+                attempt.Cancellation.Cancel();
+            }
+        }
+
+        _stopping.Dispose();
+    }
+
+    // ---- API for the gRPC services (any thread) ----
+
+    /// <summary>Accepts a validated job; returns the earlier job when <paramref name="requestId"/> was seen before.</summary>
+    public Task<(Job Job, bool Created)> SubmitAsync(string requestId, JobRequest request, Plan rulesPlan) =>
+        Ask<(Job, bool)>(reply => new SubmitJob(requestId, request, rulesPlan, reply));
+
+    /// <summary>Cancels a job; null when it does not exist.</summary>
+    public Task<Job?> CancelAsync(string jobId) => Ask<Job?>(reply => new CancelJob(jobId, reply));
+
+    public Task<JoinResponse> JoinAsync(JoinRequest request) => Ask<JoinResponse>(reply => new JoinWorker(request, reply));
+
+    public Task<bool> HeartbeatAsync(HeartbeatRequest request) => Ask<bool>(reply => new WorkerHeartbeat(request, reply));
+
+    public Task<bool> LeaveAsync(string workerId) => Ask<bool>(reply => new WorkerLeave(workerId, reply));
+
+    /// <summary>The job as of the last commit, from memory or the store; null when unknown.</summary>
+    public Job? GetJob(string jobId) =>
+        _snapshots.TryGetValue(jobId, out var job) ? job : _store.Get(jobId);
+
+    private Task<T> Ask<T>(Func<TaskCompletionSource<T>, Command> make)
+    {
+        var reply = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
+        if (!_inbox.Writer.TryWrite(make(reply)))
+        {
+            reply.SetException(new RpcException(new Status(StatusCode.Unavailable, "the coordinator is shutting down")));
+        }
+
+        return reply.Task;
+    }
+
+    internal void Post(Command command) => _inbox.Writer.TryWrite(command);
+
+    // ---- The loop ----
+
+    private async Task RunLoopAsync()
+    {
+        var reader = _inbox.Reader;
+        try
+        {
+            while (await reader.WaitToReadAsync(_stopping.Token))
+            {
+                var applied = 0;
+                while (applied < MaxBatch && reader.TryRead(out var command))
+                {
+                    applied++;
+                    try
+                    {
+                        Apply(command);
+                    }
+                    catch (Exception ex)
+                    {
+                        Log.CommandFailed(_log, command.GetType().Name, ex);
+                        command.Fail(ex);
+                    }
+                }
+
+                Dispatch();
+                Flush();
+            }
+        }
+        catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
+        {
+        }
+        catch (Exception ex)
+        {
+            Log.LoopCrashed(_log, ex);
+            throw;
+        }
+    }
+
+    private void Apply(Command command)
+    {
+        switch (command)
+        {
+            case SubmitJob c: ApplySubmit(c); break;
+            case ResumeJob c: ApplyResume(c.Job); break;
+            case PlanReady c: ApplyPlanned(c); break;
+            case CancelJob c: ApplyCancel(c); break;
+            case AttemptEvent c: ApplyAttemptEvent(c); break;
+            case AttemptBroken c: ApplyAttemptBroken(c); break;
+            case JoinWorker c: ApplyJoin(c); break;
+            case WorkerHeartbeat c: ApplyHeartbeat(c); break;
+            case WorkerLeave c: ApplyLeave(c); break;
+            case CheckLeases: ApplyCheckLeases(); break;
+            case Wake: break; // the loop dispatches after every batch
+            default: throw new InvalidOperationException($"Unknown command {command.GetType().Name}");
+        }
+    }
+
+    private void Flush()
+    {
+        if (_dirty.Count > 0 || _pendingEvents.Count > 0)
+        {
+            var jobs = _dirty.Values.Select(r => r.Job).ToList();
+            try
+            {
+                _store.Commit(jobs, _pendingEvents);
+            }
+            catch (Exception ex)
+            {
+                // Memory is now ahead of the store and nothing may be promised past this point:
+                // crash, and let the restart resume from what was committed (crash-only).
+                Log.CommitFailed(_log, ex);
+                throw;
+            }
+
+            foreach (var record in _dirty.Values)
+            {
+                _snapshots[record.Job.JobId] = record.Job.Clone();
+                if (IsTerminal(record.Job.State))
+                {
+                    _jobs.Remove(record.Job.JobId);
+                    if (!string.IsNullOrEmpty(record.Job.RequestId))
+                    {
+                        _jobsByRequestId.Remove(record.Job.RequestId);
+                    }
+
+                    _finishedSnapshots.Enqueue(record.Job.JobId);
+                }
+            }
+
+            while (_finishedSnapshots.Count > FinishedSnapshotsKept && _finishedSnapshots.TryDequeue(out var old))
+            {
+                _snapshots.TryRemove(old, out _);
+            }
+
+            _hub.Publish(_pendingEvents);
+            _dirty.Clear();
+            _pendingEvents.Clear();
+        }
+
+        _workerSnapshot = _workers.Values.Select(ToInfo).OrderBy(w => w.WorkerId, StringComparer.Ordinal).ToList();
+        _metrics.ObserveQueue(_ready.Count, _jobs.Values.Sum(j => j.WaitingCount), _workers.Values);
+
+        foreach (var action in _afterCommit)
+        {
+            action();
+        }
+
+        _afterCommit.Clear();
+    }
+
+    // ---- Jobs ----
+
+    private void ApplySubmit(SubmitJob c)
+    {
+        if (!string.IsNullOrEmpty(c.RequestId))
+        {
+            var existing = _jobsByRequestId.TryGetValue(c.RequestId, out var id) && _jobs.TryGetValue(id, out var active)
+                ? active.Job.Clone()
+                : _store.FindByRequestId(c.RequestId);
+            if (existing is not null)
+            {
+                _afterCommit.Add(() => c.Reply.TrySetResult((existing, false)));
+                return;
+            }
+        }
+
+        var now = _time.GetUtcNow();
+        var job = new Job
+        {
+            JobId = NewJobId(now),
+            RequestId = c.RequestId ?? "",
+            Request = c.Request.Clone(),
+            State = JobState.Queued,
+            CreatedAt = Timestamp.FromDateTimeOffset(now),
+        };
+        if (string.IsNullOrEmpty(job.Request.Tenant))
+        {
+            job.Request.Tenant = "default";
+        }
+
+        var record = new JobRecord(job, _jobOrder++);
+        _jobs[job.JobId] = record;
+        if (!string.IsNullOrEmpty(job.RequestId))
+        {
+            _jobsByRequestId[job.RequestId] = job.JobId;
+        }
+
+        EmitState(record);
+        _metrics.JobSubmitted();
+        Log.JobAccepted(_log, job.JobId, job.Request.Tenant);
+        StartPlanning(record, c.RulesPlan);
+        var snapshot = job.Clone();
+        _afterCommit.Add(() => c.Reply.TrySetResult((snapshot, true)));
+    }
+
+    private void StartPlanning(JobRecord record, Plan rulesPlan)
+    {
+        record.Job.State = JobState.Planning;
+        EmitState(record);
+        var jobId = record.Job.JobId;
+        var request = record.Job.Request.Clone();
+        _afterCommit.Add(() => _ = Task.Run(async () =>
+        {
+            Plan plan;
+            try
+            {
+                plan = await _planner.PlanAsync(request, rulesPlan, _stopping.Token);
+            }
+            catch (Exception ex) when (!_stopping.IsCancellationRequested)
+            {
+                // A planner must fall back rather than fail; this is the last line of that promise.
+                plan = rulesPlan.Clone();
+                plan.Spec.PlannerNote = $"planner failed ({ex.GetType().Name}: {ex.Message}); used the rule-based plan";
+            }
+
+            Post(new PlanReady(jobId, plan));
+        }));
+    }
+
+    private void ApplyResume(Job job)
+    {
+        var record = new JobRecord(job, _jobOrder++);
+        _jobs[job.JobId] = record;
+        if (!string.IsNullOrEmpty(job.RequestId))
+        {
+            _jobsByRequestId[job.RequestId] = job.JobId;
+        }
+
+        if (job.Plan is null || job.Tasks.Count == 0)
+        {
+            // Accepted but not planned before the restart: plan again (rules are deterministic).
+            var rules = new RuleBasedPlanner(TemplateCatalog.LoadDefault(), _models);
+            StartPlanning(record, rules.Plan(job.Request));
+            return;
+        }
+
+        record.IndexTasks();
+        foreach (var task in job.Tasks)
+        {
+            if (task.State == TaskState.Running)
+            {
+                // Its attempt died with the previous coordinator process; a new attempt takes over.
+                task.State = TaskState.Ready;
+                task.Error = "requeued: the coordinator restarted";
+                EmitTask(record, task);
+            }
+
+            if (task.State == TaskState.Ready)
+            {
+                _ready.Add(new TaskRef(record, task));
+            }
+        }
+
+        MarkDirty(record);
+        Log.JobResumed(_log, job.JobId, job.State.ToString());
+    }
+
+    private void ApplyPlanned(PlanReady c)
+    {
+        if (!_jobs.TryGetValue(c.JobId, out var record) || record.Job.State != JobState.Planning)
+        {
+            return; // cancelled while planning
+        }
+
+        var job = record.Job;
+        job.Plan = c.Plan;
+        job.Tasks.Clear();
+        job.Tasks.AddRange(TaskGraph.Build(c.Plan));
+        record.IndexTasks();
+        Emit(record, e => e.Planned = new Contracts.V1.JobPlanned { Plan = c.Plan.Clone() });
+        job.State = JobState.Rendering;
+        EmitState(record);
+        foreach (var task in job.Tasks.Where(t => t.State == TaskState.Ready))
+        {
+            _ready.Add(new TaskRef(record, task));
+        }
+
+        Log.JobPlanned(_log, job.JobId, c.Plan.Chunks.Count, c.Plan.Spec.DurationSeconds, c.Plan.Spec.Template, c.Plan.Spec.Planner);
+    }
+
+    private void ApplyCancel(CancelJob c)
+    {
+        if (!_jobs.TryGetValue(c.JobId, out var record))
+        {
+            var stored = GetJob(c.JobId);
+            _afterCommit.Add(() => c.Reply.TrySetResult(stored));
+            return;
+        }
+
+        EndJob(record, JobState.Cancelled, "cancelled by a client");
+        var snapshot = record.Job.Clone();
+        _afterCommit.Add(() => c.Reply.TrySetResult(snapshot));
+    }
+
+    /// <summary>Ends a job: stops its running attempts on their workers and closes every open task.</summary>
+    private void EndJob(JobRecord record, JobState state, string error)
+    {
+        var job = record.Job;
+        foreach (var task in job.Tasks)
+        {
+            if (task.State is TaskState.Running)
+            {
+                ReleaseAttempt(record, task, cancel: true);
+            }
+
+            if (task.State is TaskState.Running or TaskState.Ready or TaskState.Waiting)
+            {
+                _ready.Remove(new TaskRef(record, task));
+                task.State = TaskState.Cancelled;
+                task.FinishedAt = Now();
+                EmitTask(record, task);
+            }
+        }
+
+        job.State = state;
+        job.Error = state == JobState.Succeeded ? "" : error;
+        job.FinishedAt = Now();
+        EmitState(record);
+        _metrics.JobFinished(state, job.CostUsd);
+        Log.JobEnded(_log, job.JobId, state.ToString(), error);
+    }
+
+    // ---- Dispatch ----
+
+    private void Dispatch()
+    {
+        if (_ready.Count == 0)
+        {
+            return;
+        }
+
+        var capacities = new List<WorkerCapacity>();
+        foreach (var w in _workers.Values)
+        {
+            if (w.IsSchedulable && w.Running.Count < w.Slots)
+            {
+                capacities.Add(new WorkerCapacity(w.Id, w.Models, w.Slots - w.Running.Count, w.Running.Count));
+            }
+        }
+
+        if (capacities.Count == 0)
+        {
+            return;
+        }
+
+        var now = _time.GetUtcNow();
+        var ready = new List<ReadyTask>(_ready.Count);
+        var refs = new Dictionary<(string, string), TaskRef>();
+        foreach (var r in _ready)
+        {
+            if (r.Job.NotBefore.TryGetValue(r.Task.TaskId, out var notBefore) && notBefore > now)
+            {
+                continue;
+            }
+
+            var job = r.Job.Job;
+            ready.Add(new ReadyTask(
+                job.JobId,
+                r.Task.TaskId,
+                r.Task.Kind == TaskKind.Chunk ? job.Plan.Model : AnyModelKey,
+                job.Request.Priority,
+                job.Request.Tenant,
+                r.Job.Order,
+                r.Job.TaskOrder[r.Task.TaskId],
+                PreferredWorker(r.Job, r.Task),
+                r.Job.Blocklist.Count == 0 ? null : r.Job.Blocklist));
+            refs[(job.JobId, r.Task.TaskId)] = r;
+        }
+
+        if (ready.Count == 0)
+        {
+            return;
+        }
+
+        var runningByTenant = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var w in _workers.Values)
+        {
+            foreach (var (jobId, _) in w.Running)
+            {
+                if (_jobs.TryGetValue(jobId, out var j))
+                {
+                    runningByTenant[j.Job.Request.Tenant] = runningByTenant.GetValueOrDefault(j.Job.Request.Tenant) + 1;
+                }
+            }
+        }
+
+        // Storyboards and stitches run on any worker: give every worker the pseudo-model for them.
+        var withAny = capacities.Select(c => c with { Models = c.Models.Contains(AnyModelKey) ? c.Models : new HashSet<string>(c.Models) { AnyModelKey } });
+        foreach (var placement in PlacementPolicy.Place(ready, withAny, runningByTenant))
+        {
+            StartAttempt(refs[(placement.Task.JobId, placement.Task.TaskId)], _workers[placement.WorkerId]);
+        }
+    }
+
+    /// <summary>Tasks that are not model calls (storyboards, stitch) run on any worker.</summary>
+    private const string AnyModelKey = "*";
+
+    private static string? PreferredWorker(JobRecord record, TaskStatus task)
+    {
+        // A continuous chunk prefers the worker that made its predecessor: its last frame is local there.
+        if (task.Kind == TaskKind.Chunk && task.DependsOn.Count == 1 && record.Tasks.TryGetValue(task.DependsOn[0], out var dep) && dep.Kind == TaskKind.Chunk)
+        {
+            return dep.WorkerId;
+        }
+
+        return null;
+    }
+
+    private void StartAttempt(TaskRef taskRef, WorkerRecord worker)
+    {
+        var (record, task) = (taskRef.Job, taskRef.Task);
+        _ready.Remove(taskRef);
+        record.NotBefore.Remove(task.TaskId);
+        task.Attempt++;
+        task.State = TaskState.Running;
+        task.WorkerId = worker.Id;
+        task.Progress = 0;
+        task.Error = "";
+        task.StartedAt = Now();
+        var request = TaskGraph.BuildRequest(record.Job, task, record.Tasks, _models);
+        var attempt = new RunningAttempt(task.Attempt, worker.Id, new CancellationTokenSource(), _time.GetUtcNow().AddSeconds(_options.TaskLeaseSeconds));
+        record.Attempts[task.TaskId] = attempt;
+        worker.Running.Add((record.Job.JobId, task.TaskId));
+        EmitTask(record, task);
+        if (task.Kind == TaskKind.Stitch && record.Job.State == JobState.Rendering)
+        {
+            record.Job.State = JobState.Stitching;
+            EmitState(record);
+        }
+
+        _metrics.TaskStarted(task.Kind);
+        Log.TaskDispatched(_log, record.Job.JobId, task.TaskId, task.Attempt, worker.Id);
+        var address = worker.Address;
+        var (jobId, taskId, number, token) = (record.Job.JobId, task.TaskId, task.Attempt, attempt.Cancellation.Token);
+        _afterCommit.Add(() => _ = Task.Run(() => RunAttemptAsync(address, request, jobId, taskId, number, token)));
+    }
+
+    /// <summary>Streams one attempt from its worker into the loop. Runs outside the loop; touches no state.</summary>
+    private async Task RunAttemptAsync(string address, RunTaskRequest request, string jobId, string taskId, int attempt, CancellationToken token)
+    {
+        var finished = false;
+        try
+        {
+            await foreach (var e in _transport.RunTaskAsync(address, request, token))
+            {
+                finished |= e.EventCase is TaskEvent.EventOneofCase.Completed or TaskEvent.EventOneofCase.Failed;
+                Post(new AttemptEvent(jobId, taskId, attempt, e));
+            }
+
+            if (!finished)
+            {
+                Post(new AttemptBroken(jobId, taskId, attempt, StatusCode.Unknown, "the worker ended the task's stream without a result"));
+            }
+        }
+        catch (Exception) when (token.IsCancellationRequested)
+        {
+            // We cancelled it (job cancelled, lease lost); the loop already moved on.
+        }
+        catch (RpcException ex)
+        {
+            Post(new AttemptBroken(jobId, taskId, attempt, ex.StatusCode, ex.Status.Detail));
+        }
+        catch (Exception ex)
+        {
+            Post(new AttemptBroken(jobId, taskId, attempt, StatusCode.Unknown, ex.Message));
+        }
+    }
+
+    // ---- Attempt reports ----
+
+    private bool TryGetCurrentAttempt(string jobId, string taskId, int attempt, out JobRecord record, out TaskStatus task)
+    {
+        task = null!;
+        if (!_jobs.TryGetValue(jobId, out record!) || !record.Tasks.TryGetValue(taskId, out task!))
+        {
+            return false;
+        }
+
+        if (task.State != TaskState.Running || task.Attempt != attempt)
+        {
+            // A report from an attempt that no longer owns the task (a late "completed" from a worker
+            // presumed dead, or from before a requeue) is refused: no task completes twice.
+            _metrics.StaleReportRefused();
+            Log.StaleReport(_log, jobId, taskId, attempt, task.Attempt);
+            return false;
+        }
+
+        return true;
+    }
+
+    private void ApplyAttemptEvent(AttemptEvent c)
+    {
+        if (!TryGetCurrentAttempt(c.JobId, c.TaskId, c.Attempt, out var record, out var task))
+        {
+            return;
+        }
+
+        var attempt = record.Attempts[task.TaskId];
+        record.Attempts[task.TaskId] = attempt with { LeaseUntil = _time.GetUtcNow().AddSeconds(_options.TaskLeaseSeconds) };
+        switch (c.Event.EventCase)
+        {
+            case TaskEvent.EventOneofCase.Accepted:
+                break;
+            case TaskEvent.EventOneofCase.Progress:
+                var fraction = Math.Clamp(c.Event.Progress.Fraction, 0, 1);
+                // Progress is a UI signal: keep the event log to meaningful steps.
+                if (fraction - task.Progress >= 0.05 || fraction >= 1)
+                {
+                    task.Progress = fraction;
+                    EmitTask(record, task);
+                }
+
+                break;
+            case TaskEvent.EventOneofCase.Artifact:
+                break;
+            case TaskEvent.EventOneofCase.Completed:
+                CompleteTask(record, task, c.Event.Completed);
+                break;
+            case TaskEvent.EventOneofCase.Failed:
+                var failed = c.Event.Failed;
+                FailAttempt(record, task, failed.Reason, failed.Retryable, countsAsFailure: true, failed.CostUsd);
+                break;
+        }
+    }
+
+    private void ApplyAttemptBroken(AttemptBroken c)
+    {
+        if (!TryGetCurrentAttempt(c.JobId, c.TaskId, c.Attempt, out var record, out var task))
+        {
+            return;
+        }
+
+        switch (c.Code)
+        {
+            case StatusCode.ResourceExhausted or StatusCode.FailedPrecondition:
+                // The worker was full or draining before our view caught up: not the task's fault.
+                if (c.Code == StatusCode.FailedPrecondition && _workers.TryGetValue(task.WorkerId, out var w))
+                {
+                    w.Draining = true;
+                }
+
+                FailAttempt(record, task, $"worker refused the task: {c.Detail}", retryable: true, countsAsFailure: false);
+                break;
+            case StatusCode.InvalidArgument:
+                FailAttempt(record, task, $"worker rejected the task: {c.Detail}", retryable: false, countsAsFailure: true);
+                break;
+            default:
+                FailAttempt(record, task, $"lost the task's stream ({c.Code}): {c.Detail}", retryable: true, countsAsFailure: true, backoff: false);
+                break;
+        }
+    }
+
+    private void CompleteTask(JobRecord record, TaskStatus task, TaskCompleted completed)
+    {
+        var worker = task.WorkerId;
+        ReleaseAttempt(record, task, cancel: false);
+        if (_workers.TryGetValue(worker, out var w))
+        {
+            w.Succeeded++;
+            w.ConsecutiveFailures = 0;
+        }
+
+        task.State = TaskState.Succeeded;
+        task.Progress = 1;
+        task.OutputUri = completed.OutputUri;
+        task.LastFrameUri = completed.LastFrameUri;
+        task.MediaSeconds = completed.MediaSeconds;
+        task.CostUsd = completed.CostUsd;
+        task.FinishedAt = Now();
+        var job = record.Job;
+        job.CostUsd = Math.Round(job.CostUsd + completed.CostUsd, 6);
+        EmitTask(record, task);
+        _metrics.TaskFinished(task.Kind, "succeeded", completed.ElapsedSeconds, job.Plan.Model, completed.MediaSeconds, completed.CostUsd);
+        Log.TaskSucceeded(_log, job.JobId, task.TaskId, task.Attempt, worker, completed.ElapsedSeconds);
+
+        if (task.Kind == TaskKind.Stitch)
+        {
+            job.OutputUri = completed.OutputUri;
+            job.OutputDurationSeconds = completed.MediaSeconds;
+            EndJob(record, JobState.Succeeded, "");
+            return;
+        }
+
+        foreach (var dependent in record.Dependents(task.TaskId))
+        {
+            if (dependent.State == TaskState.Waiting && dependent.DependsOn.All(d => record.Tasks[d].State == TaskState.Succeeded))
+            {
+                dependent.State = TaskState.Ready;
+                _ready.Add(new TaskRef(record, dependent));
+                EmitTask(record, dependent);
+            }
+        }
+    }
+
+    private void FailAttempt(JobRecord record, TaskStatus task, string reason, bool retryable, bool countsAsFailure, double costUsd = 0, bool backoff = true)
+    {
+        var worker = task.WorkerId;
+        ReleaseAttempt(record, task, cancel: true);
+        var job = record.Job;
+        job.CostUsd = Math.Round(job.CostUsd + costUsd, 6);
+        if (countsAsFailure)
+        {
+            task.Failures++;
+            if (_workers.TryGetValue(worker, out var w))
+            {
+                w.Failed++;
+                w.ConsecutiveFailures++;
+            }
+
+            var perJob = record.WorkerFailures[worker] = record.WorkerFailures.GetValueOrDefault(worker) + 1;
+            if (perJob >= _options.BlocklistAfterFailures && record.Blocklist.Add(worker))
+            {
+                Log.WorkerBlocklisted(_log, job.JobId, worker, perJob);
+            }
+        }
+
+        task.Error = reason;
+        _metrics.TaskFinished(task.Kind, retryable ? "retried" : "failed", 0, job.Plan.Model, 0, costUsd);
+        if (!retryable || !_retry.CanRetry(task.Failures))
+        {
+            task.State = TaskState.Failed;
+            task.FinishedAt = Now();
+            EmitTask(record, task);
+            Log.TaskFailed(_log, job.JobId, task.TaskId, task.Attempt, worker, reason);
+            EndJob(record, JobState.Failed, $"{task.TaskId} failed after {task.Failures} failed attempt(s): {reason}");
+            return;
+        }
+
+        task.State = TaskState.Ready;
+        if (countsAsFailure && backoff)
+        {
+            var delay = _retry.Delay(task.Failures, Random.Shared.NextDouble());
+            record.NotBefore[task.TaskId] = _time.GetUtcNow() + delay;
+            _time.CreateTimer(static s => ((Orchestrator)s!).Post(new Wake()), this, delay, Timeout.InfiniteTimeSpan);
+        }
+        else if (!countsAsFailure)
+        {
+            // Give the worker a moment to free its slot instead of bouncing the task off it at once.
+            var delay = TimeSpan.FromMilliseconds(100);
+            record.NotBefore[task.TaskId] = _time.GetUtcNow() + delay;
+            _time.CreateTimer(static s => ((Orchestrator)s!).Post(new Wake()), this, delay, Timeout.InfiniteTimeSpan);
+        }
+
+        _ready.Add(new TaskRef(record, task));
+        _metrics.TaskRequeued(countsAsFailure ? "failure" : "refused");
+        EmitTask(record, task);
+        Log.TaskRequeued(_log, job.JobId, task.TaskId, task.Attempt, worker, reason);
+    }
+
+    private void ReleaseAttempt(JobRecord record, TaskStatus task, bool cancel)
+    {
+        if (record.Attempts.Remove(task.TaskId, out var attempt))
+        {
+            if (cancel)
+            {
+                attempt.Cancellation.Cancel();
+            }
+
+            attempt.Cancellation.Dispose();
+            if (_workers.TryGetValue(attempt.WorkerId, out var worker))
+            {
+                worker.Running.Remove((record.Job.JobId, task.TaskId));
+            }
+        }
+    }
+
+    // ---- Workers ----
+
+    private void ApplyJoin(JoinWorker c)
+    {
+        var r = c.Request;
+        if (_workers.TryGetValue(r.WorkerId, out var previous))
+        {
+            // The same worker id joining again is a restarted worker: its old attempts are gone.
+            RequeueWorkerTasks(previous, "the worker restarted");
+        }
+
+        var worker = new WorkerRecord(r.WorkerId, r.Address, new HashSet<string>(r.Models, StringComparer.Ordinal), r.Slots, [.. r.Gpus], _time.GetUtcNow());
+        _workers[r.WorkerId] = worker;
+        Log.WorkerJoined(_log, r.WorkerId, r.Address, r.Slots, string.Join(",", r.Models));
+        var response = new JoinResponse { HeartbeatIntervalSeconds = _options.HeartbeatIntervalSeconds, LeaseSeconds = _options.WorkerLeaseSeconds };
+        _afterCommit.Add(() => c.Reply.TrySetResult(response));
+    }
+
+    private void ApplyHeartbeat(WorkerHeartbeat c)
+    {
+        if (!_workers.TryGetValue(c.Request.WorkerId, out var worker) || worker.Lost)
+        {
+            _afterCommit.Add(() => c.Reply.TrySetResult(false));
+            return;
+        }
+
+        worker.LastHeartbeat = _time.GetUtcNow();
+        worker.Draining = c.Request.Draining;
+        _afterCommit.Add(() => c.Reply.TrySetResult(true));
+    }
+
+    private void ApplyLeave(WorkerLeave c)
+    {
+        if (_workers.Remove(c.WorkerId, out var worker))
+        {
+            RequeueWorkerTasks(worker, "the worker left");
+            Log.WorkerLeft(_log, c.WorkerId);
+        }
+
+        _afterCommit.Add(() => c.Reply.TrySetResult(worker is not null));
+    }
+
+    private void ApplyCheckLeases()
+    {
+        var now = _time.GetUtcNow();
+        foreach (var worker in _workers.Values)
+        {
+            if (!worker.Lost && now - worker.LastHeartbeat > TimeSpan.FromSeconds(_options.WorkerLeaseSeconds))
+            {
+                worker.Lost = true;
+                Log.WorkerLost(_log, worker.Id, (now - worker.LastHeartbeat).TotalSeconds);
+                RequeueWorkerTasks(worker, "the worker stopped heartbeating");
+            }
+        }
+
+        foreach (var record in _jobs.Values)
+        {
+            if (record.Attempts.Count == 0)
+            {
+                continue;
+            }
+
+            foreach (var (taskId, attempt) in record.Attempts.ToList())
+            {
+                if (attempt.LeaseUntil < now)
+                {
+                    FailAttempt(record, record.Tasks[taskId], $"no progress for {_options.TaskLeaseSeconds} s (stuck); requeued", retryable: true, countsAsFailure: true, backoff: false);
+                }
+            }
+        }
+    }
+
+    private void RequeueWorkerTasks(WorkerRecord worker, string reason)
+    {
+        foreach (var (jobId, taskId) in worker.Running.ToList())
+        {
+            if (_jobs.TryGetValue(jobId, out var record) && record.Tasks.TryGetValue(taskId, out var task) && task.State == TaskState.Running)
+            {
+                FailAttempt(record, task, reason, retryable: true, countsAsFailure: true, backoff: false);
+            }
+        }
+
+        worker.Running.Clear();
+    }
+
+    // ---- Events ----
+
+    private void Emit(JobRecord record, Action<JobEvent> fill)
+    {
+        var job = record.Job;
+        var e = new JobEvent { JobId = job.JobId, Sequence = ++job.LastSequence, Time = Now() };
+        fill(e);
+        _pendingEvents.Add(e);
+        MarkDirty(record);
+    }
+
+    private void EmitState(JobRecord record)
+    {
+        var job = record.Job;
+        Emit(record, e => e.StateChanged = new JobStateChanged
+        {
+            State = job.State,
+            CostUsd = job.CostUsd,
+            OutputUri = job.OutputUri,
+            OutputDurationSeconds = job.OutputDurationSeconds,
+            OutputUrl = job.OutputUrl,
+            Error = job.Error,
+        });
+    }
+
+    private void EmitTask(JobRecord record, TaskStatus task) =>
+        Emit(record, e => e.TaskUpdated = new TaskUpdated { Task = task.Clone(), JobCostUsd = record.Job.CostUsd });
+
+    private void MarkDirty(JobRecord record) => _dirty[record.Job.JobId] = record;
+
+    private Timestamp Now() => Timestamp.FromDateTimeOffset(_time.GetUtcNow());
+
+    private static string NewJobId(DateTimeOffset now) =>
+        $"job-{now:yyyyMMddHHmmss}-{Convert.ToHexString(Guid.NewGuid().ToByteArray().AsSpan(0, 4)).ToLowerInvariant()}";
+
+    public static bool IsTerminal(JobState state) => state is JobState.Succeeded or JobState.Failed or JobState.Cancelled;
+
+    private WorkerInfo ToInfo(WorkerRecord w)
+    {
+        var info = new WorkerInfo
+        {
+            WorkerId = w.Id,
+            Address = w.Address,
+            State = w.Lost ? "lost" : w.Draining ? "draining" : w.Running.Count >= w.Slots ? "busy" : "ready",
+            Slots = w.Slots,
+            RunningTasks = w.Running.Count,
+            LastHeartbeat = Timestamp.FromDateTimeOffset(w.LastHeartbeat),
+            TasksSucceeded = w.Succeeded,
+            TasksFailed = w.Failed,
+        };
+        info.Models.AddRange(w.Models.Order(StringComparer.Ordinal));
+        info.Gpus.AddRange(w.Gpus);
+        return info;
+    }
+}

@@ -1,0 +1,117 @@
+using Grpc.Core;
+using VideoGen.Contracts.V1;
+using TaskStatus = VideoGen.Contracts.V1.TaskStatus;
+
+namespace VideoGen.Coordinator.Scheduling;
+
+/// <summary>A job and the scheduler's bookkeeping around it. Owned by the orchestrator's loop.</summary>
+internal sealed class JobRecord(Job job, long order)
+{
+    private Dictionary<string, List<TaskStatus>> _dependents = new(StringComparer.Ordinal);
+
+    public Job Job { get; } = job;
+
+    /// <summary>Submission order, for oldest-first placement.</summary>
+    public long Order { get; } = order;
+
+    public Dictionary<string, TaskStatus> Tasks { get; private set; } = new(StringComparer.Ordinal);
+
+    public Dictionary<string, int> TaskOrder { get; private set; } = new(StringComparer.Ordinal);
+
+    /// <summary>Running attempts by task id.</summary>
+    public Dictionary<string, RunningAttempt> Attempts { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Retry backoff: a ready task does not run before this time.</summary>
+    public Dictionary<string, DateTimeOffset> NotBefore { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Failed attempts of this job per worker.</summary>
+    public Dictionary<string, int> WorkerFailures { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Workers that get no more of this job's tasks.</summary>
+    public HashSet<string> Blocklist { get; } = new(StringComparer.Ordinal);
+
+    public int WaitingCount => Job.Tasks.Count(t => t.State == TaskState.Waiting);
+
+    public IReadOnlyList<TaskStatus> Dependents(string taskId) =>
+        _dependents.TryGetValue(taskId, out var list) ? list : [];
+
+    /// <summary>Builds the lookups over <see cref="Job.Tasks"/> (after planning or loading).</summary>
+    public void IndexTasks()
+    {
+        Tasks = Job.Tasks.ToDictionary(t => t.TaskId, StringComparer.Ordinal);
+        TaskOrder = Job.Tasks.Select((t, i) => (t.TaskId, i)).ToDictionary(x => x.TaskId, x => x.i, StringComparer.Ordinal);
+        _dependents = new Dictionary<string, List<TaskStatus>>(StringComparer.Ordinal);
+        foreach (var task in Job.Tasks)
+        {
+            foreach (var dependency in task.DependsOn)
+            {
+                if (!_dependents.TryGetValue(dependency, out var list))
+                {
+                    _dependents[dependency] = list = [];
+                }
+
+                list.Add(task);
+            }
+        }
+    }
+}
+
+/// <summary>A task of a job; equality by identity of both.</summary>
+internal readonly record struct TaskRef(JobRecord Job, TaskStatus Task);
+
+/// <summary>One attempt in flight: who runs it, how to stop it, until when its lease holds.</summary>
+internal sealed record RunningAttempt(int Attempt, string WorkerId, CancellationTokenSource Cancellation, DateTimeOffset LeaseUntil);
+
+/// <summary>A worker as the scheduler tracks it.</summary>
+internal sealed class WorkerRecord(string id, string address, HashSet<string> models, int slots, List<string> gpus, DateTimeOffset joinedAt)
+{
+    public string Id { get; } = id;
+    public string Address { get; } = address;
+    public HashSet<string> Models { get; } = models;
+    public int Slots { get; } = slots;
+    public List<string> Gpus { get; } = gpus;
+    public DateTimeOffset LastHeartbeat { get; set; } = joinedAt;
+    public bool Draining { get; set; }
+    public bool Lost { get; set; }
+    public HashSet<(string JobId, string TaskId)> Running { get; } = [];
+    public long Succeeded { get; set; }
+    public long Failed { get; set; }
+    public int ConsecutiveFailures { get; set; }
+
+    public bool IsSchedulable => !Lost && !Draining;
+}
+
+/// <summary>Everything the loop does starts as one of these.</summary>
+internal abstract record Command
+{
+    public virtual void Fail(Exception error)
+    {
+    }
+}
+
+internal abstract record Command<T>(TaskCompletionSource<T> Reply) : Command
+{
+    public override void Fail(Exception error) => Reply.TrySetException(error);
+}
+
+internal sealed record SubmitJob(string RequestId, JobRequest Request, Plan RulesPlan, TaskCompletionSource<(Job, bool)> Reply) : Command<(Job, bool)>(Reply);
+
+internal sealed record ResumeJob(Job Job) : Command;
+
+internal sealed record PlanReady(string JobId, Plan Plan) : Command;
+
+internal sealed record CancelJob(string JobId, TaskCompletionSource<Job?> Reply) : Command<Job?>(Reply);
+
+internal sealed record AttemptEvent(string JobId, string TaskId, int Attempt, TaskEvent Event) : Command;
+
+internal sealed record AttemptBroken(string JobId, string TaskId, int Attempt, StatusCode Code, string Detail) : Command;
+
+internal sealed record JoinWorker(JoinRequest Request, TaskCompletionSource<JoinResponse> Reply) : Command<JoinResponse>(Reply);
+
+internal sealed record WorkerHeartbeat(HeartbeatRequest Request, TaskCompletionSource<bool> Reply) : Command<bool>(Reply);
+
+internal sealed record WorkerLeave(string WorkerId, TaskCompletionSource<bool> Reply) : Command<bool>(Reply);
+
+internal sealed record CheckLeases : Command;
+
+internal sealed record Wake : Command;

@@ -1,0 +1,139 @@
+namespace VideoGen.Coordinator.Scheduling;
+
+/// <summary>A task that can run now, as the placement policy sees it.</summary>
+public sealed record ReadyTask(
+    string JobId,
+    string TaskId,
+    string Model,
+    int Priority,
+    string Tenant,
+    long JobOrder,
+    int TaskOrder,
+    string? PreferredWorker = null,
+    IReadOnlySet<string>? ExcludedWorkers = null);
+
+/// <summary>A worker that can take tasks, as the placement policy sees it.</summary>
+public sealed record WorkerCapacity(string WorkerId, IReadOnlySet<string> Models, int FreeSlots, int RunningTasks);
+
+/// <summary>One decision: run this task on this worker.</summary>
+public sealed record Placement(ReadyTask Task, string WorkerId);
+
+/// <summary>
+/// The placement rules, as a pure function over a snapshot (Nomad style): job priority first, then
+/// fair share between tenants (the tenant with the fewest running tasks goes next, so one tenant's
+/// 50 jobs do not starve another's one), then the oldest job and the task's order in it. A task
+/// goes to the worker it prefers (the one holding its input) when that worker serves the model and
+/// has a free slot; otherwise to the serving worker with the most free slots (spreading
+/// independent work), then the fewest running tasks, then by id for determinism.
+/// </summary>
+public static class PlacementPolicy
+{
+    public static List<Placement> Place(
+        IEnumerable<ReadyTask> ready,
+        IEnumerable<WorkerCapacity> workers,
+        IReadOnlyDictionary<string, int> runningByTenant)
+    {
+        var placements = new List<Placement>();
+        var free = workers.Where(w => w.FreeSlots > 0).ToDictionary(w => w.WorkerId, w => (Worker: w, Free: w.FreeSlots, Running: w.RunningTasks));
+        if (free.Count == 0)
+        {
+            return placements;
+        }
+
+        var queues = ready
+            .GroupBy(t => t.Tenant, StringComparer.Ordinal)
+            .ToDictionary(
+                g => g.Key,
+                g => new Queue<ReadyTask>(g.OrderByDescending(t => t.Priority).ThenBy(t => t.JobOrder).ThenBy(t => t.TaskOrder)),
+                StringComparer.Ordinal);
+        var running = new Dictionary<string, int>(runningByTenant, StringComparer.Ordinal);
+
+        while (free.Count > 0 && queues.Count > 0)
+        {
+            string? tenant = null;
+            ReadyTask? head = null;
+            foreach (var (name, queue) in queues)
+            {
+                var candidate = queue.Peek();
+                if (head is null || Better(candidate, running.GetValueOrDefault(name), head, running.GetValueOrDefault(tenant!)))
+                {
+                    head = candidate;
+                    tenant = name;
+                }
+            }
+
+            queues[tenant!].Dequeue();
+            if (queues[tenant!].Count == 0)
+            {
+                queues.Remove(tenant!);
+            }
+
+            var worker = ChooseWorker(head!, free);
+            if (worker is null)
+            {
+                continue; // nothing free serves this model now; it stays ready for the next round
+            }
+
+            placements.Add(new Placement(head!, worker));
+            running[tenant!] = running.GetValueOrDefault(tenant!) + 1;
+            var slot = free[worker];
+            if (slot.Free == 1)
+            {
+                free.Remove(worker);
+            }
+            else
+            {
+                free[worker] = (slot.Worker, slot.Free - 1, slot.Running + 1);
+            }
+        }
+
+        return placements;
+    }
+
+    private static bool Better(ReadyTask a, int aTenantRunning, ReadyTask b, int bTenantRunning)
+    {
+        if (a.Priority != b.Priority)
+        {
+            return a.Priority > b.Priority;
+        }
+
+        if (aTenantRunning != bTenantRunning)
+        {
+            return aTenantRunning < bTenantRunning;
+        }
+
+        return a.JobOrder != b.JobOrder ? a.JobOrder < b.JobOrder : a.TaskOrder < b.TaskOrder;
+    }
+
+    private static string? ChooseWorker(ReadyTask task, Dictionary<string, (WorkerCapacity Worker, int Free, int Running)> free)
+    {
+        if (task.PreferredWorker is { } preferred
+            && free.TryGetValue(preferred, out var p)
+            && p.Worker.Models.Contains(task.Model)
+            && task.ExcludedWorkers?.Contains(preferred) != true)
+        {
+            return preferred;
+        }
+
+        string? best = null;
+        (WorkerCapacity Worker, int Free, int Running) bestSlot = default;
+        foreach (var (id, slot) in free)
+        {
+            if (!slot.Worker.Models.Contains(task.Model) || task.ExcludedWorkers?.Contains(id) == true)
+            {
+                continue;
+            }
+
+            if (best is null
+                || slot.Free > bestSlot.Free
+                || (slot.Free == bestSlot.Free && slot.Running < bestSlot.Running)
+                || (slot.Free == bestSlot.Free && slot.Running == bestSlot.Running && string.CompareOrdinal(id, best) < 0))
+            {
+                best = id;
+                bestSlot = slot;
+            }
+        }
+
+        return best;
+    }
+}

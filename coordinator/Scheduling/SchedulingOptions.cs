@@ -1,0 +1,28 @@
+namespace VideoGen.Coordinator.Scheduling;
+
+/// <summary>Scheduler settings (configuration section "Scheduling").</summary>
+public sealed class SchedulingOptions
+{
+    /// <summary>Failed attempts after which a task, and its job, fail.</summary>
+    public int MaxAttempts { get; set; } = 3;
+
+    /// <summary>First retry delay; doubles per failure, with ±20% jitter.</summary>
+    public double RetryBaseSeconds { get; set; } = 1;
+
+    public double RetryMaxSeconds { get; set; } = 30;
+
+    /// <summary>A running task whose stream sends nothing for this long is requeued (stuck task).</summary>
+    public double TaskLeaseSeconds { get; set; } = 120;
+
+    /// <summary>How often workers heartbeat (told to them at join).</summary>
+    public double HeartbeatIntervalSeconds { get; set; } = 2;
+
+    /// <summary>A worker silent for this long is lost and its tasks are requeued.</summary>
+    public double WorkerLeaseSeconds { get; set; } = 6;
+
+    /// <summary>Failures of one worker within one job after which it gets no more of that job's tasks.</summary>
+    public int BlocklistAfterFailures { get; set; } = 3;
+
+    /// <summary>How often leases and heartbeats are checked.</summary>
+    public double CheckIntervalSeconds { get; set; } = 0.5;
+}

@@ -1,0 +1,184 @@
+using Grpc.Core;
+using VideoGen.Contracts.V1;
+using VideoGen.Coordinator.Events;
+using VideoGen.Coordinator.Persistence;
+using VideoGen.Coordinator.Planning;
+using VideoGen.Coordinator.Scheduling;
+
+namespace VideoGen.Coordinator.Services;
+
+/// <summary>The public job API: validate, map, delegate to the planner and the orchestrator.</summary>
+internal sealed class JobGrpcService(
+    Orchestrator orchestrator,
+    RuleBasedPlanner rules,
+    IJobStore store,
+    JobEventHub hub) : JobService.JobServiceBase
+{
+    private const string ImageModel = "procedural-image";
+
+    public override async Task<SubmitJobResponse> SubmitJob(SubmitJobRequest request, ServerCallContext context)
+    {
+        if (request.RequestId.Length > PlanningLimits.MaxRequestIdLength)
+        {
+            throw new RequestValidationException([new("request_id", $"must be at most {PlanningLimits.MaxRequestIdLength} characters")]);
+        }
+
+        var job = request.Job ?? new JobRequest();
+        var plan = rules.Plan(job);
+        var cost = ChunkPlanner.Cost(plan);
+        if (job.HasMaxCostUsd && cost > job.MaxCostUsd + 1e-9)
+        {
+            throw new BudgetExceededException(cost, job.MaxCostUsd);
+        }
+
+        var (accepted, created) = await orchestrator.SubmitAsync(request.RequestId, job, plan);
+        return new SubmitJobResponse { Job = accepted, Created = created };
+    }
+
+    public override Task<EstimateJobResponse> EstimateJob(EstimateJobRequest request, ServerCallContext context)
+    {
+        var plan = rules.Plan(request.Job ?? new JobRequest());
+        var workers = orchestrator.Workers.Where(w => w.State is "ready" or "busy" && w.Models.Contains(plan.Model)).ToList();
+        var slots = workers.Sum(w => w.Slots);
+        var model = rules.Models.Models[plan.Model];
+        var storyboard = rules.Models.Models.TryGetValue(ImageModel, out var image) ? image.ExpectedLatencySeconds : 0.5;
+        return Task.FromResult(new EstimateJobResponse
+        {
+            Plan = plan,
+            CostUsd = ChunkPlanner.Cost(plan),
+            ExpectedWallSeconds = WallTimeEstimator.Estimate(plan, model, storyboard, slots),
+            Workers = workers.Count,
+        });
+    }
+
+    public override Task<GetJobResponse> GetJob(GetJobRequest request, ServerCallContext context) =>
+        Task.FromResult(new GetJobResponse { Job = Find(request.JobId) });
+
+    public override Task<ListJobsResponse> ListJobs(ListJobsRequest request, ServerCallContext context)
+    {
+        if (request.PageSize is < 0 or > 100)
+        {
+            throw new RequestValidationException([new("page_size", "must be between 0 and 100")]);
+        }
+
+        var size = request.PageSize == 0 ? 20 : request.PageSize;
+        var offset = 0;
+        if (!string.IsNullOrEmpty(request.PageToken) && !(int.TryParse(request.PageToken, out offset) && offset >= 0))
+        {
+            throw new RequestValidationException([new("page_token", "is not a token this server returned")]);
+        }
+
+        // One more than asked tells whether another page exists.
+        var jobs = store.List(request.State, request.Tenant, offset, size + 1);
+        var response = new ListJobsResponse { NextPageToken = jobs.Count > size ? (offset + size).ToString() : "" };
+        foreach (var job in jobs.Take(size))
+        {
+            var summary = orchestrator.GetJob(job.JobId) ?? job;
+            summary = summary.Clone();
+            summary.Tasks.Clear();
+            response.Jobs.Add(summary);
+        }
+
+        return Task.FromResult(response);
+    }
+
+    public override async Task<CancelJobResponse> CancelJob(CancelJobRequest request, ServerCallContext context)
+    {
+        Find(request.JobId);
+        var job = await orchestrator.CancelAsync(request.JobId) ?? throw new JobNotFoundException(request.JobId);
+        return new CancelJobResponse { Job = job };
+    }
+
+    public override async Task WatchJob(WatchJobRequest request, IServerStreamWriter<JobEvent> responseStream, ServerCallContext context)
+    {
+        if (request.AfterSequence < 0)
+        {
+            throw new RequestValidationException([new("after_sequence", "must be >= 0")]);
+        }
+
+        Find(request.JobId);
+        var token = context.CancellationToken;
+        var last = request.AfterSequence;
+        while (true)
+        {
+            // Subscribe before reading the store: an event committed after the read arrives live,
+            // one committed before it comes from the store, and duplicates are skipped by sequence.
+            using var subscription = hub.Subscribe(request.JobId);
+            foreach (var e in store.Events(request.JobId, last))
+            {
+                await responseStream.WriteAsync(e, token);
+                last = e.Sequence;
+                if (IsTerminal(e))
+                {
+                    return;
+                }
+            }
+
+            var job = orchestrator.GetJob(request.JobId);
+            if (job is not null && Orchestrator.IsTerminal(job.State) && last >= job.LastSequence)
+            {
+                return;
+            }
+
+            try
+            {
+                await foreach (var e in subscription.Reader.ReadAllAsync(token))
+                {
+                    if (e.Sequence <= last)
+                    {
+                        continue;
+                    }
+
+                    if (e.Sequence > last + 1)
+                    {
+                        break; // a gap (we subscribed mid-batch): refill from the store
+                    }
+
+                    await responseStream.WriteAsync(e, token);
+                    last = e.Sequence;
+                    if (IsTerminal(e))
+                    {
+                        return;
+                    }
+                }
+            }
+            catch (WatcherTooSlowException)
+            {
+                // Fell behind the live feed: continue from the store.
+            }
+        }
+    }
+
+    public override Task<ListWorkersResponse> ListWorkers(ListWorkersRequest request, ServerCallContext context)
+    {
+        var response = new ListWorkersResponse();
+        response.Workers.AddRange(orchestrator.Workers);
+        return Task.FromResult(response);
+    }
+
+    public override Task<ListTemplatesResponse> ListTemplates(ListTemplatesRequest request, ServerCallContext context)
+    {
+        var response = new ListTemplatesResponse();
+        foreach (var t in rules.Templates.Templates.Values.OrderBy(t => t.Name, StringComparer.Ordinal))
+        {
+            var info = new TemplateInfo { Name = t.Name, Description = t.Description, DefaultDurationSeconds = t.DefaultDurationSeconds };
+            info.Beats.AddRange(t.Beats.Select(b => b.Name));
+            response.Templates.Add(info);
+        }
+
+        return Task.FromResult(response);
+    }
+
+    private Job Find(string jobId)
+    {
+        if (string.IsNullOrWhiteSpace(jobId))
+        {
+            throw new RequestValidationException([new("job_id", "must not be empty")]);
+        }
+
+        return orchestrator.GetJob(jobId) ?? throw new JobNotFoundException(jobId);
+    }
+
+    private static bool IsTerminal(JobEvent e) =>
+        e.EventCase == JobEvent.EventOneofCase.StateChanged && Orchestrator.IsTerminal(e.StateChanged.State);
+}

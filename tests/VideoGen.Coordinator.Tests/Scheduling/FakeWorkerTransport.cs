@@ -1,0 +1,72 @@
+using System.Runtime.CompilerServices;
+using System.Threading.Channels;
+using Grpc.Core;
+using VideoGen.Contracts.V1;
+using VideoGen.Coordinator.Scheduling;
+
+namespace VideoGen.Coordinator.Tests.Scheduling;
+
+/// <summary>A worker transport the test drives: every attempt shows up on <see cref="Started"/> and ends when the test says.</summary>
+internal sealed class FakeWorkerTransport : IWorkerTransport
+{
+    public Channel<FakeAttempt> Started { get; } = Channel.CreateUnbounded<FakeAttempt>();
+
+    public async IAsyncEnumerable<TaskEvent> RunTaskAsync(string address, RunTaskRequest request, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var attempt = new FakeAttempt(address, request, cancellationToken);
+        Started.Writer.TryWrite(attempt);
+        yield return new TaskEvent { Accepted = new TaskAccepted { WorkerId = address } };
+        await foreach (var e in attempt.Events.Reader.ReadAllAsync(cancellationToken))
+        {
+            yield return e;
+        }
+    }
+
+    public async Task<FakeAttempt> NextAsync(TimeSpan? timeout = null)
+    {
+        using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(10));
+        return await Started.Reader.ReadAsync(cts.Token);
+    }
+
+    public bool TryNext(out FakeAttempt attempt) => Started.Reader.TryRead(out attempt!);
+}
+
+internal sealed class FakeAttempt(string address, RunTaskRequest request, CancellationToken token)
+{
+    public string Address { get; } = address;
+    public RunTaskRequest Request { get; } = request;
+    public CancellationToken Token { get; } = token;
+    public Channel<TaskEvent> Events { get; } = Channel.CreateUnbounded<TaskEvent>();
+    public string TaskId => Request.TaskId;
+
+    public static TaskCompleted CompletedFor(RunTaskRequest request, string tag = "") => new()
+    {
+        OutputUri = $"file:///fake/{request.JobId}/{request.TaskId}{tag}",
+        LastFrameUri = request.TaskCase == RunTaskRequest.TaskOneofCase.Chunk ? $"file:///fake/{request.JobId}/{request.TaskId}{tag}.last.png" : "",
+        MediaSeconds = request.TaskCase switch
+        {
+            RunTaskRequest.TaskOneofCase.Chunk => request.Chunk.ClipSeconds,
+            RunTaskRequest.TaskOneofCase.Stitch => request.Stitch.DurationSeconds,
+            _ => 0,
+        },
+        CostUsd = request.TaskCase == RunTaskRequest.TaskOneofCase.Chunk ? request.Chunk.ClipSeconds * request.Chunk.PricePerSecondUsd : 0,
+        ElapsedSeconds = 0.01,
+    };
+
+    public void Complete(string tag = "")
+    {
+        Events.Writer.TryWrite(new TaskEvent { Completed = CompletedFor(Request, tag) });
+        Events.Writer.TryComplete();
+    }
+
+    public void Fail(bool retryable, string reason = "model error")
+    {
+        Events.Writer.TryWrite(new TaskEvent { Failed = new TaskFailed { Retryable = retryable, Reason = reason } });
+        Events.Writer.TryComplete();
+    }
+
+    public void Progress(double fraction) => Events.Writer.TryWrite(new TaskEvent { Progress = new TaskProgress { Fraction = fraction, Step = "model" } });
+
+    /// <summary>The stream breaks as when the worker process dies.</summary>
+    public void Break() => Events.Writer.TryComplete(new RpcException(new Status(StatusCode.Unavailable, "connection reset")));
+}

@@ -1,0 +1,279 @@
+using VideoGen.Contracts.V1;
+using VideoGen.Coordinator.Persistence;
+using VideoGen.Coordinator.Scheduling;
+
+namespace VideoGen.Coordinator.Tests.Scheduling;
+
+public sealed class OrchestratorTests
+{
+    private const string Announcement = "Announce our new store opening, 12 seconds";
+
+    [Fact]
+    public async Task Submit_TwelveSecondAnnouncement_RunsEveryTaskOnceAndSucceeds()
+    {
+        await using var h = new OrchestratorHarness();
+        await h.JoinAsync("w1", slots: 4);
+
+        var job = await h.SubmitAsync(Announcement);
+        var attempts = await h.RunToEndAsync(job.JobId);
+
+        var done = h.Orchestrator.GetJob(job.JobId)!;
+        Assert.Equal(JobState.Succeeded, done.State);
+        Assert.Equal(3, done.Plan.Chunks.Count);
+        Assert.Equal(["chunk-0", "chunk-1", "chunk-2", "stitch", "storyboard-0", "storyboard-1", "storyboard-2"], attempts.Select(a => a.TaskId).Order().ToArray());
+        Assert.All(done.Tasks, t => Assert.Equal(1, t.Attempt));
+        Assert.Equal($"file:///fake/{job.JobId}/stitch", done.OutputUri);
+        Assert.Equal(12, done.OutputDurationSeconds, 3);
+    }
+
+    [Fact]
+    public async Task Submit_ChunkInputs_AreTheOutputsOfItsDependencies()
+    {
+        await using var h = new OrchestratorHarness();
+        await h.JoinAsync("w1", slots: 4);
+
+        var job = await h.SubmitAsync("a 10 second showcase for a watch", r => r.Continuity = Continuity.Strict);
+        var attempts = await h.RunToEndAsync(job.JobId);
+
+        var chunk0 = attempts.Single(a => a.TaskId == "chunk-0").Request.Chunk;
+        var chunk1 = attempts.Single(a => a.TaskId == "chunk-1").Request.Chunk;
+        var stitch = attempts.Single(a => a.TaskId == "stitch").Request.Stitch;
+        Assert.Equal($"file:///fake/{job.JobId}/storyboard-0", chunk0.StartImageUri);
+        Assert.Equal($"file:///fake/{job.JobId}/chunk-0.last.png", chunk1.StartImageUri);
+        Assert.Equal($"jobs/{job.JobId}/chunks/1.mp4", chunk1.OutputKey);
+        Assert.Equal([$"file:///fake/{job.JobId}/chunk-0", $"file:///fake/{job.JobId}/chunk-1"], stitch.ChunkUris.ToArray());
+        Assert.Equal(10, stitch.DurationSeconds);
+    }
+
+    [Fact]
+    public async Task Submit_SameRequestId_ReturnsTheSameJobAndStartsNothingNew()
+    {
+        await using var h = new OrchestratorHarness();
+        var request = new JobRequest { Prompt = Announcement };
+
+        var (first, created1) = await h.Orchestrator.SubmitAsync("req-1", request, OrchestratorHarness.Rules.Plan(request));
+        var (second, created2) = await h.Orchestrator.SubmitAsync("req-1", request, OrchestratorHarness.Rules.Plan(request));
+
+        Assert.True(created1);
+        Assert.False(created2);
+        Assert.Equal(first.JobId, second.JobId);
+        Assert.Single(h.Store.List(JobState.Unspecified, "", 0, 10));
+    }
+
+    [Fact]
+    public async Task ReferenceChunks_RunInParallel_ContinuousChunkWaitsForItsPredecessor()
+    {
+        await using var h = new OrchestratorHarness();
+        await h.JoinAsync("w1", slots: 8);
+        var job = await h.SubmitAsync("a 30 second product showcase for a titanium smartwatch");
+
+        // Four beats → four storyboards at once.
+        var storyboards = new List<FakeAttempt>();
+        for (var i = 0; i < 4; i++)
+        {
+            storyboards.Add(await h.Transport.NextAsync());
+        }
+
+        Assert.All(storyboards, a => Assert.StartsWith("storyboard-", a.TaskId));
+        storyboards.ForEach(a => a.Complete());
+
+        // Reference chunks 0, 2, 3, 5 start together; 1 and 4 wait for 0 and 3.
+        var chunks = new List<FakeAttempt>();
+        for (var i = 0; i < 4; i++)
+        {
+            chunks.Add(await h.Transport.NextAsync());
+        }
+
+        Assert.Equal(["chunk-0", "chunk-2", "chunk-3", "chunk-5"], chunks.Select(a => a.TaskId).Order().ToArray());
+        await h.SyncAsync();
+        Assert.False(h.Transport.TryNext(out _));
+        chunks.Single(c => c.TaskId == "chunk-0").Complete();
+        Assert.Equal("chunk-1", (await h.Transport.NextAsync()).TaskId);
+    }
+
+    [Fact]
+    public async Task ContinuousChunk_PrefersTheWorkerThatMadeItsPredecessor()
+    {
+        await using var h = new OrchestratorHarness();
+        await h.JoinAsync("w1", slots: 2);
+        await h.JoinAsync("w2", slots: 2);
+        var job = await h.SubmitAsync("a 10 second showcase for a watch", r => r.Continuity = Continuity.Strict);
+
+        var attempts = await h.RunToEndAsync(job.JobId);
+
+        Assert.Equal(attempts.Single(a => a.TaskId == "chunk-0").Address, attempts.Single(a => a.TaskId == "chunk-1").Address);
+    }
+
+    [Fact]
+    public async Task StaleReport_FromAnAttemptThatLostTheTask_IsRefused()
+    {
+        await using var h = new OrchestratorHarness();
+        await h.JoinAsync("w1", slots: 1);
+        await h.JoinAsync("w2", slots: 1);
+        var job = await h.SubmitAsync("a 5 second showcase for a watch");
+        (await h.Transport.NextAsync()).Complete(); // storyboard
+
+        var first = await h.Transport.NextAsync();
+        Assert.Equal("chunk-0", first.TaskId);
+        first.Break();
+        var second = await h.Transport.NextAsync();
+        Assert.Equal(2, second.Request.Attempt);
+
+        // A late "completed" from attempt 1 arrives while attempt 2 runs.
+        h.Orchestrator.Post(new AttemptEvent(job.JobId, "chunk-0", 1, new TaskEvent { Completed = FakeAttempt.CompletedFor(first.Request, "-stale") }));
+        await h.SyncAsync();
+        var during = h.Orchestrator.GetJob(job.JobId)!.Tasks.Single(t => t.TaskId == "chunk-0");
+        Assert.Equal(TaskState.Running, during.State);
+        Assert.Equal(2, during.Attempt);
+
+        second.Complete("-fresh");
+        await h.RunToEndAsync(job.JobId);
+        var chunk = h.Orchestrator.GetJob(job.JobId)!.Tasks.Single(t => t.TaskId == "chunk-0");
+        Assert.Equal($"file:///fake/{job.JobId}/chunk-0-fresh", chunk.OutputUri);
+    }
+
+    [Fact]
+    public async Task WorkerLost_ItsRunningTaskIsCancelledAndRunsOnAnotherWorker()
+    {
+        await using var h = new OrchestratorHarness(new SchedulingOptions { WorkerLeaseSeconds = 6, HeartbeatIntervalSeconds = 2 });
+        await h.JoinAsync("w1", slots: 1);
+        await h.JoinAsync("w2", slots: 1);
+        var job = await h.SubmitAsync("a 5 second showcase for a watch");
+        var storyboard = await h.Transport.NextAsync();
+        var silent = storyboard.Address;
+        var alive = silent == "w1" ? "w2" : "w1";
+
+        h.Time.Advance(TimeSpan.FromSeconds(4));
+        await h.Orchestrator.HeartbeatAsync(new HeartbeatRequest { WorkerId = alive });
+        h.Time.Advance(TimeSpan.FromSeconds(3)); // the silent worker is 7 s quiet; the check timer fires
+
+        var retry = await h.Transport.NextAsync();
+        Assert.Equal("storyboard-0", retry.TaskId);
+        Assert.Equal(alive, retry.Address);
+        Assert.Equal(2, retry.Request.Attempt);
+        Assert.True(storyboard.Token.IsCancellationRequested);
+        var workers = h.Orchestrator.Workers;
+        Assert.Equal("lost", workers.Single(w => w.WorkerId == silent).State);
+    }
+
+    [Fact]
+    public async Task TransientFailure_RetriesAfterBackoff_ThenSucceeds()
+    {
+        await using var h = new OrchestratorHarness(new SchedulingOptions { MaxAttempts = 3, RetryBaseSeconds = 10, RetryMaxSeconds = 60, WorkerLeaseSeconds = 1000 });
+        await h.JoinAsync("w1", slots: 1);
+        var job = await h.SubmitAsync("a 5 second showcase for a watch");
+
+        (await h.Transport.NextAsync()).Fail(retryable: true);
+        var waiting = (await h.WaitForStateAsync(job.JobId, j => j.Tasks.Single(t => t.TaskId == "storyboard-0").Failures == 1))
+            .Tasks.Single(t => t.TaskId == "storyboard-0");
+        Assert.Equal(TaskState.Ready, waiting.State);
+        Assert.Equal(1, waiting.Failures);
+        Assert.False(h.Transport.TryNext(out _)); // backing off: 10 s ± 20 %
+
+        h.Time.Advance(TimeSpan.FromSeconds(12.5));
+        var retry = await h.Transport.NextAsync();
+        Assert.Equal(2, retry.Request.Attempt);
+        retry.Complete();
+        await h.RunToEndAsync(job.JobId);
+        Assert.Equal(JobState.Succeeded, h.Orchestrator.GetJob(job.JobId)!.State);
+    }
+
+    [Fact]
+    public async Task PermanentFailure_FailsTheJobAtOnceWithTheReason()
+    {
+        await using var h = new OrchestratorHarness();
+        await h.JoinAsync("w1", slots: 1);
+        var job = await h.SubmitAsync("a 5 second showcase for a watch");
+
+        (await h.Transport.NextAsync()).Fail(retryable: false, reason: "content refused");
+        var failed = await h.WaitForStateAsync(job.JobId, j => Orchestrator.IsTerminal(j.State));
+
+        Assert.Equal(JobState.Failed, failed.State);
+        Assert.Contains("content refused", failed.Error);
+        Assert.Equal(1, failed.Tasks.Single(t => t.TaskId == "storyboard-0").Attempt);
+    }
+
+    [Fact]
+    public async Task FailingWorker_IsBlocklistedForTheJob_AndTheJobFinishesElsewhere()
+    {
+        await using var h = new OrchestratorHarness(new SchedulingOptions { MaxAttempts = 10, RetryBaseSeconds = 0.001, RetryMaxSeconds = 0.001, BlocklistAfterFailures = 3 });
+        await h.JoinAsync("bad", slots: 1);
+        var job = await h.SubmitAsync("a 5 second showcase for a watch");
+        for (var i = 0; i < 3; i++)
+        {
+            var attempt = await h.Transport.NextAsync();
+            Assert.Equal("bad", attempt.Address);
+            attempt.Fail(retryable: true);
+            var failures = i + 1;
+            await h.WaitForStateAsync(job.JobId, j => j.Tasks.Single(t => t.TaskId == "storyboard-0").Failures == failures);
+            h.Time.Advance(TimeSpan.FromSeconds(1));
+        }
+
+        await h.JoinAsync("good", slots: 1);
+        var attempts = await h.RunToEndAsync(job.JobId);
+
+        Assert.All(attempts, a => Assert.Equal("good", a.Address));
+        Assert.Equal(JobState.Succeeded, h.Orchestrator.GetJob(job.JobId)!.State);
+    }
+
+    [Fact]
+    public async Task Cancel_StopsRunningAttemptsAndEndsTheJobCancelled()
+    {
+        await using var h = new OrchestratorHarness();
+        await h.JoinAsync("w1", slots: 4);
+        var job = await h.SubmitAsync(Announcement);
+        var running = new[] { await h.Transport.NextAsync(), await h.Transport.NextAsync(), await h.Transport.NextAsync() };
+
+        var cancelled = await h.Orchestrator.CancelAsync(job.JobId);
+
+        Assert.Equal(JobState.Cancelled, cancelled!.State);
+        Assert.All(running, a => Assert.True(a.Token.IsCancellationRequested));
+        Assert.All(cancelled.Tasks, t => Assert.Equal(TaskState.Cancelled, t.State));
+    }
+
+    [Fact]
+    public async Task Restart_ResumesTheJob_RequeuesWhatWasRunning_AndKeepsTheEventSequence()
+    {
+        var directory = Path.Combine(Path.GetTempPath(), "videogen-tests", Guid.NewGuid().ToString("n"));
+        string jobId;
+        await using (var before = new OrchestratorHarness(directory: directory))
+        {
+            await before.JoinAsync("w1", slots: 1);
+            jobId = (await before.SubmitAsync("a 5 second showcase for a watch")).JobId;
+            (await before.Transport.NextAsync()).Complete(); // storyboard done
+            var chunk = await before.Transport.NextAsync(); // chunk-0 running when the coordinator stops
+            Assert.Equal("chunk-0", chunk.TaskId);
+            await before.SyncAsync();
+        }
+
+        await using var after = new OrchestratorHarness(directory: directory);
+        await after.JoinAsync("w1", slots: 1);
+        var attempts = await after.RunToEndAsync(jobId);
+
+        Assert.Equal(["chunk-0", "stitch"], attempts.Select(a => a.TaskId).ToArray());
+        Assert.Equal(2, attempts[0].Request.Attempt);
+        var events = after.Store.Events(jobId, 0);
+        Assert.Equal(Enumerable.Range(1, events.Count).Select(i => (long)i), events.Select(e => e.Sequence));
+        Assert.Equal(JobState.Succeeded, after.Orchestrator.GetJob(jobId)!.State);
+    }
+
+    private FakeAttempt? Stuck { get; set; }
+
+    [Fact]
+    public async Task TaskWithoutProgress_PastItsLease_IsRequeuedAsStuck()
+    {
+        await using var h = new OrchestratorHarness(new SchedulingOptions { TaskLeaseSeconds = 30, WorkerLeaseSeconds = 1000, RetryBaseSeconds = 1 });
+        await h.JoinAsync("w1", slots: 1);
+        await h.SubmitAsync("a 5 second showcase for a watch");
+        var job = h.Orchestrator.GetJob((await h.Transport.NextAsync().ContinueWith(t => { Stuck = t.Result; return t.Result.Request.JobId; })))!;
+        var stuck = Stuck!;
+        stuck.Progress(0.5); // the last sign of life; the stream's events are applied in order
+        await h.WaitForStateAsync(job.JobId, j => j.Tasks.Single(t => t.TaskId == "storyboard-0").Progress >= 0.5);
+
+        h.Time.Advance(TimeSpan.FromSeconds(31));
+        var retry = await h.Transport.NextAsync();
+
+        Assert.True(stuck.Token.IsCancellationRequested);
+        Assert.Equal(2, retry.Request.Attempt);
+    }
+}
