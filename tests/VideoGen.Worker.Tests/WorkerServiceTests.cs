@@ -1,0 +1,278 @@
+using System.Diagnostics;
+using Google.Rpc;
+using Grpc.Core;
+using VideoGen.Contracts;
+using VideoGen.Contracts.V1;
+using VideoGen.Worker.Media;
+using VideoGen.Worker.Tasks;
+
+namespace VideoGen.Worker.Tests;
+
+public sealed class WorkerServiceTests
+{
+    private static RunTaskRequest ChunkRequest(string startImageUri, double clipSeconds = 1, string job = "job-1", int index = 0) => new()
+    {
+        JobId = job,
+        TaskId = $"chunk-{index}",
+        Attempt = 1,
+        Chunk = new ChunkTask
+        {
+            ChunkIndex = index,
+            Model = "procedural-i2v",
+            Prompt = "slow orbit around the watch",
+            StartImageUri = startImageUri,
+            ClipSeconds = clipSeconds,
+            WidthPixels = 854,
+            HeightPixels = 480,
+            Fps = 24,
+            OutputKey = ArtifactKeys.Chunk(job, index),
+            LastFrameKey = ArtifactKeys.LastFrame(job, index),
+            Seed = 7,
+            PricePerSecondUsd = 0.09,
+        },
+    };
+
+    private static async Task<List<TaskEvent>> ReadAllAsync(AsyncServerStreamingCall<TaskEvent> call, CancellationToken cancellationToken)
+    {
+        var events = new List<TaskEvent>();
+        await foreach (var taskEvent in call.ResponseStream.ReadAllAsync(cancellationToken))
+        {
+            events.Add(taskEvent);
+        }
+
+        return events;
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task RunTask_Chunk_StreamsAcceptedProgressArtifactsThenCompleted()
+    {
+        var token = Timeouts.After(50);
+        await using var worker = await WorkerTestHost.StartAsync(null, token);
+        using var inputs = new TempFolder();
+        var startImage = inputs.File("start.png");
+        await FfmpegProbe.StartImageAsync(startImage, token);
+
+        using var call = worker.Client.RunTask(ChunkRequest(new Uri(startImage).AbsoluteUri, clipSeconds: 2), cancellationToken: token);
+        var events = await ReadAllAsync(call, token);
+
+        Assert.Equal(TaskEvent.EventOneofCase.Accepted, events[0].EventCase);
+        Assert.Equal("test-worker", events[0].Accepted.WorkerId);
+        Assert.Equal(TaskEvent.EventOneofCase.Completed, events[^1].EventCase);
+        var middle = events.Skip(1).SkipLast(1).ToList();
+        Assert.All(middle, e => Assert.Contains(e.EventCase, new[] { TaskEvent.EventOneofCase.Progress, TaskEvent.EventOneofCase.Artifact }));
+        var fractions = middle.Where(e => e.Progress is not null).Select(e => e.Progress.Fraction).ToList();
+        Assert.Equal(fractions.Order(), fractions);
+        Assert.Equal(1.0, fractions[^1]);
+        var steps = middle.Where(e => e.Progress is not null).Select(e => e.Progress.Step).Distinct().ToList();
+        Assert.Equal(["model", "model_done", "last_frame", "upload"], steps);
+
+        var artifacts = middle.Where(e => e.Artifact is not null).Select(e => e.Artifact).ToDictionary(a => a.Name);
+        Assert.Equal(["clip", "last_frame"], artifacts.Keys.Order());
+        var completed = events[^1].Completed;
+        Assert.Equal(artifacts["clip"].Uri, completed.OutputUri);
+        Assert.Equal(artifacts["last_frame"].Uri, completed.LastFrameUri);
+        Assert.EndsWith(ArtifactKeys.Chunk("job-1", 0), completed.OutputUri);
+        var clipPath = new Uri(completed.OutputUri).LocalPath;
+        Assert.True(File.Exists(clipPath));
+        Assert.True(File.Exists(new Uri(completed.LastFrameUri).LocalPath));
+        Assert.Equal(new FileInfo(clipPath).Length, artifacts["clip"].SizeBytes);
+        Assert.InRange(completed.MediaSeconds, 1.95, 2.05);
+        Assert.Equal(completed.MediaSeconds * 0.09, completed.CostUsd, 6);
+        Assert.True(completed.ModelSeconds > 0 && completed.ElapsedSeconds >= completed.ModelSeconds);
+        Assert.Equal(2.0, (await MediaProbe.ProbeAsync(clipPath, token)).DurationSeconds, 1);
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task RunTask_StoryboardThenTextToVideoChunkThenStitch_ProducesTheFinalVideo()
+    {
+        var token = Timeouts.After(50);
+        await using var worker = await WorkerTestHost.StartAsync(null, token);
+
+        var storyboard = new RunTaskRequest
+        {
+            JobId = "job-2",
+            TaskId = "storyboard-0",
+            Storyboard = new StoryboardTask
+            {
+                Beat = new Beat { Index = 0, Name = "hook", ShotDescription = "macro" },
+                Subject = "watch",
+                WidthPixels = 854,
+                HeightPixels = 480,
+                OutputKey = ArtifactKeys.Storyboard("job-2", 0),
+            },
+        };
+        var image = (await ReadAllAsync(worker.Client.RunTask(storyboard, cancellationToken: token), token))[^1];
+        Assert.Equal(TaskEvent.EventOneofCase.Completed, image.EventCase);
+
+        var first = (await ReadAllAsync(worker.Client.RunTask(ChunkRequest(image.Completed.OutputUri, 1, "job-2", 0), cancellationToken: token), token))[^1];
+        var second = (await ReadAllAsync(worker.Client.RunTask(ChunkRequest("", 1, "job-2", 1), cancellationToken: token), token))[^1];
+        Assert.Equal(TaskEvent.EventOneofCase.Completed, first.EventCase);
+        Assert.Equal(TaskEvent.EventOneofCase.Completed, second.EventCase);
+
+        var stitch = new RunTaskRequest
+        {
+            JobId = "job-2",
+            TaskId = "stitch",
+            Stitch = new StitchTask
+            {
+                ChunkUris = { first.Completed.OutputUri, second.Completed.OutputUri },
+                DurationSeconds = 1.5,
+                OutputKey = ArtifactKeys.Final("job-2"),
+            },
+        };
+        var final = (await ReadAllAsync(worker.Client.RunTask(stitch, cancellationToken: token), token))[^1];
+
+        Assert.Equal(TaskEvent.EventOneofCase.Completed, final.EventCase);
+        Assert.InRange(final.Completed.MediaSeconds, 1.45, 1.55);
+        Assert.EndsWith("jobs/job-2/final.mp4", final.Completed.OutputUri);
+    }
+
+    public static TheoryData<string, RunTaskRequest> MalformedTasks()
+    {
+        var valid = ChunkRequest("file:///tmp/start.png");
+        RunTaskRequest With(Action<RunTaskRequest> change)
+        {
+            var copy = valid.Clone();
+            change(copy);
+            return copy;
+        }
+
+        return new TheoryData<string, RunTaskRequest>
+        {
+            { "job_id", With(r => r.JobId = "") },
+            { "task_id", With(r => r.TaskId = "") },
+            { "task", With(r => r.ClearTask()) },
+            { "chunk.model", With(r => r.Chunk.Model = "") },
+            { "chunk.model", With(r => r.Chunk.Model = "wan-2.1-i2v-480p") },
+            { "chunk.output_key", With(r => r.Chunk.OutputKey = "") },
+            { "chunk.output_key", With(r => r.Chunk.OutputKey = "../escape.mp4") },
+            { "chunk.clip_seconds", With(r => r.Chunk.ClipSeconds = 0) },
+            { "stitch.chunk_uris", With(r => r.Stitch = new StitchTask { DurationSeconds = 12, OutputKey = "jobs/j/final.mp4" }) },
+            { "stitch.duration_seconds", With(r => r.Stitch = new StitchTask { ChunkUris = { "file:///a.mp4" }, OutputKey = "jobs/j/final.mp4" }) },
+        };
+    }
+
+    [Theory(Timeout = 30_000)]
+    [MemberData(nameof(MalformedTasks))]
+    public async Task RunTask_MalformedTask_InvalidArgumentNamingTheField(string field, RunTaskRequest request)
+    {
+        var token = Timeouts.After(20);
+        await using var worker = await WorkerTestHost.StartAsync(null, token);
+
+        using var call = worker.Client.RunTask(request, cancellationToken: token);
+        var error = await Assert.ThrowsAsync<RpcException>(() => ReadAllAsync(call, token));
+
+        Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
+        Assert.StartsWith(field + " ", error.Status.Detail);
+        var badRequest = error.GetRpcStatus()?.GetDetail<BadRequest>();
+        Assert.Equal(field, Assert.Single(badRequest!.FieldViolations).Field);
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task RunTask_CancelledMidTask_StopsPromptlyAndFreesTheSlot()
+    {
+        var token = Timeouts.After(25);
+        await using var worker = await WorkerTestHost.StartAsync(new Dictionary<string, string?> { ["Procedural:LatencySeconds"] = "60" }, token);
+        using var callCancellation = CancellationTokenSource.CreateLinkedTokenSource(token);
+
+        using var call = worker.Client.RunTask(ChunkRequest(""), cancellationToken: callCancellation.Token);
+        Assert.True(await call.ResponseStream.MoveNext(token));
+        Assert.Equal(TaskEvent.EventOneofCase.Accepted, call.ResponseStream.Current.EventCase);
+        Assert.True(await call.ResponseStream.MoveNext(token));
+        Assert.Equal("model", call.ResponseStream.Current.Progress.Step);
+        Assert.Single((await worker.Client.GetWorkerStatusAsync(new GetWorkerStatusRequest(), cancellationToken: token)).RunningTasks);
+
+        var stopwatch = Stopwatch.StartNew();
+        await callCancellation.CancelAsync();
+        await worker.Service<WorkerCapacity>().WaitUntilIdleAsync(token).WaitAsync(TimeSpan.FromSeconds(5), token);
+
+        Assert.True(stopwatch.Elapsed < TimeSpan.FromSeconds(3), $"slot freed after {stopwatch.Elapsed}");
+        var status = await worker.Client.GetWorkerStatusAsync(new GetWorkerStatusRequest(), cancellationToken: token);
+        Assert.Empty(status.RunningTasks);
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task RunTask_AllSlotsBusy_ResourceExhausted()
+    {
+        var token = Timeouts.After(25);
+        await using var worker = await WorkerTestHost.StartAsync(
+            new Dictionary<string, string?> { ["Procedural:LatencySeconds"] = "60", ["Worker:Slots"] = "1" }, token);
+        using var busyCancellation = CancellationTokenSource.CreateLinkedTokenSource(token);
+        using var busy = worker.Client.RunTask(ChunkRequest("", index: 0), cancellationToken: busyCancellation.Token);
+        Assert.True(await busy.ResponseStream.MoveNext(token));
+
+        using var second = worker.Client.RunTask(ChunkRequest("", index: 1), cancellationToken: token);
+        var error = await Assert.ThrowsAsync<RpcException>(() => ReadAllAsync(second, token));
+
+        Assert.Equal(StatusCode.ResourceExhausted, error.StatusCode);
+        await busyCancellation.CancelAsync();
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task RunTask_WhileDraining_FailedPrecondition()
+    {
+        var token = Timeouts.After(25);
+        await using var worker = await WorkerTestHost.StartAsync(null, token);
+
+        var drained = await worker.Client.DrainAsync(new DrainRequest(), cancellationToken: token);
+        using var call = worker.Client.RunTask(ChunkRequest(""), cancellationToken: token);
+        var error = await Assert.ThrowsAsync<RpcException>(() => ReadAllAsync(call, token));
+
+        Assert.Equal(0, drained.RunningTasks);
+        Assert.Equal(StatusCode.FailedPrecondition, error.StatusCode);
+        Assert.True((await worker.Client.GetWorkerStatusAsync(new GetWorkerStatusRequest(), cancellationToken: token)).Draining);
+    }
+
+    [Theory(Timeout = 30_000)]
+    [InlineData("permanent", false)]
+    [InlineData("transient", true)]
+    public async Task RunTask_ModelFails_TaskFailedWithRetryableByKind(string mode, bool retryable)
+    {
+        var token = Timeouts.After(25);
+        await using var worker = await WorkerTestHost.StartAsync(new Dictionary<string, string?> { ["Procedural:FailureMode"] = mode }, token);
+
+        var events = await ReadAllAsync(worker.Client.RunTask(ChunkRequest(""), cancellationToken: token), token);
+
+        Assert.Equal(TaskEvent.EventOneofCase.Accepted, events[0].EventCase);
+        var failed = events[^1].Failed;
+        Assert.NotNull(failed);
+        Assert.Equal(retryable, failed.Retryable);
+        Assert.Contains(mode, failed.Reason);
+        Assert.DoesNotContain("   at ", failed.Reason);
+        Assert.Empty(worker.Service<WorkerCapacity>().RunningTasks);
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task RunTask_MissingStartImage_FailsRetryable()
+    {
+        var token = Timeouts.After(25);
+        await using var worker = await WorkerTestHost.StartAsync(null, token);
+
+        var events = await ReadAllAsync(worker.Client.RunTask(ChunkRequest("file:///nowhere/missing.png"), cancellationToken: token), token);
+
+        Assert.True(events[^1].Failed.Retryable);
+        Assert.Contains("does not exist", events[^1].Failed.Reason);
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task GetWorkerStatus_ReportsIdentityModelsAndSlots_AndHttpEndpointServesMetricsAndHealth()
+    {
+        var token = Timeouts.After(25);
+        await using var worker = await WorkerTestHost.StartAsync(new Dictionary<string, string?> { ["Worker:Slots"] = "3" }, token);
+
+        var status = await worker.Client.GetWorkerStatusAsync(new GetWorkerStatusRequest(), cancellationToken: token);
+        using var http = new HttpClient { BaseAddress = new Uri(worker.Endpoints.HttpAddress) };
+        var metrics = await http.GetStringAsync("/metrics", token);
+        var health = await http.GetAsync("/healthz", token);
+
+        Assert.Equal("test-worker", status.WorkerId);
+        Assert.Equal(3, status.Slots);
+        Assert.Equal(["procedural-i2v", "procedural-image"], status.Models);
+        Assert.False(status.Draining);
+        Assert.Contains("videogen_worker_slots 3", metrics);
+        Assert.Contains("videogen_worker_tasks_total", metrics);
+        Assert.True(health.IsSuccessStatusCode);
+        Assert.NotEqual(worker.Endpoints.GrpcAddress, worker.Endpoints.HttpAddress);
+        Assert.Equal(worker.Endpoints.GrpcAddress, worker.Endpoints.AdvertisedAddress);
+    }
+}

@@ -1,0 +1,49 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace VideoGen.Worker.Hosting;
+
+/// <summary>The worker's identity, endpoints and capacity (configuration section <c>Worker</c>).</summary>
+public sealed class WorkerOptions
+{
+    public const string Section = "Worker";
+
+    /// <summary>Stable worker id; default <c>worker-{machine}-{4 random hex}</c>.</summary>
+    public string Id { get; set; } = "";
+
+    /// <summary>gRPC endpoint (HTTP/2 only, no TLS). Port 0 picks a free port.</summary>
+    public string GrpcUrl { get; set; } = "http://127.0.0.1:0";
+
+    /// <summary>HTTP/1.1 endpoint for <c>/metrics</c> and <c>/healthz</c>. Port 0 picks a free port.</summary>
+    public string HttpUrl { get; set; } = "http://127.0.0.1:0";
+
+    /// <summary>Address the coordinator calls; default: the bound gRPC address.</summary>
+    public string? AdvertiseAddress { get; set; }
+
+    /// <summary>The coordinator's gRPC address (direct membership).</summary>
+    public string Coordinator { get; set; } = "http://127.0.0.1:7070";
+
+    /// <summary>How the worker announces itself: <c>direct</c> (join the coordinator) or <c>none</c> (standalone).</summary>
+    public string Membership { get; set; } = "direct";
+
+    /// <summary>Tasks run at once.</summary>
+    [Range(1, 1024)]
+    public int Slots { get; set; } = 2;
+
+    /// <summary>Catalog models served; default: every model whose provider is "procedural".</summary>
+    public List<string> Models { get; set; } = [];
+
+    /// <summary>Scratch folder for task files; default a folder under the system temp folder.</summary>
+    public string WorkDirectory { get; set; } = "";
+
+    /// <summary>Overrides the coordinator's heartbeat interval when set (&gt; 0).</summary>
+    public double? HeartbeatSeconds { get; set; }
+}
+
+/// <summary>Where the model catalog comes from (configuration section <c>ModelCatalog</c>).</summary>
+public sealed class ModelCatalogOptions
+{
+    public const string Section = "ModelCatalog";
+
+    /// <summary>Catalog file; empty: the catalog embedded in VideoGen.Contracts.</summary>
+    public string? Path { get; set; }
+}

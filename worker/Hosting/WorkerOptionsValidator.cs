@@ -1,0 +1,108 @@
+using Microsoft.Extensions.Options;
+using VideoGen.Contracts.Catalog;
+using VideoGen.Worker.Models;
+using VideoGen.Worker.Storage;
+
+namespace VideoGen.Worker.Hosting;
+
+/// <summary>Start-up checks of the worker's configuration, each failure naming its key.</summary>
+public sealed class WorkerOptionsValidator : IValidateOptions<WorkerOptions>
+{
+    private readonly ModelCatalog _catalog;
+    private readonly IEnumerable<IModelProvider> _providers;
+
+    public WorkerOptionsValidator(ModelCatalog catalog, IEnumerable<IModelProvider> providers)
+    {
+        _catalog = catalog;
+        _providers = providers;
+    }
+
+    /// <inheritdoc />
+    public ValidateOptionsResult Validate(string? name, WorkerOptions options)
+    {
+        var failures = new List<string>();
+        if (string.IsNullOrWhiteSpace(options.Id))
+        {
+            failures.Add("Worker:Id must not be empty.");
+        }
+
+        if (options.Slots < 1)
+        {
+            failures.Add($"Worker:Slots must be at least 1, got {options.Slots}.");
+        }
+
+        if (!Uri.TryCreate(options.Coordinator, UriKind.Absolute, out var coordinator) || coordinator.Scheme is not ("http" or "https"))
+        {
+            failures.Add($"Worker:Coordinator must be an http(s) URL, got '{options.Coordinator}'.");
+        }
+
+        if (options.Membership is not ("direct" or "none"))
+        {
+            failures.Add($"Worker:Membership must be 'direct' or 'none', got '{options.Membership}'.");
+        }
+
+        if (options.HeartbeatSeconds is <= 0)
+        {
+            failures.Add($"Worker:HeartbeatSeconds must be greater than 0 when set, got {options.HeartbeatSeconds}.");
+        }
+
+        foreach (var (key, url) in new[] { ("Worker:GrpcUrl", options.GrpcUrl), ("Worker:HttpUrl", options.HttpUrl) })
+        {
+            try
+            {
+                KestrelListenPlan.ParseListenUrl(url, key);
+            }
+            catch (InvalidOperationException ex)
+            {
+                failures.Add(ex.Message);
+            }
+        }
+
+        if (options.Models.Count == 0)
+        {
+            failures.Add("Worker:Models is empty and the catalog has no procedural model to default to.");
+        }
+
+        var providers = _providers.Select(p => p.Name).ToHashSet(StringComparer.Ordinal);
+        foreach (var model in options.Models)
+        {
+            if (!_catalog.Models.TryGetValue(model, out var spec))
+            {
+                failures.Add($"Worker:Models names '{model}', which is not in the model catalog ({string.Join(", ", _catalog.Models.Keys)}).");
+            }
+            else if (!providers.Contains(spec.Provider))
+            {
+                failures.Add($"Worker:Models names '{model}' of provider '{spec.Provider}', which this worker build does not have (available: {string.Join(", ", providers)}).");
+            }
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+}
+
+/// <summary>Start-up checks of storage and procedural-model settings.</summary>
+public sealed class SupportOptionsValidator : IValidateOptions<StorageOptions>, IValidateOptions<ProceduralOptions>
+{
+    /// <inheritdoc />
+    public ValidateOptionsResult Validate(string? name, StorageOptions options) =>
+        options.Kind == "local"
+            ? string.IsNullOrWhiteSpace(options.LocalRoot) ? ValidateOptionsResult.Fail("Storage:LocalRoot must not be empty.") : ValidateOptionsResult.Success
+            : ValidateOptionsResult.Fail($"Storage:Kind must be 'local' (S3 is not in this build yet), got '{options.Kind}'.");
+
+    /// <inheritdoc />
+    public ValidateOptionsResult Validate(string? name, ProceduralOptions options)
+    {
+        var failures = new List<string>();
+        if (options.FailureMode is not ("none" or "transient" or "permanent"))
+        {
+            failures.Add($"Procedural:FailureMode must be none, transient or permanent, got '{options.FailureMode}'.");
+        }
+
+        if (options.LatencySeconds < 0)
+        {
+            failures.Add($"Procedural:LatencySeconds must not be negative, got {options.LatencySeconds}.");
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+}

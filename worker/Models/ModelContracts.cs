@@ -1,0 +1,60 @@
+namespace VideoGen.Worker.Models;
+
+/// <summary>One call to a video model.</summary>
+/// <param name="StartImagePath">Local start image; null for text-to-video.</param>
+/// <param name="Prompt">What to show.</param>
+/// <param name="ClipSeconds">Clip length asked for (a model may return its own fixed length).</param>
+/// <param name="Width">Frame width in pixels.</param>
+/// <param name="Height">Frame height in pixels.</param>
+/// <param name="Fps">Frames per second.</param>
+/// <param name="Seed">Seed for models that take one.</param>
+/// <param name="OutputPath">Local path the clip (MP4) is written to.</param>
+public sealed record VideoGenerationRequest(
+    string? StartImagePath,
+    string Prompt,
+    double ClipSeconds,
+    int Width,
+    int Height,
+    int Fps,
+    long Seed,
+    string OutputPath);
+
+/// <summary>What a video model call produced.</summary>
+/// <param name="OutputPath">The clip on local disk.</param>
+/// <param name="ModelSeconds">Wall time of the call.</param>
+public sealed record VideoGenerationResult(string OutputPath, double ModelSeconds);
+
+/// <summary>A video model: image-to-video (with a start image) or text-to-video.</summary>
+public interface IVideoModel
+{
+    /// <summary>Generates a clip into <see cref="VideoGenerationRequest.OutputPath"/>; reports 0..1 progress when it can.</summary>
+    Task<VideoGenerationResult> GenerateAsync(VideoGenerationRequest request, IProgress<double>? progress, CancellationToken cancellationToken);
+}
+
+/// <summary>One storyboard image to render.</summary>
+/// <param name="BeatIndex">Position of the beat.</param>
+/// <param name="BeatName">Template name of the beat, e.g. "hero_shot".</param>
+/// <param name="ShotDescription">What the camera shows.</param>
+/// <param name="ImagePrompt">Prompt for the image.</param>
+/// <param name="Subject">What the video is about.</param>
+/// <param name="Style">Visual style.</param>
+/// <param name="Width">Width in pixels.</param>
+/// <param name="Height">Height in pixels.</param>
+/// <param name="OutputPath">Local path the PNG is written to.</param>
+public sealed record StoryboardImageRequest(
+    int BeatIndex,
+    string BeatName,
+    string ShotDescription,
+    string ImagePrompt,
+    string Subject,
+    string Style,
+    int Width,
+    int Height,
+    string OutputPath);
+
+/// <summary>An image model that renders storyboard images.</summary>
+public interface IImageModel
+{
+    /// <summary>Renders the image into <see cref="StoryboardImageRequest.OutputPath"/>; returns the call's wall time in seconds.</summary>
+    Task<double> RenderAsync(StoryboardImageRequest request, CancellationToken cancellationToken);
+}

@@ -1,0 +1,113 @@
+using Google.Protobuf.WellKnownTypes;
+using Google.Rpc;
+using Grpc.Core;
+using VideoGen.Contracts.V1;
+using VideoGen.Worker.Models;
+using VideoGen.Worker.Tasks;
+
+namespace VideoGen.Worker.Services;
+
+/// <summary>
+/// Validates a <see cref="RunTaskRequest"/> and maps it to a <see cref="TaskWork"/>. A malformed request
+/// becomes INVALID_ARGUMENT whose message names the field, with a <see cref="BadRequest"/> detail.
+/// </summary>
+public static class TaskRequestMapper
+{
+    /// <summary>Maps <paramref name="request"/>, or throws an INVALID_ARGUMENT <see cref="RpcException"/>.</summary>
+    public static TaskWork ToWork(RunTaskRequest request, ModelRegistry models)
+    {
+        Require(!string.IsNullOrWhiteSpace(request.JobId), "job_id", "is required");
+        Require(!string.IsNullOrWhiteSpace(request.TaskId), "task_id", "is required");
+        var attempt = Math.Max(1, request.Attempt);
+        return request.TaskCase switch
+        {
+            RunTaskRequest.TaskOneofCase.Storyboard => Storyboard(request, attempt, request.Storyboard, models),
+            RunTaskRequest.TaskOneofCase.Chunk => Chunk(request, attempt, request.Chunk, models),
+            RunTaskRequest.TaskOneofCase.Stitch => Stitch(request, attempt, request.Stitch),
+            _ => throw Invalid("task", "one of storyboard, chunk or stitch is required"),
+        };
+    }
+
+    private static StoryboardWork Storyboard(RunTaskRequest request, int attempt, StoryboardTask task, ModelRegistry models)
+    {
+        Require(task.Beat is not null, "storyboard.beat", "is required");
+        RequireKey(task.OutputKey, "storyboard.output_key");
+        Require(string.IsNullOrEmpty(task.ImageModel) || models.TryGetImageModel(task.ImageModel, out _, out _),
+            "storyboard.image_model", $"'{task.ImageModel}' is not served by this worker");
+        Require(task.WidthPixels >= 0 && task.HeightPixels >= 0, "storyboard.width_pixels", "must not be negative");
+        models.TryGetImageModel(task.ImageModel, out var spec, out _);
+        var beat = task.Beat!;
+        return new StoryboardWork(
+            request.JobId, request.TaskId, attempt, beat.Index, beat.Name, beat.ShotDescription, beat.ImagePrompt,
+            task.Subject, task.Style,
+            task.WidthPixels > 0 ? task.WidthPixels : spec?.Width ?? 854,
+            task.HeightPixels > 0 ? task.HeightPixels : spec?.Height ?? 480,
+            task.OutputKey, task.ImageModel);
+    }
+
+    private static ChunkWork Chunk(RunTaskRequest request, int attempt, ChunkTask task, ModelRegistry models)
+    {
+        Require(!string.IsNullOrWhiteSpace(task.Model), "chunk.model", "is required");
+        Require(models.TryGetVideoModel(task.Model, out var spec, out _), "chunk.model", $"'{task.Model}' is not served by this worker");
+        RequireKey(task.OutputKey, "chunk.output_key");
+        RequireKey(task.LastFrameKey, "chunk.last_frame_key");
+        Require(task.ClipSeconds > 0, "chunk.clip_seconds", "must be greater than 0");
+        Require(task.WidthPixels >= 0, "chunk.width_pixels", "must not be negative");
+        Require(task.HeightPixels >= 0, "chunk.height_pixels", "must not be negative");
+        Require(task.Fps >= 0, "chunk.fps", "must not be negative");
+        Require(string.IsNullOrEmpty(task.StartImageUri) || Uri.TryCreate(task.StartImageUri, UriKind.Absolute, out _),
+            "chunk.start_image_uri", "must be an absolute URI");
+        return new ChunkWork(
+            request.JobId, request.TaskId, attempt, task.ChunkIndex, task.Model, task.Prompt,
+            string.IsNullOrEmpty(task.StartImageUri) ? null : task.StartImageUri,
+            task.ClipSeconds,
+            task.WidthPixels > 0 ? task.WidthPixels : spec.Width,
+            task.HeightPixels > 0 ? task.HeightPixels : spec.Height,
+            task.Fps > 0 ? task.Fps : spec.Fps,
+            task.OutputKey, task.LastFrameKey, task.Seed, task.PricePerSecondUsd);
+    }
+
+    private static StitchWork Stitch(RunTaskRequest request, int attempt, StitchTask task)
+    {
+        Require(task.ChunkUris.Count > 0, "stitch.chunk_uris", "needs at least one chunk URI");
+        for (var i = 0; i < task.ChunkUris.Count; i++)
+        {
+            Require(Uri.TryCreate(task.ChunkUris[i], UriKind.Absolute, out _), $"stitch.chunk_uris[{i}]", "must be an absolute URI");
+        }
+
+        Require(task.DurationSeconds > 0, "stitch.duration_seconds", "must be greater than 0");
+        RequireKey(task.OutputKey, "stitch.output_key");
+        return new StitchWork(request.JobId, request.TaskId, attempt, task.ChunkUris.ToArray(), task.DurationSeconds, task.OutputKey);
+    }
+
+    private static void RequireKey(string key, string field)
+    {
+        Require(!string.IsNullOrWhiteSpace(key), field, "is required");
+        Require(!key.StartsWith('/') && !key.Split('/', '\\').Any(part => part is ".." or "."), field, "must be a relative key without '.' or '..' segments");
+    }
+
+    private static void Require(bool condition, string field, string problem)
+    {
+        if (!condition)
+        {
+            throw Invalid(field, problem);
+        }
+    }
+
+    private static RpcException Invalid(string field, string problem)
+    {
+        var status = new Google.Rpc.Status
+        {
+            Code = (int)Code.InvalidArgument,
+            Message = $"{field} {problem}",
+            Details =
+            {
+                Any.Pack(new BadRequest
+                {
+                    FieldViolations = { new BadRequest.Types.FieldViolation { Field = field, Description = problem } },
+                }),
+            },
+        };
+        return status.ToRpcException();
+    }
+}

@@ -1,0 +1,92 @@
+using Grpc.Core;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using VideoGen.Contracts.V1;
+using VideoGen.Worker.Hosting;
+using VideoGen.Worker.Membership;
+using VideoGen.Worker.Models;
+using VideoGen.Worker.Tasks;
+
+namespace VideoGen.Worker.Services;
+
+/// <summary>The worker API (worker.proto): validates, maps, and delegates to <see cref="TaskRunner"/> and <see cref="WorkerCapacity"/>.</summary>
+public sealed class WorkerGrpcService : WorkerService.WorkerServiceBase
+{
+    private readonly TaskRunner _runner;
+    private readonly WorkerCapacity _capacity;
+    private readonly ModelRegistry _models;
+    private readonly GpuInventory _gpus;
+    private readonly WorkerOptions _options;
+    private readonly ILogger<WorkerGrpcService> _logger;
+
+    public WorkerGrpcService(
+        TaskRunner runner,
+        WorkerCapacity capacity,
+        ModelRegistry models,
+        GpuInventory gpus,
+        IOptions<WorkerOptions> options,
+        ILogger<WorkerGrpcService> logger)
+    {
+        _runner = runner;
+        _capacity = capacity;
+        _models = models;
+        _gpus = gpus;
+        _options = options.Value;
+        _logger = logger;
+    }
+
+    /// <inheritdoc />
+    public override async Task RunTask(RunTaskRequest request, IServerStreamWriter<TaskEvent> responseStream, ServerCallContext context)
+    {
+        var work = TaskRequestMapper.ToWork(request, _models);
+        using var scope = _logger.BeginScope(new Dictionary<string, object>
+        {
+            ["WorkerId"] = _options.Id,
+            ["JobId"] = work.JobId,
+            ["TaskId"] = work.TaskId,
+            ["Attempt"] = work.Attempt,
+        });
+        switch (_capacity.TryReserve(work.RunningId, out var lease))
+        {
+            case SlotReservation.Draining:
+                ServiceLog.Refused(_logger, work.RunningId, "draining");
+                throw new RpcException(new Status(StatusCode.FailedPrecondition, $"worker {_options.Id} is draining and accepts no new tasks"));
+            case SlotReservation.Full:
+                ServiceLog.Refused(_logger, work.RunningId, "all slots busy");
+                throw new RpcException(new Status(StatusCode.ResourceExhausted, $"worker {_options.Id}: all {_capacity.Slots} slots are busy"));
+        }
+
+        using (lease)
+        {
+            await TaskEventStream.RunAsync(work, _options.Id, _runner, responseStream, context.CancellationToken);
+        }
+    }
+
+    /// <inheritdoc />
+    public override async Task<GetWorkerStatusResponse> GetWorkerStatus(GetWorkerStatusRequest request, ServerCallContext context) => new()
+    {
+        WorkerId = _options.Id,
+        Models = { _models.Served },
+        Slots = _capacity.Slots,
+        RunningTasks = { _capacity.RunningTasks },
+        Draining = _capacity.Draining,
+        Gpus = { await _gpus.GetAsync(context.CancellationToken) },
+    };
+
+    /// <inheritdoc />
+    public override Task<DrainResponse> Drain(DrainRequest request, ServerCallContext context)
+    {
+        var running = _capacity.BeginDrain();
+        ServiceLog.Draining(_logger, _options.Id, running);
+        return Task.FromResult(new DrainResponse { RunningTasks = running });
+    }
+}
+
+internal static partial class ServiceLog
+{
+    [LoggerMessage(EventId = 300, Level = LogLevel.Information, Message = "task {RunningId} refused: {Reason}")]
+    public static partial void Refused(ILogger logger, string runningId, string reason);
+
+    [LoggerMessage(EventId = 301, Level = LogLevel.Information, Message = "worker {WorkerId} draining with {Running} tasks running")]
+    public static partial void Draining(ILogger logger, string workerId, int running);
+}

@@ -1,0 +1,32 @@
+namespace VideoGen.Worker.Tasks;
+
+/// <summary>
+/// A failure another attempt cannot fix (bad input, content refused by the provider): the task fails with
+/// <c>retryable = false</c> and the provider's reason. Every other exception is reported as retryable.
+/// </summary>
+public sealed class PermanentTaskException : Exception
+{
+    public PermanentTaskException(string message)
+        : base(message)
+    {
+    }
+
+    public PermanentTaskException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+}
+
+/// <summary>A failure another attempt may not see (a timeout, a 5xx from a provider): reported as retryable.</summary>
+public sealed class TransientTaskException : Exception
+{
+    public TransientTaskException(string message)
+        : base(message)
+    {
+    }
+
+    public TransientTaskException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+}

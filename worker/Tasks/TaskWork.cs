@@ -1,0 +1,91 @@
+namespace VideoGen.Worker.Tasks;
+
+/// <summary>One task attempt as the worker runs it: the domain form of a validated <c>RunTaskRequest</c>.</summary>
+public abstract record TaskWork(string JobId, string TaskId, int Attempt)
+{
+    /// <summary>Metric label and log name: "storyboard", "chunk" or "stitch".</summary>
+    public abstract string Kind { get; }
+
+    /// <summary>The id the worker reports in its status: <c>{job_id}/{task_id}#{attempt}</c>.</summary>
+    public string RunningId => $"{JobId}/{TaskId}#{Attempt}";
+}
+
+/// <summary>Render one beat's storyboard image.</summary>
+public sealed record StoryboardWork(
+    string JobId,
+    string TaskId,
+    int Attempt,
+    int BeatIndex,
+    string BeatName,
+    string ShotDescription,
+    string ImagePrompt,
+    string Subject,
+    string Style,
+    int Width,
+    int Height,
+    string OutputKey,
+    string ImageModel) : TaskWork(JobId, TaskId, Attempt)
+{
+    public override string Kind => "storyboard";
+}
+
+/// <summary>Generate one chunk and extract its last frame.</summary>
+public sealed record ChunkWork(
+    string JobId,
+    string TaskId,
+    int Attempt,
+    int ChunkIndex,
+    string Model,
+    string Prompt,
+    string? StartImageUri,
+    double ClipSeconds,
+    int Width,
+    int Height,
+    int Fps,
+    string OutputKey,
+    string LastFrameKey,
+    long Seed,
+    double PricePerSecondUsd) : TaskWork(JobId, TaskId, Attempt)
+{
+    public override string Kind => "chunk";
+}
+
+/// <summary>Concatenate chunks and trim to the job's duration.</summary>
+public sealed record StitchWork(
+    string JobId,
+    string TaskId,
+    int Attempt,
+    IReadOnlyList<string> ChunkUris,
+    double DurationSeconds,
+    string OutputKey) : TaskWork(JobId, TaskId, Attempt)
+{
+    public override string Kind => "stitch";
+}
+
+/// <summary>What a successful attempt produced.</summary>
+/// <param name="OutputUri">Main output (clip, image or final video).</param>
+/// <param name="LastFrameUri">For chunks: the last frame; else empty.</param>
+/// <param name="MediaSeconds">Seconds of video produced, as probed.</param>
+/// <param name="CostUsd">Model cost: media seconds × price per second.</param>
+/// <param name="ModelSeconds">Wall time of the model call.</param>
+/// <param name="ElapsedSeconds">Wall time of the whole attempt.</param>
+public sealed record TaskResult(
+    string OutputUri,
+    string LastFrameUri = "",
+    double MediaSeconds = 0,
+    double CostUsd = 0,
+    double ModelSeconds = 0,
+    double ElapsedSeconds = 0);
+
+/// <summary>Where an executor reports progress and stored artifacts while it runs.</summary>
+public interface ITaskReporter
+{
+    /// <summary>Reports a milestone; waits for room in the event stream.</summary>
+    ValueTask ProgressAsync(double fraction, string step, CancellationToken cancellationToken);
+
+    /// <summary>Reports intermediate progress without waiting; dropped when the stream is busy.</summary>
+    void TryProgress(double fraction, string step);
+
+    /// <summary>Reports a stored artifact.</summary>
+    ValueTask ArtifactAsync(string name, string uri, long sizeBytes, CancellationToken cancellationToken);
+}
