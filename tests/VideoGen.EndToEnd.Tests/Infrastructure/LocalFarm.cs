@@ -1,0 +1,240 @@
+using System.Net;
+using System.Net.Sockets;
+using Grpc.Core;
+using Grpc.Net.Client;
+using VideoGen.Contracts.V1;
+
+namespace VideoGen.EndToEnd.Tests.Infrastructure;
+
+/// <summary>Settings of a farm started by a test.</summary>
+public sealed class FarmOptions
+{
+    public int Workers { get; init; } = 2;
+
+    public int Slots { get; init; } = 2;
+
+    /// <summary>Extra coordinator settings ("Section:Key" → value).</summary>
+    public Dictionary<string, string> Coordinator { get; init; } = [];
+
+    /// <summary>Extra settings per worker (by index from 1).</summary>
+    public Func<int, Dictionary<string, string>>? Worker { get; init; }
+}
+
+/// <summary>
+/// A real farm for a test: one coordinator and N workers as separate processes on loopback, with
+/// their own data folder, artifact folder and free ports. Each process logs to the farm's folder.
+/// </summary>
+public sealed class LocalFarm : IAsyncDisposable
+{
+    private readonly FarmOptions _options;
+    private readonly List<ServerProcess> _workers = [];
+
+    private LocalFarm(string directory, FarmOptions options)
+    {
+        Directory = directory;
+        _options = options;
+        GrpcPort = FreePort();
+        CoordinatorAddress = $"http://127.0.0.1:{GrpcPort}";
+        Channel = GrpcChannel.ForAddress(CoordinatorAddress);
+        Jobs = new JobService.JobServiceClient(Channel);
+    }
+
+    public string Directory { get; }
+
+    public string ArtifactsRoot => Path.Combine(Directory, "artifacts");
+
+    public int GrpcPort { get; }
+
+    public string CoordinatorAddress { get; }
+
+    /// <summary>The coordinator's HTTP endpoint (/metrics, /healthz).</summary>
+    public string CoordinatorHttpAddress { get; private set; } = "";
+
+    public ServerProcess Coordinator { get; private set; } = null!;
+
+    public IReadOnlyList<ServerProcess> Workers => _workers;
+
+    public GrpcChannel Channel { get; }
+
+    public JobService.JobServiceClient Jobs { get; }
+
+    public static async Task<LocalFarm> StartAsync(string name, FarmOptions? options = null)
+    {
+        var farm = new LocalFarm(RepoPaths.NewTempDirectory(name), options ?? new FarmOptions());
+        try
+        {
+            await farm.StartCoordinatorAsync();
+            for (var i = 1; i <= farm._options.Workers; i++)
+            {
+                await farm.StartWorkerAsync(i);
+            }
+        }
+        catch
+        {
+            await farm.DisposeAsync();
+            throw;
+        }
+
+        return farm;
+    }
+
+    public async Task StartCoordinatorAsync()
+    {
+        var args = new Dictionary<string, string>
+        {
+            ["Coordinator:GrpcUrl"] = CoordinatorAddress,
+            ["Coordinator:HttpUrl"] = "http://127.0.0.1:0",
+            ["Coordinator:DataDirectory"] = Path.Combine(Directory, "coordinator"),
+            ["Storage:LocalRoot"] = ArtifactsRoot,
+        };
+        foreach (var (k, v) in _options.Coordinator)
+        {
+            args[k] = v;
+        }
+
+        Coordinator = ServerProcess.StartDotnet("coordinator", RepoPaths.CoordinatorDll, ToArgs(args), Path.Combine(Directory, "coordinator.log"));
+        var listening = await Coordinator.WaitForLineAsync(@"coordinator listening (.*)$", TimeSpan.FromSeconds(60));
+        CoordinatorHttpAddress = listening.Groups[1].Value.Split(' ', StringSplitOptions.RemoveEmptyEntries)
+            .First(a => !a.EndsWith($":{GrpcPort}", StringComparison.Ordinal));
+    }
+
+    /// <summary>Starts worker-<paramref name="index"/> and waits until the coordinator has it.</summary>
+    public async Task<ServerProcess> StartWorkerAsync(int index, Dictionary<string, string>? extra = null)
+    {
+        var id = $"worker-{index}";
+        var args = new Dictionary<string, string>
+        {
+            ["Worker:Id"] = id,
+            ["Worker:Coordinator"] = CoordinatorAddress,
+            ["Worker:Slots"] = _options.Slots.ToString(),
+            ["Worker:WorkDirectory"] = Path.Combine(Directory, "work", id),
+            ["Storage:LocalRoot"] = ArtifactsRoot,
+        };
+        foreach (var (k, v) in _options.Worker?.Invoke(index) ?? [])
+        {
+            args[k] = v;
+        }
+
+        foreach (var (k, v) in extra ?? [])
+        {
+            args[k] = v;
+        }
+
+        var worker = ServerProcess.StartDotnet(id, RepoPaths.WorkerDll, ToArgs(args), Path.Combine(Directory, $"{id}.log"));
+        _workers.RemoveAll(w => w.Name == id);
+        _workers.Add(worker);
+        await Coordinator.WaitForLineAsync($@"worker={id} joined", TimeSpan.FromSeconds(60));
+        return worker;
+    }
+
+    public ServerProcess Worker(int index) => _workers.Single(w => w.Name == $"worker-{index}");
+
+    /// <summary>Stops the coordinator (SIGTERM, or SIGKILL when <paramref name="crash"/>) and starts it again on the same data.</summary>
+    public async Task RestartCoordinatorAsync(bool crash = false)
+    {
+        if (crash)
+        {
+            Coordinator.Kill();
+            await Coordinator.WaitForExitAsync(TimeSpan.FromSeconds(10));
+        }
+        else
+        {
+            await Coordinator.StopAsync();
+        }
+
+        await Coordinator.DisposeAsync();
+        await StartCoordinatorAsync();
+    }
+
+    public Task<SubmitJobResponse> SubmitAsync(string prompt, Action<JobRequest>? configure = null, string? requestId = null)
+    {
+        var request = new JobRequest { Prompt = prompt };
+        configure?.Invoke(request);
+        return Jobs.SubmitJobAsync(new SubmitJobRequest { RequestId = requestId ?? Guid.NewGuid().ToString(), Job = request }, deadline: DateTime.UtcNow.AddSeconds(30)).ResponseAsync;
+    }
+
+    /// <summary>Watches a job from <paramref name="afterSequence"/>; stops at its end, or after <paramref name="take"/> events.</summary>
+    public async Task<List<JobEvent>> WatchAsync(string jobId, long afterSequence = 0, int take = int.MaxValue, TimeSpan? timeout = null)
+    {
+        var events = new List<JobEvent>();
+        using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromMinutes(3));
+        using var call = Jobs.WatchJob(new WatchJobRequest { JobId = jobId, AfterSequence = afterSequence }, cancellationToken: cts.Token);
+        try
+        {
+            await foreach (var e in call.ResponseStream.ReadAllAsync(cts.Token))
+            {
+                events.Add(e);
+                if (events.Count >= take)
+                {
+                    break; // disposing the call cancels it: a client that disconnects
+                }
+            }
+        }
+        catch (RpcException ex) when (ex.StatusCode == StatusCode.Cancelled && cts.IsCancellationRequested)
+        {
+            throw new TimeoutException($"job {jobId} did not finish in time; {events.Count} events seen.\n{Coordinator.Tail(30)}");
+        }
+
+        return events;
+    }
+
+    /// <summary>Watches from the start until an event matches <paramref name="stop"/>, then disconnects.</summary>
+    public async Task<List<JobEvent>> WatchUntilAsync(string jobId, Func<JobEvent, bool> stop, TimeSpan? timeout = null)
+    {
+        var events = new List<JobEvent>();
+        using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(60));
+        using var call = Jobs.WatchJob(new WatchJobRequest { JobId = jobId }, cancellationToken: cts.Token);
+        await foreach (var e in call.ResponseStream.ReadAllAsync(cts.Token))
+        {
+            events.Add(e);
+            if (stop(e))
+            {
+                return events;
+            }
+        }
+
+        throw new InvalidOperationException($"job {jobId} ended before the awaited event:\n{string.Join("\n", events)}");
+    }
+
+    public async Task<Job> GetJobAsync(string jobId) =>
+        (await Jobs.GetJobAsync(new GetJobRequest { JobId = jobId }, deadline: DateTime.UtcNow.AddSeconds(30))).Job;
+
+    /// <summary>Runs a job to its end and returns it.</summary>
+    public async Task<Job> RunAsync(string prompt, Action<JobRequest>? configure = null, TimeSpan? timeout = null)
+    {
+        var job = (await SubmitAsync(prompt, configure)).Job;
+        await WatchAsync(job.JobId, timeout: timeout);
+        return await GetJobAsync(job.JobId);
+    }
+
+    /// <summary>The local path behind a file:// artifact URI.</summary>
+    public static string LocalPath(string uri) => new Uri(uri).LocalPath;
+
+    public string Logs() =>
+        $"--- coordinator ---\n{Coordinator?.Tail(60)}\n" + string.Join("\n", _workers.Select(w => $"--- {w.Name} ---\n{w.Tail(30)}"));
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var worker in _workers)
+        {
+            await worker.DisposeAsync();
+        }
+
+        if (Coordinator is not null)
+        {
+            await Coordinator.DisposeAsync();
+        }
+
+        Channel.Dispose();
+    }
+
+    public static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private static IEnumerable<string> ToArgs(Dictionary<string, string> settings) =>
+        settings.Select(kv => $"--{kv.Key}={kv.Value}");
+}

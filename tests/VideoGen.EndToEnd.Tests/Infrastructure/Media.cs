@@ -1,0 +1,65 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+
+namespace VideoGen.EndToEnd.Tests.Infrastructure;
+
+/// <summary>Checks on real media with the real ffprobe/ffmpeg.</summary>
+public static partial class Media
+{
+    public sealed record VideoInfo(double DurationSeconds, int Width, int Height, string Codec, double Fps, int Frames);
+
+    public static async Task<VideoInfo> ProbeAsync(string path)
+    {
+        var json = await RunAsync("ffprobe", ["-v", "error", "-select_streams", "v:0", "-count_packets", "-show_entries", "stream=codec_name,width,height,avg_frame_rate,nb_read_packets:format=duration", "-of", "json", path]);
+        using var doc = JsonDocument.Parse(json);
+        var stream = doc.RootElement.GetProperty("streams")[0];
+        var rate = stream.GetProperty("avg_frame_rate").GetString()!.Split('/');
+        return new VideoInfo(
+            double.Parse(doc.RootElement.GetProperty("format").GetProperty("duration").GetString()!, CultureInfo.InvariantCulture),
+            stream.GetProperty("width").GetInt32(),
+            stream.GetProperty("height").GetInt32(),
+            stream.GetProperty("codec_name").GetString()!,
+            double.Parse(rate[0], CultureInfo.InvariantCulture) / double.Parse(rate[1], CultureInfo.InvariantCulture),
+            int.Parse(stream.GetProperty("nb_read_packets").GetString()!, CultureInfo.InvariantCulture));
+    }
+
+    /// <summary>Writes frame number <paramref name="frame"/> (from 0) of <paramref name="video"/> as a PNG.</summary>
+    public static async Task<string> FrameAsync(string video, int frame, string outputPng)
+    {
+        await RunAsync("ffmpeg", ["-v", "error", "-y", "-i", video, "-vf", $"select=eq(n\\,{frame})", "-fps_mode", "passthrough", "-frames:v", "1", outputPng]);
+        return File.Exists(outputPng) ? outputPng : throw new InvalidOperationException($"frame {frame} of {video} was not written");
+    }
+
+    /// <summary>SSIM (All) of two images of the same size, as FFmpeg's ssim filter computes it.</summary>
+    public static async Task<double> SsimAsync(string a, string b)
+    {
+        var output = await RunAsync("ffmpeg", ["-v", "info", "-nostats", "-i", a, "-i", b, "-lavfi", "[0:v]format=yuv420p[x];[1:v]format=yuv420p[y];[x][y]ssim", "-f", "null", "-"], stderr: true);
+        var m = SsimRegex().Match(output);
+        return m.Success ? double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture) : throw new InvalidOperationException($"no SSIM in: {output}");
+    }
+
+    [GeneratedRegex(@"All:([0-9.]+)")]
+    private static partial Regex SsimRegex();
+
+    private static async Task<string> RunAsync(string file, string[] args, bool stderr = false)
+    {
+        var info = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in args)
+        {
+            info.ArgumentList.Add(a);
+        }
+
+        using var process = Process.Start(info)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var err = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
+        if (process.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"{file} {string.Join(' ', args)} failed ({process.ExitCode}): {await err}");
+        }
+
+        return stderr ? await err : await stdout;
+    }
+}
