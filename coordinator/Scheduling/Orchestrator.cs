@@ -694,6 +694,7 @@ internal sealed partial class Orchestrator : IAsyncDisposable
         if (task.Kind == TaskKind.Stitch)
         {
             job.OutputUri = completed.OutputUri;
+            job.OutputUrl = completed.OutputUrl;
             job.OutputDurationSeconds = completed.MediaSeconds;
             EndJob(record, JobState.Succeeded, "");
             return;
