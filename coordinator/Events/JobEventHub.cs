@@ -33,9 +33,13 @@ public sealed class JobEventHub
         return new Subscription(this, jobId, channel);
     }
 
+    /// <summary>Every committed batch of events, for in-process observers (metrics, benchmarks); called on the orchestrator's loop, so keep it cheap.</summary>
+    public event Action<IReadOnlyList<JobEvent>>? Published;
+
     /// <summary>Called by the orchestrator after the events are committed.</summary>
     public void Publish(IReadOnlyList<JobEvent> events)
     {
+        Published?.Invoke(events);
         lock (_gate)
         {
             foreach (var e in events)

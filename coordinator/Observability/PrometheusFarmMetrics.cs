@@ -7,11 +7,16 @@ namespace VideoGen.Coordinator.Observability;
 /// <summary>
 /// Coordinator metrics, named by Prometheus conventions: <c>videogen_</c> prefix, base units,
 /// <c>_total</c> counters, <c>_seconds</c> histograms, and bounded labels (never a job id).
+/// Every known label value is created at start-up with 0, so rates and ratios over it return
+/// data (0) before the first event instead of nothing. deploy/prometheus/README.md lists them.
 /// </summary>
 internal sealed class PrometheusFarmMetrics : IFarmMetrics
 {
     private static readonly Counter JobsSubmitted = Metrics.CreateCounter("videogen_jobs_submitted_total", "Jobs accepted by the coordinator.");
-    private static readonly Counter JobsFinished = Metrics.CreateCounter("videogen_jobs_finished_total", "Jobs that reached a terminal state, by outcome.", "outcome");
+    private static readonly Counter JobsFinished = Metrics.CreateCounter("videogen_jobs_finished_total", "Jobs that reached a terminal state, by outcome (succeeded, failed, cancelled).", "outcome");
+    private static readonly Histogram JobDuration = Metrics.CreateHistogram("videogen_job_duration_seconds", "Wall time of jobs from submission to their terminal state, by outcome.",
+        new HistogramConfiguration { LabelNames = ["outcome"], Buckets = Histogram.ExponentialBuckets(1, 2, 13) });
+    private static readonly Counter BudgetRefusals = Metrics.CreateCounter("videogen_budget_refusals_total", "Submissions refused because their cost estimate exceeds the job's budget (max_cost_usd).");
     private static readonly Counter TasksStarted = Metrics.CreateCounter("videogen_tasks_started_total", "Task attempts dispatched to workers, by kind.", "kind");
     private static readonly Counter TasksFinished = Metrics.CreateCounter("videogen_tasks_finished_total", "Task attempts that ended, by kind and outcome (succeeded, retried, failed).", "kind", "outcome");
     private static readonly Histogram TaskDuration = Metrics.CreateHistogram("videogen_task_duration_seconds", "Wall time of successful task attempts on the worker, by kind.",
@@ -21,15 +26,61 @@ internal sealed class PrometheusFarmMetrics : IFarmMetrics
     private static readonly Counter Requeues = Metrics.CreateCounter("videogen_task_requeues_total", "Tasks put back in the queue, by reason (failure, refused).", "reason");
     private static readonly Counter StaleReports = Metrics.CreateCounter("videogen_stale_reports_total", "Reports refused because they came from an attempt that no longer owns its task.");
     private static readonly Gauge Queue = Metrics.CreateGauge("videogen_queue_tasks", "Tasks waiting to run, by state (ready: inputs exist; waiting: on dependencies).", "state");
-    private static readonly Gauge Workers = Metrics.CreateGauge("videogen_workers", "Workers known to the coordinator, by state.", "state");
-    private static readonly Gauge SlotsInUse = Metrics.CreateGauge("videogen_worker_slots_in_use", "Task slots in use across workers.");
-    private static readonly Gauge SlotsTotal = Metrics.CreateGauge("videogen_worker_slots", "Task slots across schedulable workers.");
+    private static readonly Gauge Workers = Metrics.CreateGauge("videogen_workers",
+        "Workers known to the coordinator, by state: ready, busy, draining, lost partition them; blocklisted counts workers blocklisted by at least one active job (they are also in one of the others).", "state");
+    private static readonly Gauge SlotsInUse = Metrics.CreateGauge("videogen_slots_in_use", "Task slots in use across workers, as the coordinator sees them (tasks running).");
+    private static readonly Gauge SlotsTotal = Metrics.CreateGauge("videogen_slots", "Task slots across schedulable workers, as the coordinator sees them.");
 
     private static readonly string[] WorkerStates = ["ready", "busy", "draining", "lost"];
+    private static readonly string[] Kinds = ["storyboard", "chunk", "stitch"];
+    private static readonly string[] TaskOutcomes = ["succeeded", "retried", "failed"];
+    private static readonly string[] JobOutcomes = ["succeeded", "failed", "cancelled"];
+    private static readonly string[] RequeueReasons = ["failure", "refused"];
+
+    static PrometheusFarmMetrics()
+    {
+        foreach (var outcome in JobOutcomes)
+        {
+            JobsFinished.WithLabels(outcome);
+            JobDuration.WithLabels(outcome);
+        }
+
+        foreach (var kind in Kinds)
+        {
+            TasksStarted.WithLabels(kind);
+            TaskDuration.WithLabels(kind);
+            foreach (var outcome in TaskOutcomes)
+            {
+                TasksFinished.WithLabels(kind, outcome);
+            }
+        }
+
+        foreach (var reason in RequeueReasons)
+        {
+            Requeues.WithLabels(reason);
+        }
+
+        foreach (var state in (string[])[.. WorkerStates, "blocklisted"])
+        {
+            Workers.WithLabels(state).Set(0);
+        }
+
+        Queue.WithLabels("ready").Set(0);
+        Queue.WithLabels("waiting").Set(0);
+    }
 
     public void JobSubmitted() => JobsSubmitted.Inc();
 
-    public void JobFinished(JobState state, double costUsd) => JobsFinished.WithLabels(Outcome(state)).Inc();
+    public void JobFinished(JobState state, double costUsd, TimeSpan? duration = null)
+    {
+        JobsFinished.WithLabels(Outcome(state)).Inc();
+        if (duration is { } d && d >= TimeSpan.Zero)
+        {
+            JobDuration.WithLabels(Outcome(state)).Observe(d.TotalSeconds);
+        }
+    }
+
+    public void BudgetRefused() => BudgetRefusals.Inc();
 
     public void TaskStarted(TaskKind kind) => TasksStarted.WithLabels(Kind(kind)).Inc();
 
@@ -49,6 +100,10 @@ internal sealed class PrometheusFarmMetrics : IFarmMetrics
         if (costUsd > 0)
         {
             CostUsd.WithLabels(model).Inc(costUsd);
+        }
+        else
+        {
+            CostUsd.WithLabels(model); // a model's series exists (at 0) from its first task on
         }
     }
 
@@ -77,6 +132,20 @@ internal sealed class PrometheusFarmMetrics : IFarmMetrics
 
         SlotsInUse.Set(inUse);
         SlotsTotal.Set(total);
+    }
+
+    public void ObserveJobs(IEnumerable<JobRecord> activeJobs)
+    {
+        HashSet<string>? blocklisted = null;
+        foreach (var job in activeJobs)
+        {
+            if (job.Blocklist.Count > 0)
+            {
+                (blocklisted ??= new HashSet<string>(StringComparer.Ordinal)).UnionWith(job.Blocklist);
+            }
+        }
+
+        Workers.WithLabels("blocklisted").Set(blocklisted?.Count ?? 0);
     }
 
     private static string Kind(TaskKind kind) => kind switch

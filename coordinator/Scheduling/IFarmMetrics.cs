@@ -6,22 +6,30 @@ namespace VideoGen.Coordinator.Scheduling;
 internal interface IFarmMetrics
 {
     void JobSubmitted();
-    void JobFinished(JobState state, double costUsd);
+    void JobFinished(JobState state, double costUsd, TimeSpan? duration = null);
     void TaskStarted(TaskKind kind);
     void TaskFinished(TaskKind kind, string outcome, double elapsedSeconds, string model, double mediaSeconds, double costUsd);
     void TaskRequeued(string reason);
     void StaleReportRefused();
     void ObserveQueue(int ready, int waiting, IEnumerable<WorkerRecord> workers);
+
+    /// <summary>Active jobs after a commit: counts the workers blocklisted by at least one of them.</summary>
+    void ObserveJobs(IEnumerable<JobRecord> activeJobs);
+
+    /// <summary>A submission refused because its estimate exceeds its budget (max_cost_usd).</summary>
+    void BudgetRefused();
 }
 
 internal sealed class NullFarmMetrics : IFarmMetrics
 {
     public static readonly NullFarmMetrics Instance = new();
     public void JobSubmitted() { }
-    public void JobFinished(JobState state, double costUsd) { }
+    public void JobFinished(JobState state, double costUsd, TimeSpan? duration = null) { }
     public void TaskStarted(TaskKind kind) { }
     public void TaskFinished(TaskKind kind, string outcome, double elapsedSeconds, string model, double mediaSeconds, double costUsd) { }
     public void TaskRequeued(string reason) { }
     public void StaleReportRefused() { }
     public void ObserveQueue(int ready, int waiting, IEnumerable<WorkerRecord> workers) { }
+    public void ObserveJobs(IEnumerable<JobRecord> activeJobs) { }
+    public void BudgetRefused() { }
 }

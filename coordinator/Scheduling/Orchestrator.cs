@@ -139,6 +139,9 @@ internal sealed partial class Orchestrator : IAsyncDisposable
 
     public Task<bool> LeaveAsync(string workerId) => Ask<bool>(reply => new WorkerLeave(workerId, reply));
 
+    /// <summary>Stops giving the worker tasks; returns its address, or null when unknown.</summary>
+    public Task<string?> DrainAsync(string workerId) => Ask<string?>(reply => new DrainWorker(workerId, reply));
+
     /// <summary>The job as of the last commit, from memory or the store; null when unknown.</summary>
     public Job? GetJob(string jobId) =>
         _snapshots.TryGetValue(jobId, out var job) ? job : _store.Get(jobId);
@@ -208,6 +211,7 @@ internal sealed partial class Orchestrator : IAsyncDisposable
             case WorkerHeartbeat c: ApplyHeartbeat(c); break;
             case WorkerLeave c: ApplyLeave(c); break;
             case CheckLeases: ApplyCheckLeases(); break;
+            case DrainWorker c: ApplyDrain(c); break;
             case Wake: break; // the loop dispatches after every batch
             default: throw new InvalidOperationException($"Unknown command {command.GetType().Name}");
         }
@@ -257,6 +261,7 @@ internal sealed partial class Orchestrator : IAsyncDisposable
 
         _workerSnapshot = _workers.Values.Select(ToInfo).OrderBy(w => w.WorkerId, StringComparer.Ordinal).ToList();
         _metrics.ObserveQueue(_ready.Count, _jobs.Values.Sum(j => j.WaitingCount), _workers.Values);
+        _metrics.ObserveJobs(_jobs.Values);
 
         foreach (var action in _afterCommit)
         {
@@ -434,7 +439,7 @@ internal sealed partial class Orchestrator : IAsyncDisposable
         job.Error = state == JobState.Succeeded ? "" : error;
         job.FinishedAt = Now();
         EmitState(record);
-        _metrics.JobFinished(state, job.CostUsd);
+        _metrics.JobFinished(state, job.CostUsd, job.FinishedAt.ToDateTimeOffset() - job.CreatedAt.ToDateTimeOffset());
         Log.JobEnded(_log, job.JobId, state.ToString(), error);
     }
 
@@ -447,12 +452,13 @@ internal sealed partial class Orchestrator : IAsyncDisposable
             return;
         }
 
+        var now = _time.GetUtcNow();
         var capacities = new List<WorkerCapacity>();
         foreach (var w in _workers.Values)
         {
-            if (w.IsSchedulable && w.Running.Count < w.Slots)
+            if (w.IsSchedulable && w.QuarantinedUntil <= now && w.Running.Count < w.Slots)
             {
-                capacities.Add(new WorkerCapacity(w.Id, w.Models, w.Slots - w.Running.Count, w.Running.Count));
+                capacities.Add(new WorkerCapacity(w.Id, w.Models, w.Slots - w.Running.Count, w.Running.Count, ModelFreeSlots(w), w.Gpus.Count > 0));
             }
         }
 
@@ -461,7 +467,6 @@ internal sealed partial class Orchestrator : IAsyncDisposable
             return;
         }
 
-        var now = _time.GetUtcNow();
         var ready = new List<ReadyTask>(_ready.Count);
         var refs = new Dictionary<(string, string), TaskRef>();
         foreach (var r in _ready)
@@ -481,7 +486,8 @@ internal sealed partial class Orchestrator : IAsyncDisposable
                 r.Job.Order,
                 r.Job.TaskOrder[r.Task.TaskId],
                 PreferredWorker(r.Job, r.Task),
-                r.Job.Blocklist.Count == 0 ? null : r.Job.Blocklist));
+                r.Job.Blocklist.Count == 0 ? null : r.Job.Blocklist,
+                r.Task.Kind == TaskKind.Chunk && _models.Models.TryGetValue(job.Plan.Model, out var spec) && spec.RequiresGpu));
             refs[(job.JobId, r.Task.TaskId)] = r;
         }
 
@@ -508,6 +514,22 @@ internal sealed partial class Orchestrator : IAsyncDisposable
         {
             StartAttempt(refs[(placement.Task.JobId, placement.Task.TaskId)], _workers[placement.WorkerId]);
         }
+    }
+
+    /// <summary>Free slots per model with a per-worker concurrency limit (the catalog's MaxConcurrency); null when none applies.</summary>
+    private Dictionary<string, int>? ModelFreeSlots(WorkerRecord worker)
+    {
+        Dictionary<string, int>? free = null;
+        foreach (var model in worker.Models)
+        {
+            if (_models.Models.TryGetValue(model, out var spec) && spec.MaxConcurrency > 0)
+            {
+                var running = worker.Running.Count(r => _jobs.TryGetValue(r.JobId, out var j) && j.Tasks.TryGetValue(r.TaskId, out var t) && t.Kind == TaskKind.Chunk && j.Job.Plan.Model == model);
+                (free ??= new(StringComparer.Ordinal))[model] = spec.MaxConcurrency - running;
+            }
+        }
+
+        return free;
     }
 
     /// <summary>Tasks that are not model calls (storyboards, stitch) run on any worker.</summary>
@@ -724,6 +746,13 @@ internal sealed partial class Orchestrator : IAsyncDisposable
             {
                 w.Failed++;
                 w.ConsecutiveFailures++;
+                if (w.ConsecutiveFailures >= _options.QuarantineAfterFailures && w.QuarantinedUntil <= _time.GetUtcNow())
+                {
+                    // It keeps failing across jobs: a bad node. Keep it out for a while instead of letting it poison the queue.
+                    w.QuarantinedUntil = _time.GetUtcNow().AddSeconds(_options.QuarantineSeconds);
+                    w.ConsecutiveFailures = 0;
+                    Log.WorkerQuarantined(_log, worker, _options.QuarantineSeconds);
+                }
             }
 
             var perJob = record.WorkerFailures[worker] = record.WorkerFailures.GetValueOrDefault(worker) + 1;
@@ -810,7 +839,7 @@ internal sealed partial class Orchestrator : IAsyncDisposable
         }
 
         worker.LastHeartbeat = _time.GetUtcNow();
-        worker.Draining = c.Request.Draining;
+        worker.Draining |= c.Request.Draining; // a drain asked through the coordinator holds until the worker leaves
         _afterCommit.Add(() => c.Reply.TrySetResult(true));
     }
 
@@ -823,6 +852,19 @@ internal sealed partial class Orchestrator : IAsyncDisposable
         }
 
         _afterCommit.Add(() => c.Reply.TrySetResult(worker is not null));
+    }
+
+    private void ApplyDrain(DrainWorker c)
+    {
+        string? address = null;
+        if (_workers.TryGetValue(c.WorkerId, out var worker))
+        {
+            worker.Draining = true;
+            address = worker.Address;
+            Log.WorkerDraining(_log, worker.Id, worker.Running.Count);
+        }
+
+        _afterCommit.Add(() => c.Reply.TrySetResult(address));
     }
 
     private void ApplyCheckLeases()
@@ -905,18 +947,28 @@ internal sealed partial class Orchestrator : IAsyncDisposable
 
     public static bool IsTerminal(JobState state) => state is JobState.Succeeded or JobState.Failed or JobState.Cancelled;
 
+    private string WorkerState(WorkerRecord w) =>
+        w.Lost ? "lost"
+        : w.Draining ? "draining"
+        : w.QuarantinedUntil > _time.GetUtcNow() ? "quarantined"
+        : w.Running.Count >= w.Slots ? "busy"
+        : "ready";
+
     private WorkerInfo ToInfo(WorkerRecord w)
     {
         var info = new WorkerInfo
         {
             WorkerId = w.Id,
             Address = w.Address,
-            State = w.Lost ? "lost" : w.Draining ? "draining" : w.Running.Count >= w.Slots ? "busy" : "ready",
+            State = WorkerState(w),
             Slots = w.Slots,
             RunningTasks = w.Running.Count,
             LastHeartbeat = Timestamp.FromDateTimeOffset(w.LastHeartbeat),
             TasksSucceeded = w.Succeeded,
             TasksFailed = w.Failed,
+            ConsecutiveFailures = w.ConsecutiveFailures,
+            BlocklistedJobs = _jobs.Values.Count(j => j.Blocklist.Contains(w.Id)),
+            QuarantinedUntil = w.QuarantinedUntil > _time.GetUtcNow() ? Timestamp.FromDateTimeOffset(w.QuarantinedUntil) : null,
         };
         info.Models.AddRange(w.Models.Order(StringComparer.Ordinal));
         info.Gpus.AddRange(w.Gpus);

@@ -55,6 +55,12 @@ internal sealed partial class Orchestrator
         [LoggerMessage(32, LogLevel.Warning, "worker={WorkerId} lost: no heartbeat for {Seconds:0.0}s")]
         public static partial void WorkerLost(ILogger logger, string workerId, double seconds);
 
+        [LoggerMessage(34, LogLevel.Warning, "worker={WorkerId} quarantined for {Seconds} s: it kept failing across jobs")]
+        public static partial void WorkerQuarantined(ILogger logger, string workerId, double seconds);
+
+        [LoggerMessage(35, LogLevel.Information, "worker={WorkerId} draining with {Running} running task(s)")]
+        public static partial void WorkerDraining(ILogger logger, string workerId, int running);
+
         [LoggerMessage(33, LogLevel.Warning, "job={JobId} worker={WorkerId} blocklisted for the job after {Failures} failures")]
         public static partial void WorkerBlocklisted(ILogger logger, string jobId, string workerId, int failures);
     }

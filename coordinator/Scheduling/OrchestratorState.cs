@@ -77,6 +77,7 @@ internal sealed class WorkerRecord(string id, string address, HashSet<string> mo
     public long Succeeded { get; set; }
     public long Failed { get; set; }
     public int ConsecutiveFailures { get; set; }
+    public DateTimeOffset QuarantinedUntil { get; set; }
 
     public bool IsSchedulable => !Lost && !Draining;
 }
@@ -113,5 +114,7 @@ internal sealed record WorkerHeartbeat(HeartbeatRequest Request, TaskCompletionS
 internal sealed record WorkerLeave(string WorkerId, TaskCompletionSource<bool> Reply) : Command<bool>(Reply);
 
 internal sealed record CheckLeases : Command;
+
+internal sealed record DrainWorker(string WorkerId, TaskCompletionSource<string?> Reply) : Command<string?>(Reply);
 
 internal sealed record Wake : Command;

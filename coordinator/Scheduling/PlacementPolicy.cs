@@ -10,10 +10,14 @@ public sealed record ReadyTask(
     long JobOrder,
     int TaskOrder,
     string? PreferredWorker = null,
-    IReadOnlySet<string>? ExcludedWorkers = null);
+    IReadOnlySet<string>? ExcludedWorkers = null,
+    bool RequiresGpu = false);
 
-/// <summary>A worker that can take tasks, as the placement policy sees it.</summary>
-public sealed record WorkerCapacity(string WorkerId, IReadOnlySet<string> Models, int FreeSlots, int RunningTasks);
+/// <summary>
+/// A worker that can take tasks, as the placement policy sees it. <paramref name="ModelFreeSlots"/>
+/// holds the free slots of models with a per-worker concurrency limit (absent: only the worker's slots limit).
+/// </summary>
+public sealed record WorkerCapacity(string WorkerId, IReadOnlySet<string> Models, int FreeSlots, int RunningTasks, IReadOnlyDictionary<string, int>? ModelFreeSlots = null, bool HasGpu = false);
 
 /// <summary>One decision: run this task on this worker.</summary>
 public sealed record Placement(ReadyTask Task, string WorkerId);
@@ -24,7 +28,9 @@ public sealed record Placement(ReadyTask Task, string WorkerId);
 /// 50 jobs do not starve another's one), then the oldest job and the task's order in it. A task
 /// goes to the worker it prefers (the one holding its input) when that worker serves the model and
 /// has a free slot; otherwise to the serving worker with the most free slots (spreading
-/// independent work), then the fewest running tasks, then by id for determinism.
+/// independent work), then the fewest running tasks, then by id for determinism. A worker a job
+/// blocklisted gets none of its tasks; a model with a per-worker concurrency limit never runs more
+/// than that many at once on one worker; a model that needs a GPU goes only to workers with one.
 /// </summary>
 public static class PlacementPolicy
 {
@@ -35,6 +41,10 @@ public static class PlacementPolicy
     {
         var placements = new List<Placement>();
         var free = workers.Where(w => w.FreeSlots > 0).ToDictionary(w => w.WorkerId, w => (Worker: w, Free: w.FreeSlots, Running: w.RunningTasks));
+        var modelFree = free.Values
+            .Where(w => w.Worker.ModelFreeSlots is not null)
+            .SelectMany(w => w.Worker.ModelFreeSlots!.Select(m => (Key: (w.Worker.WorkerId, m.Key), m.Value)))
+            .ToDictionary(x => x.Key, x => x.Value);
         if (free.Count == 0)
         {
             return placements;
@@ -68,13 +78,17 @@ public static class PlacementPolicy
                 queues.Remove(tenant!);
             }
 
-            var worker = ChooseWorker(head!, free);
+            var worker = ChooseWorker(head!, free, modelFree);
             if (worker is null)
             {
                 continue; // nothing free serves this model now; it stays ready for the next round
             }
 
             placements.Add(new Placement(head!, worker));
+            if (modelFree.TryGetValue((worker, head!.Model), out var left))
+            {
+                modelFree[(worker, head.Model)] = left - 1;
+            }
             running[tenant!] = running.GetValueOrDefault(tenant!) + 1;
             var slot = free[worker];
             if (slot.Free == 1)
@@ -105,12 +119,15 @@ public static class PlacementPolicy
         return a.JobOrder != b.JobOrder ? a.JobOrder < b.JobOrder : a.TaskOrder < b.TaskOrder;
     }
 
-    private static string? ChooseWorker(ReadyTask task, Dictionary<string, (WorkerCapacity Worker, int Free, int Running)> free)
+    private static string? ChooseWorker(ReadyTask task, Dictionary<string, (WorkerCapacity Worker, int Free, int Running)> free, Dictionary<(string, string), int> modelFree)
     {
-        if (task.PreferredWorker is { } preferred
-            && free.TryGetValue(preferred, out var p)
-            && p.Worker.Models.Contains(task.Model)
-            && task.ExcludedWorkers?.Contains(preferred) != true)
+        bool CanRun(string id, WorkerCapacity w) =>
+            w.Models.Contains(task.Model)
+            && task.ExcludedWorkers?.Contains(id) != true
+            && (!task.RequiresGpu || w.HasGpu)
+            && (!modelFree.TryGetValue((id, task.Model), out var left) || left > 0);
+
+        if (task.PreferredWorker is { } preferred && free.TryGetValue(preferred, out var p) && CanRun(preferred, p.Worker))
         {
             return preferred;
         }
@@ -119,7 +136,7 @@ public static class PlacementPolicy
         (WorkerCapacity Worker, int Free, int Running) bestSlot = default;
         foreach (var (id, slot) in free)
         {
-            if (!slot.Worker.Models.Contains(task.Model) || task.ExcludedWorkers?.Contains(id) == true)
+            if (!CanRun(id, slot.Worker))
             {
                 continue;
             }

@@ -23,6 +23,12 @@ public sealed class SchedulingOptions
     /// <summary>Failures of one worker within one job after which it gets no more of that job's tasks.</summary>
     public int BlocklistAfterFailures { get; set; } = 3;
 
+    /// <summary>Failures in a row, across jobs, after which a worker is quarantined.</summary>
+    public int QuarantineAfterFailures { get; set; } = 6;
+
+    /// <summary>How long a quarantined worker gets no tasks.</summary>
+    public double QuarantineSeconds { get; set; } = 300;
+
     /// <summary>How often leases and heartbeats are checked.</summary>
     public double CheckIntervalSeconds { get; set; } = 0.5;
 }

@@ -12,7 +12,8 @@ internal sealed class JobGrpcService(
     Orchestrator orchestrator,
     RuleBasedPlanner rules,
     IJobStore store,
-    JobEventHub hub) : JobService.JobServiceBase
+    JobEventHub hub,
+    IFarmMetrics metrics) : JobService.JobServiceBase
 {
     private const string ImageModel = "procedural-image";
 
@@ -28,6 +29,7 @@ internal sealed class JobGrpcService(
         var cost = ChunkPlanner.Cost(plan);
         if (job.HasMaxCostUsd && cost > job.MaxCostUsd + 1e-9)
         {
+            metrics.BudgetRefused();
             throw new BudgetExceededException(cost, job.MaxCostUsd);
         }
 
@@ -167,6 +169,30 @@ internal sealed class JobGrpcService(
         }
 
         return Task.FromResult(response);
+    }
+
+    public override async Task<DrainWorkerResponse> DrainWorker(DrainWorkerRequest request, ServerCallContext context)
+    {
+        if (string.IsNullOrWhiteSpace(request.WorkerId))
+        {
+            throw new RequestValidationException([new("worker_id", "must not be empty")]);
+        }
+
+        var address = await orchestrator.DrainAsync(request.WorkerId)
+            ?? throw new RpcException(new Status(StatusCode.NotFound, $"worker '{request.WorkerId}' not found"));
+
+        // The coordinator already gives it nothing new; telling the worker makes it refuse direct
+        // work too and lets its membership leave once idle. A worker that cannot be reached is still drained here.
+        try
+        {
+            using var channel = Grpc.Net.Client.GrpcChannel.ForAddress(address);
+            await new WorkerService.WorkerServiceClient(channel).DrainAsync(new DrainRequest(), deadline: DateTime.UtcNow.AddSeconds(5), cancellationToken: context.CancellationToken);
+        }
+        catch (RpcException)
+        {
+        }
+
+        return new DrainWorkerResponse { Worker = orchestrator.Workers.FirstOrDefault(w => w.WorkerId == request.WorkerId) };
     }
 
     private Job Find(string jobId)

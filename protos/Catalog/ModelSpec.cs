@@ -36,6 +36,9 @@ public sealed record ModelSpec
     /// <summary>Provider-specific model id (e.g. "wavespeedai/wan-2.1-i2v-480p").</summary>
     public string ProviderModel { get; init; } = "";
 
+    /// <summary>True when only workers that reported a GPU may run the model.</summary>
+    public bool RequiresGpu { get; init; }
+
     /// <summary>Expected seconds of one model call, used by estimates.</summary>
     public double ExpectedLatencySeconds { get; init; } = 2;
 }

@@ -276,4 +276,48 @@ public sealed class OrchestratorTests
         Assert.True(stuck.Token.IsCancellationRequested);
         Assert.Equal(2, retry.Request.Attempt);
     }
+
+    [Fact]
+    public async Task WorkerFailingAcrossJobs_IsQuarantined_AndGetsNoTasksUntilItEnds()
+    {
+        var options = new SchedulingOptions { MaxAttempts = 1, QuarantineAfterFailures = 2, QuarantineSeconds = 60, WorkerLeaseSeconds = 10_000 };
+        await using var h = new OrchestratorHarness(options);
+        await h.JoinAsync("flaky", slots: 1);
+        for (var i = 0; i < 2; i++)
+        {
+            var job = await h.SubmitAsync("a 5 second showcase for a watch");
+            (await h.Transport.NextAsync()).Fail(retryable: true);
+            await h.WaitForStateAsync(job.JobId, j => j.State == JobState.Failed);
+        }
+
+        var quarantined = h.Orchestrator.Workers.Single();
+        Assert.Equal("quarantined", quarantined.State);
+        Assert.Equal(h.Time.GetUtcNow().AddSeconds(60), quarantined.QuarantinedUntil.ToDateTimeOffset());
+
+        var next = await h.SubmitAsync("a 5 second showcase for a watch");
+        await h.SyncAsync();
+        Assert.False(h.Transport.TryNext(out _));
+        h.Time.Advance(TimeSpan.FromSeconds(61));
+        Assert.Equal("storyboard-0", (await h.Transport.NextAsync()).TaskId);
+        Assert.Equal(next.JobId, h.Orchestrator.GetJob(next.JobId)!.JobId);
+    }
+
+    [Fact]
+    public async Task DrainedWorker_FinishesItsRunningTask_AndGetsNoNewOnes()
+    {
+        await using var h = new OrchestratorHarness(new SchedulingOptions { WorkerLeaseSeconds = 10_000 });
+        await h.JoinAsync("w1", slots: 1);
+        var job = await h.SubmitAsync(Announcement);
+        var running = await h.Transport.NextAsync();
+
+        Assert.Equal("w1", await h.Orchestrator.DrainAsync("w1"));
+        running.Complete();
+        var after = await h.WaitForStateAsync(job.JobId, j => j.Tasks.Single(t => t.TaskId == running.TaskId).State == TaskState.Succeeded);
+
+        Assert.Equal("draining", h.Orchestrator.Workers.Single().State);
+        await h.SyncAsync();
+        Assert.False(h.Transport.TryNext(out _));
+        Assert.Null(await h.Orchestrator.DrainAsync("nobody"));
+        Assert.NotEqual(JobState.Succeeded, after.State);
+    }
 }

@@ -87,4 +87,25 @@ public sealed class PlacementPolicyTests
         Assert.Equal(2, placements.Count(p => p.WorkerId == "w1"));
         Assert.Equal(["t0", "t1", "t2"], placements.Select(p => p.Task.TaskId).ToArray());
     }
+
+    [Fact]
+    public void Place_ModelConcurrencyLimit_CapsTasksOfThatModelPerWorker()
+    {
+        var ready = Enumerable.Range(0, 4).Select(i => Task("j", $"t{i}", taskOrder: i)).ToList();
+
+        var placements = PlacementPolicy.Place(ready, [new WorkerCapacity("w1", M, 8, 0, new Dictionary<string, int> { ["m"] = 2 })], new Dictionary<string, int>());
+
+        Assert.Equal(2, placements.Count);
+    }
+
+    [Fact]
+    public void Place_ModelThatNeedsAGpu_GoesOnlyToAWorkerWithOne()
+    {
+        var task = Task("j", "a") with { RequiresGpu = true };
+
+        var placements = PlacementPolicy.Place([task], [Worker("cpu", 4), new WorkerCapacity("gpu", M, 1, 0, HasGpu: true)], new Dictionary<string, int>());
+
+        Assert.Equal("gpu", Assert.Single(placements).WorkerId);
+        Assert.Empty(PlacementPolicy.Place([task], [Worker("cpu", 4)], new Dictionary<string, int>()));
+    }
 }
