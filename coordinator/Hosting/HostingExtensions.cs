@@ -6,9 +6,11 @@ using Microsoft.Extensions.Options;
 using Prometheus;
 using VideoGen.Contracts.Catalog;
 using VideoGen.Coordinator.Events;
+using VideoGen.Coordinator.Membership;
 using VideoGen.Coordinator.Observability;
 using VideoGen.Coordinator.Persistence;
 using VideoGen.Coordinator.Planning;
+using VideoGen.Coordinator.Planning.Llm;
 using VideoGen.Coordinator.Scheduling;
 using VideoGen.Coordinator.Services;
 
@@ -39,7 +41,7 @@ public static partial class HostingExtensions
             ? TemplateCatalog.LoadDefault()
             : TemplateCatalog.LoadDirectory(options.TemplatesDirectory));
         builder.Services.AddSingleton<RuleBasedPlanner>();
-        builder.Services.AddSingleton<IJobPlanner, RulesOnlyPlanner>();
+        builder.Services.AddJobPlanner(builder.Configuration);
         builder.Services.AddSingleton<IJobStore>(_ => new SqliteJobStore(Path.Combine(options.DataDirectory, "videogen.db")));
         builder.Services.AddSingleton<JobEventHub>();
         builder.Services.AddSingleton<IWorkerTransport, GrpcWorkerTransport>();
@@ -53,8 +55,10 @@ public static partial class HostingExtensions
             sp.GetRequiredService<IOptions<SchedulingOptions>>().Value,
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILogger<Orchestrator>>(),
-            sp.GetRequiredService<IFarmMetrics>()));
+            sp.GetRequiredService<IFarmMetrics>(),
+            sp.GetRequiredService<RuleBasedPlanner>()));
         builder.Services.AddHostedService<OrchestratorHost>();
+        builder.Services.AddMembership(builder.Configuration);
         return builder;
     }
 

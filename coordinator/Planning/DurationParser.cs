@@ -88,7 +88,7 @@ public static partial class DurationParser
     [GeneratedRegex(@"\b(half\s+a\s+minute|half[-\s]minute|a\s+minute\s+and\s+a\s+half|(?:a|one)\s+minute(?!s)|quarter\s+of\s+a\s+minute)\b", RegexOptions.IgnoreCase)]
     private static partial Regex SpecialRegex();
 
-    [GeneratedRegex(@"(?<![\w.])(?<n>\d+(?:\.\d+)?)\s*-?\s*(?<unit>seconds?|secs?|s|minutes?|mins?|m)\b", RegexOptions.IgnoreCase)]
+    [GeneratedRegex(@"(?<![\w.])(?<n>\d+(?:\.\d+)?)\s*-?\s*(?<unit>seconds?|secs?|s|minutes?|mins?)\b", RegexOptions.IgnoreCase)]
     private static partial Regex NumericRegex();
 
     [GeneratedRegex(@"\b(?:(?<tens>twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)(?:[-\s](?<ones>one|two|three|four|five|six|seven|eight|nine))?|(?<ones>one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen))\s*-?\s*(?<unit>seconds?|secs?|minutes?|mins?)\b", RegexOptions.IgnoreCase)]

@@ -155,7 +155,7 @@ public sealed partial class RuleBasedPlanner(TemplateCatalog templates, ModelCat
         }
 
         var m = SubjectAfterForRegex().Match(text);
-        var subject = m.Success ? m.Groups["s"].Value : LeadingVerbRegex().Replace(text, "");
+        var subject = m.Success ? m.Groups["s"].Value : LeadingArticleRegex().Replace(LeadingVerbRegex().Replace(text, ""), "");
         subject = TrailingRegex().Replace(subject, "").Trim();
         subject = Regex.Replace(subject, @"\s+", " ");
         if (subject.Length > 80)
@@ -171,6 +171,9 @@ public sealed partial class RuleBasedPlanner(TemplateCatalog templates, ModelCat
 
     [GeneratedRegex(@"^\s*(?:please\s+)?(?:make|create|generate|produce|render|announce|give me|i want)\s+(?:a|an|the|our)?\s*", RegexOptions.IgnoreCase)]
     private static partial Regex LeadingVerbRegex();
+
+    [GeneratedRegex(@"^\s*(?:a|an|the|our|my|your)\s+", RegexOptions.IgnoreCase)]
+    private static partial Regex LeadingArticleRegex();
 
     [GeneratedRegex(@"[\s,.;:!?-]+$|\s+(?:video|clip|spot|ad)$", RegexOptions.IgnoreCase)]
     private static partial Regex TrailingRegex();

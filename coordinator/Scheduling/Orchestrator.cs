@@ -34,6 +34,7 @@ internal sealed partial class Orchestrator : IAsyncDisposable
     private readonly TimeProvider _time;
     private readonly ILogger _log;
     private readonly IFarmMetrics _metrics;
+    private readonly RuleBasedPlanner _rules;
 
     private readonly Channel<Command> _inbox = Channel.CreateUnbounded<Command>(new UnboundedChannelOptions { SingleReader = true });
     private readonly CancellationTokenSource _stopping = new();
@@ -65,8 +66,10 @@ internal sealed partial class Orchestrator : IAsyncDisposable
         SchedulingOptions options,
         TimeProvider time,
         ILogger<Orchestrator> log,
-        IFarmMetrics? metrics = null)
+        IFarmMetrics? metrics = null,
+        RuleBasedPlanner? rules = null)
     {
+        _rules = rules ?? new RuleBasedPlanner(TemplateCatalog.LoadDefault(), models);
         _store = store;
         _hub = hub;
         _transport = transport;
@@ -352,8 +355,7 @@ internal sealed partial class Orchestrator : IAsyncDisposable
         if (job.Plan is null || job.Tasks.Count == 0)
         {
             // Accepted but not planned before the restart: plan again (rules are deterministic).
-            var rules = new RuleBasedPlanner(TemplateCatalog.LoadDefault(), _models);
-            StartPlanning(record, rules.Plan(job.Request));
+            StartPlanning(record, _rules.Plan(job.Request));
             return;
         }
 

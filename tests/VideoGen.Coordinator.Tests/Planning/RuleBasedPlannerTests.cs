@@ -40,6 +40,19 @@ public sealed class RuleBasedPlannerTests
     [InlineData("new store opening news in 18 seconds", 18, "announcement", 4)]
     [InlineData("a forty second lifestyle ad for a fitness tracker", 40, "lifestyle_ad", 8)]
     [InlineData("sixty second showcase of a camera", 60, "product_showcase", 12)]
+    // The phrasings in other places and forms.
+    [InlineData("A product showcase for a smartwatch, 30 seconds", 30, "product_showcase", 6)]
+    [InlineData("30s product demo for a phone", 30, "product_showcase", 6)]
+    [InlineData("a 45-second spot about morning coffee with friends", 45, "lifestyle_ad", 9)]
+    [InlineData("a half-minute lifestyle ad about friends", 30, "lifestyle_ad", 6)]
+    [InlineData("Make it 1 minute: a showcase of headphones", 60, "product_showcase", 12)]
+    [InlineData("a 1-minute product demo of a drone", 60, "product_showcase", 12)]
+    [InlineData("90 sec lifestyle spot for a coffee brand", 90, "lifestyle_ad", 18)]
+    [InlineData("30-sec teaser for the new store opening", 30, "announcement", 6)]
+    [InlineData("In 12 seconds, announce the grand opening", 12, "announcement", 3)]
+    [InlineData("A 12.5 second announcement for our summer sale", 12.5, "announcement", 3)]
+    [InlineData("2.5 minutes of outdoor adventure travel", 150, "lifestyle_ad", 30)]
+    [InlineData("Galaxy S24 phone showcase, 20 seconds", 20, "product_showcase", 4)]
     public void Plan_Prompt_PinsDurationTemplateAndChunkCount(string prompt, double duration, string template, int chunks)
     {
         var plan = Planner.Plan(new JobRequest { Prompt = prompt });
@@ -48,6 +61,7 @@ public sealed class RuleBasedPlannerTests
         Assert.Equal(template, plan.Spec.Template);
         Assert.Equal(chunks, plan.Chunks.Count);
         Assert.Equal(duration, plan.Spec.Beats.Sum(b => b.LengthSeconds), 3);
+        Assert.Equal(duration, plan.Chunks.Sum(c => c.UsedSeconds), 3); // the final cut is exactly the duration
     }
 
     [Fact]
@@ -82,6 +96,11 @@ public sealed class RuleBasedPlannerTests
     [InlineData("a showcase", null, "", "procedural-image", 0, "job.model")]
     [InlineData("a showcase", null, "", "", 42, "job.continuity")]
     [InlineData("a 700 second showcase", null, "", "", 0, "job.prompt")]
+    [InlineData("a showcase", 1e9, "", "", 0, "job.duration_seconds")]
+    [InlineData("a showcase", double.NaN, "", "", 0, "job.duration_seconds")]
+    [InlineData("a showcase", double.PositiveInfinity, "", "", 0, "job.duration_seconds")]
+    [InlineData("a 3 hour showcase, 90000 seconds", null, "", "", 0, "job.prompt")]
+    [InlineData("a showcase", null, "", "", -1, "job.continuity")]
     public void Plan_BadInput_NamesTheField(string prompt, double? duration, string template, string model, int continuity, string field)
     {
         var request = new JobRequest { Prompt = prompt, Template = template, Model = model, Continuity = (Continuity)continuity };
@@ -93,6 +112,15 @@ public sealed class RuleBasedPlannerTests
         var error = Assert.Throws<RequestValidationException>(() => Planner.Plan(request));
 
         Assert.Contains(error.Violations, v => v.Field == field);
+    }
+
+    [Theory]
+    [InlineData("A 10 second announcement", "announcement")]
+    [InlineData("Make a 45 second lifestyle ad for running shoes", "running shoes")]
+    [InlineData("a product showcase of our new phone, 20 seconds", "new phone")]
+    public void ExtractSubject_DropsArticlesVerbsAndTheDuration(string prompt, string subject)
+    {
+        Assert.Equal(subject, RuleBasedPlanner.ExtractSubject(prompt, DurationParser.Find(prompt)?.Text));
     }
 
     [Fact]
