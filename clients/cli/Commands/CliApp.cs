@@ -103,6 +103,7 @@ public static class CliApp
             "estimate" => JobCommands.EstimateAsync(context, cancellationToken),
             "workers" => JobCommands.WorkersAsync(context, cancellationToken),
             "templates" => JobCommands.TemplatesAsync(context, cancellationToken),
+            "drain" => JobCommands.DrainAsync(context, cancellationToken),
             _ => throw new UsageException($"unknown command '{command.Name}'"),
         };
     }

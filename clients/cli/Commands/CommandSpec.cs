@@ -82,6 +82,9 @@ public static class CommandCatalog
 
     public static readonly CommandSpec Templates = new("templates", "list the planner's templates", [], []);
 
+    public static readonly CommandSpec Drain = new("drain",
+        "drain a worker: it finishes its running tasks and gets no new ones", ["WORKER"], []);
+
     public static readonly IReadOnlyList<CommandSpec> All =
-        [FarmUp, Submit, Watch, Get, List, Cancel, Estimate, Workers, Templates];
+        [FarmUp, Submit, Watch, Get, List, Cancel, Estimate, Workers, Drain, Templates];
 }

@@ -60,6 +60,14 @@ public static class JobCommands
         return ExitCodes.Ok;
     }
 
+    public static async Task<int> DrainAsync(CommandContext context, CancellationToken cancellationToken)
+    {
+        var response = await context.Coordinator.Jobs.DrainWorkerAsync(
+            new DrainWorkerRequest { WorkerId = context.Parsed.Positional(0) }, cancellationToken: cancellationToken);
+        Print(context, response, () => Tables.Workers([response.Worker]));
+        return ExitCodes.Ok;
+    }
+
     public static async Task<int> WorkersAsync(CommandContext context, CancellationToken cancellationToken)
     {
         var response = await context.Coordinator.Jobs.ListWorkersAsync(new ListWorkersRequest(), cancellationToken: cancellationToken);

@@ -27,11 +27,13 @@ public static class Tables
     }
 
     public static string Workers(IEnumerable<WorkerInfo> workers) => Table(
-        ["WORKER", "STATE", "ADDRESS", "SLOTS", "RUNNING", "OK", "FAILED", "MODELS"],
+        ["WORKER", "STATE", "ADDRESS", "SLOTS", "RUNNING", "OK", "FAILED", "BLOCKLISTED", "MODELS"],
         workers.Select(w => (IReadOnlyList<string>)
         [
-            w.WorkerId, w.State, w.Address, Num(w.Slots), Num(w.RunningTasks), Num(w.TasksSucceeded),
-            Num(w.TasksFailed), string.Join(",", w.Models),
+            w.WorkerId,
+            w.QuarantinedUntil is { } until ? $"{w.State} until {until.ToDateTime():HH:mm:ss}Z" : w.State,
+            w.Address, Num(w.Slots), Num(w.RunningTasks), Num(w.TasksSucceeded),
+            Num(w.TasksFailed), w.BlocklistedJobs > 0 ? $"{w.BlocklistedJobs} job(s)" : "-", string.Join(",", w.Models),
         ]));
 
     public static string Templates(IEnumerable<TemplateInfo> templates) => Table(
