@@ -123,11 +123,22 @@ public sealed class LocalFarm : IAsyncDisposable
         var worker = ServerProcess.StartDotnet(id, RepoPaths.WorkerDll, ToArgs(args), Path.Combine(Directory, $"{id}.log"));
         _workers.RemoveAll(w => w.Name == id);
         _workers.Add(worker);
-        await Coordinator.WaitForLineAsync($@"worker={id} joined", TimeSpan.FromSeconds(60));
+        // Joined, or dead: a worker that cannot start fails the test at once with its output.
+        var joined = Coordinator.WaitForLineAsync($@"worker={id} joined", TimeSpan.FromSeconds(60));
+        if (await Task.WhenAny(joined, worker.Exited) != joined)
+        {
+            throw new InvalidOperationException($"{id} exited with {await worker.Exited} before joining:\n{worker.Tail(40)}");
+        }
+
+        await joined;
         return worker;
     }
 
     public ServerProcess Worker(int index) => _workers.Single(w => w.Name == $"worker-{index}");
+
+    /// <summary>The HTTP endpoint (/metrics) of worker-<paramref name="index"/>, from its start-up line.</summary>
+    public async Task<string> WorkerHttpAddressAsync(int index) =>
+        (await Worker(index).WaitForLineAsync(@"listening grpc=\S+ http=(\S+)", TimeSpan.FromSeconds(10))).Groups[1].Value;
 
     /// <summary>Stops the coordinator (SIGTERM, or SIGKILL when <paramref name="crash"/>) and starts it again on the same data.</summary>
     public async Task RestartCoordinatorAsync(bool crash = false)
