@@ -1,3 +1,7 @@
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
@@ -26,6 +30,12 @@ if (which is "throughput" or "all")
     results.Add(runs.OrderBy(r => r.Rate).ElementAt(1).Line + $" [median of 3: {string.Join(", ", runs.Select(r => r.Rate.ToString("0")))}]");
 }
 
+if (which is "grpc" or "all")
+{
+    // The same dispatch path over real gRPC streams to fake worker servers (Kestrel, HTTP/2 on loopback).
+    results.Add((await Bench.ThroughputAsync(jobs: 40, durationSeconds: 600, workers: 4, slots: 64, grpc: true)).Line);
+}
+
 if (which is "hop" or "all")
 {
     results.Add(await Bench.HopLatencyAsync(jobs: 20, durationSeconds: 300));
@@ -44,10 +54,12 @@ internal static class Bench
 {
     private static readonly RuleBasedPlanner Rules = new(TemplateCatalog.LoadDefault(), ModelCatalog.Embedded());
 
-    public static async Task<(double Rate, string Line)> ThroughputAsync(int jobs, double durationSeconds, int workers, int slots)
+    public static async Task<(double Rate, string Line)> ThroughputAsync(int jobs, double durationSeconds, int workers, int slots, bool grpc = false)
     {
-        var transport = new InstantTransport();
-        await using var farm = await Farm.StartAsync(transport, workers, slots);
+        await using var servers = grpc ? await FakeWorkerServers.StartAsync(workers) : null;
+        using var grpcTransport = grpc ? new GrpcWorkerTransport() : null;
+        IWorkerTransport transport = grpc ? grpcTransport! : new InstantTransport();
+        await using var farm = await Farm.StartAsync(transport, workers, slots, servers?.Addresses);
         var requests = Enumerable.Range(0, jobs).Select(i => new JobRequest { Prompt = $"showcase {i}", DurationSeconds = durationSeconds, Continuity = Continuity.None }).ToList();
         var totalTasks = requests.Sum(r => TaskGraph.Build(Rules.Plan(r)).Count);
 
@@ -57,7 +69,7 @@ internal static class Bench
         watch.Stop();
 
         var rate = totalTasks / watch.Elapsed.TotalSeconds;
-        return (rate, $"throughput: {totalTasks} tasks ({jobs} jobs × {totalTasks / jobs}) over {workers} fake workers × {slots} slots in {watch.Elapsed.TotalSeconds:0.000} s = {rate:0} tasks/s (each task: dispatch, accepted, completed, 2+ events committed to SQLite)");
+        return (rate, $"throughput{(grpc ? " over gRPC" : "")}: {totalTasks} tasks ({jobs} jobs × {totalTasks / jobs}) over {workers} fake workers × {slots} slots in {watch.Elapsed.TotalSeconds:0.000} s = {rate:0} tasks/s (each task: dispatch, accepted, completed, 2+ events committed to SQLite)");
     }
 
     public static async Task<string> HopLatencyAsync(int jobs, double durationSeconds)
@@ -127,13 +139,14 @@ internal sealed class Farm : IAsyncDisposable
             new SchedulingOptions { WorkerLeaseSeconds = 3600, TaskLeaseSeconds = 3600 }, TimeProvider.System, NullLogger<Orchestrator>.Instance);
     }
 
-    public static async Task<Farm> StartAsync(IWorkerTransport transport, int workers, int slots)
+    public static async Task<Farm> StartAsync(IWorkerTransport transport, int workers, int slots, IReadOnlyList<string>? addresses = null)
     {
         var farm = new Farm(transport);
         farm._orchestrator.Start();
         for (var i = 0; i < workers; i++)
         {
-            await farm._orchestrator.JoinAsync(new JoinRequest { WorkerId = $"fake-{i}", Address = $"fake-{i}", Slots = slots, Models = { "procedural-i2v" } });
+            var address = addresses?[i] ?? $"http://fake-{i}";
+            await farm._orchestrator.JoinAsync(new JoinRequest { WorkerId = $"fake-{i}", Address = address, Slots = slots, Models = { "procedural-i2v" } });
         }
 
         return farm;
@@ -202,5 +215,50 @@ internal sealed class InstantTransport(TimeSpan chunkLatency = default, TimeSpan
         }
 
         yield return new TaskEvent { Completed = completed };
+    }
+}
+
+/// <summary>Fake worker servers over real gRPC: every RunTask is accepted and completed at once.</summary>
+internal sealed class FakeWorkerServers : IAsyncDisposable
+{
+    private readonly List<WebApplication> _apps = [];
+
+    public List<string> Addresses { get; } = [];
+
+    public static async Task<FakeWorkerServers> StartAsync(int count)
+    {
+        var servers = new FakeWorkerServers();
+        for (var i = 0; i < count; i++)
+        {
+            var builder = WebApplication.CreateSlimBuilder();
+            builder.Logging.ClearProviders();
+            builder.WebHost.ConfigureKestrel(k => k.Listen(System.Net.IPAddress.Loopback, 0, o => o.Protocols = Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols.Http2));
+            builder.Services.AddGrpc();
+            var app = builder.Build();
+            app.MapGrpcService<InstantWorkerService>();
+            await app.StartAsync();
+            servers._apps.Add(app);
+            servers.Addresses.Add(app.Urls.First());
+        }
+
+        return servers;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var app in _apps)
+        {
+            await app.StopAsync();
+            await app.DisposeAsync();
+        }
+    }
+}
+
+internal sealed class InstantWorkerService : WorkerService.WorkerServiceBase
+{
+    public override async Task RunTask(RunTaskRequest request, Grpc.Core.IServerStreamWriter<TaskEvent> responseStream, Grpc.Core.ServerCallContext context)
+    {
+        await responseStream.WriteAsync(new TaskEvent { Accepted = new TaskAccepted { WorkerId = "fake" } });
+        await responseStream.WriteAsync(new TaskEvent { Completed = new TaskCompleted { OutputUri = $"mem://{request.JobId}/{request.TaskId}", LastFrameUri = $"mem://{request.JobId}/{request.TaskId}.png", MediaSeconds = 5 } });
     }
 }
