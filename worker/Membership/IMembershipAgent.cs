@@ -29,7 +29,7 @@ public enum HeartbeatOutcome
 
 /// <summary>
 /// How a worker makes itself known to the farm. The direct agent calls the coordinator's MembershipService;
-/// a Consul agent (later) registers a service with a TTL check instead. <see cref="MembershipLoop"/> owns the
+/// <see cref="ConsulMembershipAgent"/> registers a Consul service with a TTL check instead. <see cref="MembershipLoop"/> owns the
 /// policy (backoff, heartbeat cadence, rejoin, leave); agents only speak their protocol.
 /// </summary>
 public interface IMembershipAgent
