@@ -25,6 +25,10 @@ public static partial class HostingExtensions
         builder.Services.AddOptions<CoordinatorOptions>().BindConfiguration("Coordinator");
         builder.Services.AddOptions<SchedulingOptions>().BindConfiguration("Scheduling")
             .Validate(o => o.MaxAttempts > 0 && o.TaskLeaseSeconds > 0 && o.WorkerLeaseSeconds > o.HeartbeatIntervalSeconds, "Scheduling: MaxAttempts > 0, TaskLeaseSeconds > 0, WorkerLeaseSeconds > HeartbeatIntervalSeconds")
+            .PostConfigure(o => o.StoryboardImageModel = builder.Configuration["Storyboard:ImageModel"] ?? o.StoryboardImageModel)
+            .Validate<ModelCatalog>(
+                (o, catalog) => o.StoryboardImageModel.Length == 0 || (catalog.Models.TryGetValue(o.StoryboardImageModel, out var image) && image.Kind == "image"),
+                "Storyboard:ImageModel must be empty (procedural storyboards) or name an image model of the model catalog, e.g. gpt-image-1")
             .ValidateOnStart();
 
         builder.WebHost.ConfigureKestrel(kestrel =>

@@ -426,6 +426,7 @@ internal sealed partial class Orchestrator : IAsyncDisposable
             if (task.State is TaskState.Running)
             {
                 ReleaseAttempt(record, task, cancel: true);
+                _metrics.TaskFinished(task.Kind, "cancelled", 0, ModelOf(job, task), 0, 0);
             }
 
             if (task.State is TaskState.Running or TaskState.Ready or TaskState.Waiting)
@@ -482,7 +483,9 @@ internal sealed partial class Orchestrator : IAsyncDisposable
             ready.Add(new ReadyTask(
                 job.JobId,
                 r.Task.TaskId,
-                r.Task.Kind == TaskKind.Chunk ? job.Plan.Model : AnyModelKey,
+                r.Task.Kind == TaskKind.Chunk ? job.Plan.Model
+                    : r.Task.Kind == TaskKind.Storyboard && _options.StoryboardImageModel.Length > 0 ? _options.StoryboardImageModel
+                    : AnyModelKey,
                 job.Request.Priority,
                 job.Request.Tenant,
                 r.Job.Order,
@@ -514,9 +517,58 @@ internal sealed partial class Orchestrator : IAsyncDisposable
         var withAny = capacities.Select(c => c with { Models = c.Models.Contains(AnyModelKey) ? c.Models : new HashSet<string>(c.Models) { AnyModelKey } });
         foreach (var placement in PlacementPolicy.Place(ready, withAny, runningByTenant))
         {
-            StartAttempt(refs[(placement.Task.JobId, placement.Task.TaskId)], _workers[placement.WorkerId]);
+            var taskRef = refs[(placement.Task.JobId, placement.Task.TaskId)];
+            if (taskRef.Task.State != TaskState.Ready)
+            {
+                continue; // its job ended over budget earlier in this pass
+            }
+
+            if (taskRef.Task.Kind == TaskKind.Chunk && WouldExceedBudget(taskRef.Job, out var reason))
+            {
+                EndJob(taskRef.Job, JobState.Failed, reason);
+                continue;
+            }
+
+            StartAttempt(taskRef, _workers[placement.WorkerId]);
         }
     }
+
+    /// <summary>
+    /// The budget guard, checked before a chunk attempt is paid for: what the job has spent plus the planned price
+    /// of every chunk not yet paid for (running, this one, and those still to come; a retry re-pays its chunk)
+    /// must stay within <c>max_cost_usd</c>. Counting the chunks still to come stops a job that can no longer
+    /// finish within its budget at once, instead of after spending on chunks it could never use.
+    /// </summary>
+    private static bool WouldExceedBudget(JobRecord record, out string reason)
+    {
+        reason = "";
+        var job = record.Job;
+        if (!job.Request.HasMaxCostUsd)
+        {
+            return false;
+        }
+
+        var unpaid = job.Plan.Chunks
+            .Where(c => !(record.Tasks.TryGetValue(TaskGraph.ChunkTaskId(c.Index), out var t) && t.State == TaskState.Succeeded))
+            .ToList();
+        var planned = unpaid.Sum(c => c.CostUsd);
+        if (job.CostUsd + planned <= job.Request.MaxCostUsd + 1e-9)
+        {
+            return false;
+        }
+
+        reason = string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"budget: ${job.CostUsd:0.00} spent + ${planned:0.00} planned for {unpaid.Count} chunk(s) still to render exceeds max_cost_usd ${job.Request.MaxCostUsd:0.00}; stopped before spending more");
+        return true;
+    }
+
+    /// <summary>The model a task's cost is charged to (a bounded metric label).</summary>
+    private string ModelOf(Job job, TaskStatus task) => task.Kind switch
+    {
+        TaskKind.Chunk => job.Plan.Model,
+        TaskKind.Storyboard => _options.StoryboardImageModel.Length > 0 ? _options.StoryboardImageModel : "procedural-image",
+        _ => "ffmpeg",
+    };
 
     /// <summary>Free slots per model with a per-worker concurrency limit (the catalog's MaxConcurrency); null when none applies.</summary>
     private Dictionary<string, int>? ModelFreeSlots(WorkerRecord worker)
@@ -559,7 +611,7 @@ internal sealed partial class Orchestrator : IAsyncDisposable
         task.Progress = 0;
         task.Error = "";
         task.StartedAt = Now();
-        var request = TaskGraph.BuildRequest(record.Job, task, record.Tasks, _models);
+        var request = TaskGraph.BuildRequest(record.Job, task, record.Tasks, _models, _options.StoryboardImageModel);
         var attempt = new RunningAttempt(task.Attempt, worker.Id, new CancellationTokenSource(), _time.GetUtcNow().AddSeconds(_options.TaskLeaseSeconds));
         record.Attempts[task.TaskId] = attempt;
         worker.Running.Add((record.Job.JobId, task.TaskId));
@@ -687,7 +739,7 @@ internal sealed partial class Orchestrator : IAsyncDisposable
                 FailAttempt(record, task, $"worker rejected the task: {c.Detail}", retryable: false, countsAsFailure: true);
                 break;
             default:
-                FailAttempt(record, task, $"lost the task's stream ({c.Code}): {c.Detail}", retryable: true, countsAsFailure: true, backoff: false);
+                FailAttempt(record, task, $"lost the task's stream ({c.Code}): {c.Detail}", retryable: true, countsAsFailure: true, backoff: false, requeueReason: "stream_lost");
                 break;
         }
     }
@@ -712,7 +764,7 @@ internal sealed partial class Orchestrator : IAsyncDisposable
         var job = record.Job;
         job.CostUsd = Math.Round(job.CostUsd + completed.CostUsd, 6);
         EmitTask(record, task);
-        _metrics.TaskFinished(task.Kind, "succeeded", completed.ElapsedSeconds, job.Plan.Model, completed.MediaSeconds, completed.CostUsd);
+        _metrics.TaskFinished(task.Kind, "succeeded", completed.ElapsedSeconds, ModelOf(job, task), completed.MediaSeconds, completed.CostUsd);
         Log.TaskSucceeded(_log, job.JobId, task.TaskId, task.Attempt, worker, completed.ElapsedSeconds);
 
         if (task.Kind == TaskKind.Stitch)
@@ -735,7 +787,7 @@ internal sealed partial class Orchestrator : IAsyncDisposable
         }
     }
 
-    private void FailAttempt(JobRecord record, TaskStatus task, string reason, bool retryable, bool countsAsFailure, double costUsd = 0, bool backoff = true)
+    private void FailAttempt(JobRecord record, TaskStatus task, string reason, bool retryable, bool countsAsFailure, double costUsd = 0, bool backoff = true, string requeueReason = "")
     {
         var worker = task.WorkerId;
         ReleaseAttempt(record, task, cancel: true);
@@ -765,7 +817,7 @@ internal sealed partial class Orchestrator : IAsyncDisposable
         }
 
         task.Error = reason;
-        _metrics.TaskFinished(task.Kind, retryable ? "retried" : "failed", 0, job.Plan.Model, 0, costUsd);
+        _metrics.TaskFinished(task.Kind, retryable ? "retried" : "failed", 0, ModelOf(job, task), 0, costUsd);
         if (!retryable || !_retry.CanRetry(task.Failures))
         {
             task.State = TaskState.Failed;
@@ -792,7 +844,7 @@ internal sealed partial class Orchestrator : IAsyncDisposable
         }
 
         _ready.Add(new TaskRef(record, task));
-        _metrics.TaskRequeued(countsAsFailure ? "failure" : "refused");
+        _metrics.TaskRequeued(requeueReason.Length > 0 ? requeueReason : countsAsFailure ? "failure" : "refused");
         EmitTask(record, task);
         Log.TaskRequeued(_log, job.JobId, task.TaskId, task.Attempt, worker, reason);
     }
@@ -893,7 +945,7 @@ internal sealed partial class Orchestrator : IAsyncDisposable
             {
                 if (attempt.LeaseUntil < now)
                 {
-                    FailAttempt(record, record.Tasks[taskId], $"no progress for {_options.TaskLeaseSeconds} s (stuck); requeued", retryable: true, countsAsFailure: true, backoff: false);
+                    FailAttempt(record, record.Tasks[taskId], $"no progress for {_options.TaskLeaseSeconds} s (stuck); requeued", retryable: true, countsAsFailure: true, backoff: false, requeueReason: "stuck");
                 }
             }
         }
@@ -905,7 +957,7 @@ internal sealed partial class Orchestrator : IAsyncDisposable
         {
             if (_jobs.TryGetValue(jobId, out var record) && record.Tasks.TryGetValue(taskId, out var task) && task.State == TaskState.Running)
             {
-                FailAttempt(record, task, reason, retryable: true, countsAsFailure: true, backoff: false);
+                FailAttempt(record, task, reason, retryable: true, countsAsFailure: true, backoff: false, requeueReason: "worker_lost");
             }
         }
 

@@ -31,4 +31,10 @@ public sealed class SchedulingOptions
 
     /// <summary>How often leases and heartbeats are checked.</summary>
     public double CheckIntervalSeconds { get; set; } = 0.5;
+
+    /// <summary>
+    /// Image model of the storyboard tasks (configuration key <c>Storyboard:ImageModel</c>), e.g. "gpt-image-1";
+    /// empty: the workers' procedural renderer. Storyboards then go only to workers that serve it.
+    /// </summary>
+    public string StoryboardImageModel { get; set; } = "";
 }

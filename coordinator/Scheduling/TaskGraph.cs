@@ -45,7 +45,7 @@ public static class TaskGraph
     /// dependencies produced; outputs are named by <see cref="ArtifactKeys"/>, so the storage behind
     /// the URIs can change without touching the scheduler.
     /// </summary>
-    public static RunTaskRequest BuildRequest(Job job, TaskStatus task, IReadOnlyDictionary<string, TaskStatus> tasks, ModelCatalog models)
+    public static RunTaskRequest BuildRequest(Job job, TaskStatus task, IReadOnlyDictionary<string, TaskStatus> tasks, ModelCatalog models, string storyboardImageModel = "")
     {
         var plan = job.Plan;
         var request = new RunTaskRequest { JobId = job.JobId, TaskId = task.TaskId, Attempt = task.Attempt };
@@ -62,6 +62,7 @@ public static class TaskGraph
                     WidthPixels = video.Width,
                     HeightPixels = video.Height,
                     OutputKey = ArtifactKeys.Storyboard(job.JobId, beat.Index),
+                    ImageModel = storyboardImageModel,
                 };
                 break;
             case TaskKind.Chunk:

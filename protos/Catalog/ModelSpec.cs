@@ -9,7 +9,7 @@ public sealed record ModelSpec
     /// <summary>Catalog name clients use, e.g. "procedural-i2v", "wan-2.1-i2v-480p".</summary>
     public string Name { get; init; } = "";
 
-    /// <summary>"procedural" (embedded, no network) or "replicate".</summary>
+    /// <summary>"procedural" (embedded, no network), "replicate" or "openai" (image models only).</summary>
     public string Provider { get; init; } = "procedural";
 
     /// <summary>"video" or "image".</summary>

@@ -6,6 +6,8 @@ using VideoGen.Contracts.Catalog;
 using VideoGen.Worker.Media;
 using VideoGen.Worker.Membership;
 using VideoGen.Worker.Models;
+using VideoGen.Worker.Models.OpenAi;
+using VideoGen.Worker.Models.Replicate;
 using VideoGen.Worker.Services;
 using VideoGen.Worker.Storage;
 using VideoGen.Worker.Tasks;
@@ -37,9 +39,11 @@ public static class WorkerHostingExtensions
         services.AddSingleton<ProceduralVideoModel>();
         services.AddSingleton<ProceduralStoryboardRenderer>();
         services.AddSingleton<IModelProvider, ProceduralModelProvider>();
+        services.AddReplicateProvider();
+        services.AddOpenAiImageProvider();
         services.AddSingleton<ModelRegistry>();
 
-        services.AddSingleton<IArtifactStore, LocalFolderArtifactStore>();
+        services.AddArtifactStore();
 
         services.AddSingleton<WorkerCapacity>();
         services.AddSingleton<StoryboardExecutor>();
@@ -51,6 +55,11 @@ public static class WorkerHostingExtensions
         services.AddSingleton<WorkerEndpoints>();
         if (!string.Equals(builder.Configuration["Worker:Membership"], "none", StringComparison.Ordinal))
         {
+            if (string.Equals(builder.Configuration["Worker:Membership"], "consul", StringComparison.Ordinal))
+            {
+                services.AddConsulMembership();
+            }
+
             services.TryAddSingleton<IMembershipAgent, DirectMembershipAgent>();
             services.AddHostedService<MembershipLoop>();
         }

@@ -22,7 +22,7 @@ public sealed class WorkerOptions
     /// <summary>The coordinator's gRPC address (direct membership).</summary>
     public string Coordinator { get; set; } = "http://127.0.0.1:7070";
 
-    /// <summary>How the worker announces itself: <c>direct</c> (join the coordinator) or <c>none</c> (standalone).</summary>
+    /// <summary>How the worker announces itself: <c>direct</c> (join the coordinator), <c>consul</c> (register with the local Consul agent, section <c>Consul</c>) or <c>none</c> (standalone).</summary>
     public string Membership { get; set; } = "direct";
 
     /// <summary>Tasks run at once.</summary>

@@ -6,15 +6,19 @@ using VideoGen.Worker.Storage;
 namespace VideoGen.Worker.Hosting;
 
 /// <summary>Start-up checks of the worker's configuration, each failure naming its key.</summary>
+/// <remarks>
+/// The model providers are resolved when validating, not in the constructor: a provider's own options validator may
+/// read <see cref="WorkerOptions"/> (which models are served), and a constructor dependency would be a DI cycle.
+/// </remarks>
 public sealed class WorkerOptionsValidator : IValidateOptions<WorkerOptions>
 {
     private readonly ModelCatalog _catalog;
-    private readonly IEnumerable<IModelProvider> _providers;
+    private readonly IServiceProvider _services;
 
-    public WorkerOptionsValidator(ModelCatalog catalog, IEnumerable<IModelProvider> providers)
+    public WorkerOptionsValidator(ModelCatalog catalog, IServiceProvider services)
     {
         _catalog = catalog;
-        _providers = providers;
+        _services = services;
     }
 
     /// <inheritdoc />
@@ -36,9 +40,9 @@ public sealed class WorkerOptionsValidator : IValidateOptions<WorkerOptions>
             failures.Add($"Worker:Coordinator must be an http(s) URL, got '{options.Coordinator}'.");
         }
 
-        if (options.Membership is not ("direct" or "none"))
+        if (options.Membership is not ("direct" or "consul" or "none"))
         {
-            failures.Add($"Worker:Membership must be 'direct' or 'none', got '{options.Membership}'.");
+            failures.Add($"Worker:Membership must be 'direct', 'consul' or 'none', got '{options.Membership}'.");
         }
 
         if (options.HeartbeatSeconds is <= 0)
@@ -63,7 +67,7 @@ public sealed class WorkerOptionsValidator : IValidateOptions<WorkerOptions>
             failures.Add("Worker:Models is empty and the catalog has no procedural model to default to.");
         }
 
-        var providers = _providers.Select(p => p.Name).ToHashSet(StringComparer.Ordinal);
+        var providers = _services.GetServices<IModelProvider>().Select(p => p.Name).ToHashSet(StringComparer.Ordinal);
         foreach (var model in options.Models)
         {
             if (!_catalog.Models.TryGetValue(model, out var spec))
@@ -85,9 +89,7 @@ public sealed class SupportOptionsValidator : IValidateOptions<StorageOptions>, 
 {
     /// <inheritdoc />
     public ValidateOptionsResult Validate(string? name, StorageOptions options) =>
-        options.Kind == "local"
-            ? string.IsNullOrWhiteSpace(options.LocalRoot) ? ValidateOptionsResult.Fail("Storage:LocalRoot must not be empty.") : ValidateOptionsResult.Success
-            : ValidateOptionsResult.Fail($"Storage:Kind must be 'local' (S3 is not in this build yet), got '{options.Kind}'.");
+        StorageOptionsValidation.Validate(options) is { Count: > 0 } failures ? ValidateOptionsResult.Fail(failures) : ValidateOptionsResult.Success;
 
     /// <inheritdoc />
     public ValidateOptionsResult Validate(string? name, ProceduralOptions options)

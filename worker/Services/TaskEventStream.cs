@@ -99,6 +99,7 @@ public static class TaskOutcomes
         CostUsd = result.CostUsd,
         ModelSeconds = result.ModelSeconds,
         ElapsedSeconds = result.ElapsedSeconds,
+        OutputUrl = result.OutputUrl,
     };
 
     /// <summary>

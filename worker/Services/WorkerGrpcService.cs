@@ -39,13 +39,9 @@ public sealed class WorkerGrpcService : WorkerService.WorkerServiceBase
     public override async Task RunTask(RunTaskRequest request, IServerStreamWriter<TaskEvent> responseStream, ServerCallContext context)
     {
         var work = TaskRequestMapper.ToWork(request, _models);
-        using var scope = _logger.BeginScope(new Dictionary<string, object>
-        {
-            ["WorkerId"] = _options.Id,
-            ["JobId"] = work.JobId,
-            ["TaskId"] = work.TaskId,
-            ["Attempt"] = work.Attempt,
-        });
+        // A message-template scope: text logs print "worker=.. job=.. task=.. attempt=.." on every line of
+        // the task, structured (JSON) logs get WorkerId, JobId, TaskId and Attempt as properties.
+        using var scope = _logger.BeginScope("worker={WorkerId} job={JobId} task={TaskId} attempt={Attempt}", _options.Id, work.JobId, work.TaskId, work.Attempt);
         switch (_capacity.TryReserve(work.RunningId, out var lease))
         {
             case SlotReservation.Draining:

@@ -3,7 +3,7 @@ namespace VideoGen.Worker.Storage;
 /// <summary>
 /// Where task outputs live. Keys (<see cref="VideoGen.Contracts.ArtifactKeys"/>) name artifacts going in, URIs
 /// come back out; both are the only currency between worker, coordinator and clients, so a store can be
-/// swapped (local folder today, S3 next) without touching a task.
+/// swapped (local folder, S3) without touching a task.
 /// </summary>
 public interface IArtifactStore
 {
@@ -16,4 +16,10 @@ public interface IArtifactStore
     /// <see cref="NotSupportedException"/> for a URI scheme the store does not serve.
     /// </summary>
     Task<string> GetLocalPathAsync(string uri, string workDirectory, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// An http(s) URL a client can download the artifact from without credentials (an S3 presigned GET), or an
+    /// empty string where the store has none (the local folder).
+    /// </summary>
+    Task<string> GetDownloadUrlAsync(string uri, CancellationToken cancellationToken) => Task.FromResult("");
 }

@@ -59,9 +59,12 @@ public sealed class ChunkExecutor
         await _lastFrames.ExtractAsync(generated.OutputPath, lastFramePath, cancellationToken);
         await reporter.ProgressAsync(0.9, "last_frame", cancellationToken);
 
-        var clipUri = await _store.PutAsync(work.OutputKey, generated.OutputPath, "video/mp4", cancellationToken);
+        // Both uploads at once: with a remote store they are two round trips that need not wait for each other.
+        var clipUpload = _store.PutAsync(work.OutputKey, generated.OutputPath, "video/mp4", cancellationToken);
+        var lastFrameUpload = _store.PutAsync(work.LastFrameKey, lastFramePath, "image/png", cancellationToken);
+        await Task.WhenAll(clipUpload, lastFrameUpload);
+        var (clipUri, lastFrameUri) = (await clipUpload, await lastFrameUpload);
         await reporter.ArtifactAsync("clip", clipUri, new FileInfo(generated.OutputPath).Length, cancellationToken);
-        var lastFrameUri = await _store.PutAsync(work.LastFrameKey, lastFramePath, "image/png", cancellationToken);
         await reporter.ArtifactAsync("last_frame", lastFrameUri, new FileInfo(lastFramePath).Length, cancellationToken);
         await reporter.ProgressAsync(1.0, "upload", cancellationToken);
 

@@ -18,11 +18,8 @@ public sealed class StitchExecutor
     /// <summary>Runs <paramref name="work"/> in <paramref name="workDirectory"/>.</summary>
     public async Task<TaskResult> RunAsync(StitchWork work, string workDirectory, ITaskReporter reporter, CancellationToken cancellationToken)
     {
-        var chunkPaths = new List<string>(work.ChunkUris.Count);
-        foreach (var uri in work.ChunkUris)
-        {
-            chunkPaths.Add(await _store.GetLocalPathAsync(uri, workDirectory, cancellationToken));
-        }
+        // Fetched in parallel: with a remote store each chunk is a download.
+        var chunkPaths = await Task.WhenAll(work.ChunkUris.Select(uri => _store.GetLocalPathAsync(uri, workDirectory, cancellationToken)));
 
         await reporter.ProgressAsync(0.2, "fetch", cancellationToken);
         var outputPath = Path.Combine(workDirectory, "final.mp4");
@@ -31,7 +28,8 @@ public sealed class StitchExecutor
 
         var outputUri = await _store.PutAsync(work.OutputKey, outputPath, "video/mp4", cancellationToken);
         await reporter.ArtifactAsync("video", outputUri, new FileInfo(outputPath).Length, cancellationToken);
+        var outputUrl = await _store.GetDownloadUrlAsync(outputUri, cancellationToken);
         await reporter.ProgressAsync(1.0, "upload", cancellationToken);
-        return new TaskResult(outputUri, MediaSeconds: video.DurationSeconds);
+        return new TaskResult(outputUri, MediaSeconds: video.DurationSeconds, OutputUrl: outputUrl);
     }
 }

@@ -69,13 +69,15 @@ public sealed record StitchWork(
 /// <param name="CostUsd">Model cost: media seconds × price per second.</param>
 /// <param name="ModelSeconds">Wall time of the model call.</param>
 /// <param name="ElapsedSeconds">Wall time of the whole attempt.</param>
+/// <param name="OutputUrl">An http(s) URL of the main output where the store makes one (S3 presigned GET); else empty.</param>
 public sealed record TaskResult(
     string OutputUri,
     string LastFrameUri = "",
     double MediaSeconds = 0,
     double CostUsd = 0,
     double ModelSeconds = 0,
-    double ElapsedSeconds = 0);
+    double ElapsedSeconds = 0,
+    string OutputUrl = "");
 
 /// <summary>Where an executor reports progress and stored artifacts while it runs.</summary>
 public interface ITaskReporter

@@ -1,0 +1,272 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using VideoGen.Contracts.V1;
+using VideoGen.EndToEnd.Tests.Infrastructure;
+
+namespace VideoGen.EndToEnd.Tests;
+
+/// <summary>
+/// Issue #3 end to end: a prompt becomes a plan (template, beats, chunks), each beat that a reference chunk starts
+/// from gets its own storyboard image, and the final cut is exactly the duration asked — on a local farm of real
+/// processes, with the procedural storyboards and with storyboards from OpenAI images (a local stand-in speaking
+/// <c>/v1/images/generations</c>, through the worker's real SDK).
+/// </summary>
+public sealed class PlanningEndToEndTests
+{
+    private const string AnnouncementPrompt = "Announce our new store opening, 12 seconds";
+
+    [Fact]
+    public async Task TwelveSecondAnnouncement_Is12sOfThreeChunks_WhoseBeatsStartFromVisiblyDifferentStoryboards()
+    {
+        await using var farm = await LocalFarm.StartAsync("planning-announce");
+
+        var job = await farm.RunAsync(AnnouncementPrompt);
+
+        Assert.True(job.State == JobState.Succeeded, $"job ended {job.State}: {job.Error}\n{farm.Logs()}");
+        await AssertAnnouncementAsync(farm, job);
+        Assert.All(job.Tasks.Where(t => t.Kind == TaskKind.Storyboard), t => Assert.Equal(0, t.CostUsd));
+    }
+
+    [Fact]
+    public async Task TwelveSecondAnnouncement_WithGptImage1Storyboards_UsesTheImagesApiPerBeat_AndStartsEachBeatFromItsImage()
+    {
+        using var folder = new TempDirectory("planning-images");
+        await using var images = await ImagesStandIn.StartAsync(folder.Path);
+        await using var farm = await LocalFarm.StartAsync("planning-gpt-image", new FarmOptions
+        {
+            Coordinator = new() { ["Storyboard:ImageModel"] = "gpt-image-1" },
+            Worker = _ => new()
+            {
+                ["Worker:Models"] = "procedural-i2v,procedural-image,gpt-image-1",
+                ["OpenAI:BaseUrl"] = images.BaseUrl,
+                ["OpenAI:ApiKey"] = "sk-e2e",
+                ["OpenAI:MaxRetries"] = "0",
+            },
+        });
+
+        var job = await farm.RunAsync(AnnouncementPrompt);
+
+        Assert.True(job.State == JobState.Succeeded, $"job ended {job.State}: {job.Error}\n{farm.Logs()}");
+        await AssertAnnouncementAsync(farm, job);
+
+        // One images call per storyboard, each with the beat's own image prompt, at gpt-image-1's landscape size.
+        var requests = images.Requests.ToList();
+        Assert.Equal(3, requests.Count);
+        Assert.All(requests, r => Assert.Equal(("gpt-image-1", "1536x1024", "Bearer sk-e2e"), (r.Model, r.Size, r.Authorization)));
+        foreach (var beat in job.Plan.Spec.Beats)
+        {
+            Assert.Single(requests, r => r.Prompt.StartsWith(beat.ImagePrompt, StringComparison.Ordinal));
+        }
+
+        // Priced per image: three storyboards at $0.063 on a free video model.
+        Assert.All(job.Tasks.Where(t => t.Kind == TaskKind.Storyboard), t => Assert.Equal(0.063, t.CostUsd, 6));
+        Assert.Equal(0.189, job.CostUsd, 6);
+    }
+
+    /// <summary>
+    /// The plan (announcement, 3 beats, 3 reference chunks), a 12.0 s video, storyboards that differ pairwise
+    /// (SSIM &lt; 0.9), and each reference chunk's first frame in the final video matching its beat's storyboard (SSIM ≥ 0.95).
+    /// </summary>
+    private static async Task AssertAnnouncementAsync(LocalFarm farm, Job job)
+    {
+        Assert.Equal("announcement", job.Plan.Spec.Template);
+        Assert.Equal(12.0, job.Plan.Spec.DurationSeconds, 3);
+        Assert.Equal("prompt", job.Plan.Spec.DurationSource);
+        Assert.Equal(3, job.Plan.Chunks.Count);
+        Assert.Equal(3, job.Plan.Spec.Beats.Count);
+
+        var video = LocalFarm.LocalPath(job.OutputUri);
+        var info = await Media.ProbeAsync(video);
+        Assert.InRange(info.DurationSeconds, 11.9, 12.1);
+        Assert.Equal(("h264", 854, 480), (info.Codec, info.Width, info.Height));
+
+        var references = job.Plan.Chunks.Where(c => c.IsReference).ToList();
+        var beats = references.Select(c => c.BeatIndex).Distinct().Order().ToList();
+        Assert.Equal([0, 1, 2], beats);
+        string Storyboard(int beat) => Path.Combine(farm.ArtifactsRoot, "jobs", job.JobId, "storyboard", $"{beat}.png");
+
+        for (var a = 0; a < beats.Count; a++)
+        {
+            for (var b = a + 1; b < beats.Count; b++)
+            {
+                var ssim = await Media.SsimAsync(Storyboard(beats[a]), Storyboard(beats[b]));
+                Assert.True(ssim < 0.9, $"storyboards of beats {beats[a]} and {beats[b]} look alike: SSIM {ssim}");
+            }
+        }
+
+        var frames = Path.Combine(farm.Directory, "frames");
+        Directory.CreateDirectory(frames);
+        var fps = (int)Math.Round(info.Fps);
+        foreach (var chunk in references)
+        {
+            var first = await Media.FrameAsync(video, (int)Math.Round(chunk.StartSeconds * fps), Path.Combine(frames, $"{chunk.Index}-first.png"));
+            var ssim = await Media.SsimAsync(first, Storyboard(chunk.BeatIndex));
+            Assert.True(ssim >= 0.95, $"chunk {chunk.Index} does not start from the storyboard of beat {chunk.BeatIndex}: SSIM {ssim}");
+        }
+    }
+
+    private sealed record ImagesRequest(string Model, string Size, string Prompt, string Authorization);
+
+    /// <summary>
+    /// A local stand-in for OpenAI's <c>POST /v1/images/generations</c> (HttpListener on 127.0.0.1): answers
+    /// gpt-image-1's shape (<c>data[0].b64_json</c>) with a 1536x1024 PNG made by FFmpeg, a different picture for
+    /// each beat's prompt, and records every request.
+    /// </summary>
+    private sealed class ImagesStandIn : IAsyncDisposable
+    {
+        private static readonly (string PromptStart, string Source)[] Pictures =
+        [
+            ("a bold eye-catching visual", "testsrc2=size=1536x1024:rate=1"),
+            ("a clear hero image", "smptehdbars=size=1536x1024:rate=1"),
+            ("a clean end frame", "gradients=s=1536x1024:c0=0xFF8800:c1=0x2200AA:n=2:seed=7:rate=1"),
+        ];
+
+        private readonly HttpListener _listener;
+        private readonly Dictionary<string, byte[]> _pngs;
+        private readonly CancellationTokenSource _stopping = new();
+        private readonly Task _loop;
+
+        private ImagesStandIn(HttpListener listener, Dictionary<string, byte[]> pngs, string baseUrl)
+        {
+            _listener = listener;
+            _pngs = pngs;
+            BaseUrl = baseUrl;
+            _loop = Task.Run(LoopAsync);
+        }
+
+        public string BaseUrl { get; }
+
+        public ConcurrentQueue<ImagesRequest> Requests { get; } = new();
+
+        public static async Task<ImagesStandIn> StartAsync(string directory)
+        {
+            var pngs = new Dictionary<string, byte[]>(StringComparer.Ordinal);
+            foreach (var (prompt, source) in Pictures)
+            {
+                var png = Path.Combine(directory, $"{pngs.Count}.png");
+                await FfmpegAsync(["-v", "error", "-y", "-f", "lavfi", "-i", source, "-frames:v", "1", "-update", "1", png]);
+                pngs[prompt] = await File.ReadAllBytesAsync(png);
+            }
+
+            var port = LocalFarm.FreePort();
+            var listener = new HttpListener();
+            listener.Prefixes.Add($"http://127.0.0.1:{port}/v1/");
+            listener.Start();
+            return new ImagesStandIn(listener, pngs, $"http://127.0.0.1:{port}/v1");
+        }
+
+        private async Task LoopAsync()
+        {
+            while (!_stopping.IsCancellationRequested)
+            {
+                HttpListenerContext context;
+                try
+                {
+                    context = await _listener.GetContextAsync().WaitAsync(_stopping.Token);
+                }
+                catch (Exception) when (_stopping.IsCancellationRequested || !_listener.IsListening)
+                {
+                    return;
+                }
+
+                _ = Task.Run(() => AnswerAsync(context));
+            }
+        }
+
+        private async Task AnswerAsync(HttpListenerContext context)
+        {
+            using var response = context.Response;
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
+            timeout.CancelAfter(TimeSpan.FromSeconds(30));
+            try
+            {
+                if (context.Request.HttpMethod != "POST" || context.Request.Url?.AbsolutePath != "/v1/images/generations")
+                {
+                    await WriteAsync(response, 404, Error("no such route", "invalid_request_error"), timeout.Token);
+                    return;
+                }
+
+                var body = (await JsonNode.ParseAsync(context.Request.InputStream, cancellationToken: timeout.Token))!;
+                var request = new ImagesRequest(
+                    body["model"]?.GetValue<string>() ?? "",
+                    body["size"]?.GetValue<string>() ?? "",
+                    body["prompt"]?.GetValue<string>() ?? "",
+                    context.Request.Headers["Authorization"] ?? "");
+                Requests.Enqueue(request);
+                var picture = _pngs.FirstOrDefault(p => request.Prompt.StartsWith(p.Key, StringComparison.Ordinal));
+                if (picture.Value is null)
+                {
+                    await WriteAsync(response, 400, Error($"unexpected prompt: {request.Prompt}", "invalid_request_error"), timeout.Token);
+                    return;
+                }
+
+                var answer = new JsonObject
+                {
+                    ["created"] = DateTimeOffset.UtcNow.ToUnixTimeSeconds(),
+                    ["data"] = new JsonArray(new JsonObject { ["b64_json"] = Convert.ToBase64String(picture.Value) }),
+                };
+                await WriteAsync(response, 200, answer.ToJsonString(), timeout.Token);
+            }
+            catch (Exception) when (timeout.IsCancellationRequested)
+            {
+                // Stopping, or the client went away.
+            }
+        }
+
+        private static string Error(string message, string type) =>
+            JsonSerializer.Serialize(new { error = new { message, type, param = (string?)null, code = (string?)null } });
+
+        private static async Task WriteAsync(HttpListenerResponse response, int status, string json, CancellationToken cancellationToken)
+        {
+            var bytes = Encoding.UTF8.GetBytes(json);
+            response.StatusCode = status;
+            response.ContentType = "application/json";
+            response.ContentLength64 = bytes.Length;
+            await response.OutputStream.WriteAsync(bytes, cancellationToken);
+        }
+
+        private static async Task FfmpegAsync(string[] args)
+        {
+            var info = new ProcessStartInfo("ffmpeg") { RedirectStandardError = true, UseShellExecute = false };
+            foreach (var a in args)
+            {
+                info.ArgumentList.Add(a);
+            }
+
+            using var process = Process.Start(info)!;
+            var errors = process.StandardError.ReadToEndAsync();
+            await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
+            Assert.True(process.ExitCode == 0, $"ffmpeg {string.Join(' ', args)} failed: {await errors}");
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await _stopping.CancelAsync();
+            _listener.Stop();
+            await _loop.WaitAsync(TimeSpan.FromSeconds(10));
+            _listener.Close();
+            _stopping.Dispose();
+        }
+    }
+
+    /// <summary>A scratch folder deleted at dispose.</summary>
+    private sealed class TempDirectory(string name) : IDisposable
+    {
+        public string Path { get; } = RepoPaths.NewTempDirectory(name);
+
+        public void Dispose()
+        {
+            try
+            {
+                Directory.Delete(Path, recursive: true);
+            }
+            catch (IOException)
+            {
+            }
+        }
+    }
+}

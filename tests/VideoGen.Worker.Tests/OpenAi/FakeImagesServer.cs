@@ -1,0 +1,95 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace VideoGen.Worker.Tests.OpenAi;
+
+/// <summary>One request the fake images server received.</summary>
+internal sealed record ImagesRequest(JsonNode Body, string? Authorization);
+
+/// <summary>
+/// A local HTTP server that speaks OpenAI's <c>POST /v1/images/generations</c> wire format: Kestrel on 127.0.0.1 and a
+/// free port, one scripted answer per attempt, every request recorded.
+/// </summary>
+internal sealed class FakeImagesServer : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private readonly CancellationTokenSource _stopping = new();
+
+    private FakeImagesServer(WebApplication app) => _app = app;
+
+    public ConcurrentQueue<ImagesRequest> Requests { get; } = new();
+
+    /// <summary>The base URL to configure the SDK with (ends in /v1).</summary>
+    public string BaseUrl { get; private set; } = "";
+
+    /// <summary>Starts a server that answers attempt n (from 1) with <paramref name="respond"/>.</summary>
+    public static async Task<FakeImagesServer> StartAsync(Func<HttpContext, int, CancellationToken, Task> respond)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseKestrel(k => k.Listen(IPAddress.Loopback, 0));
+        var app = builder.Build();
+        var server = new FakeImagesServer(app);
+        app.MapPost("/v1/images/generations", async context =>
+        {
+            var body = await JsonNode.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted);
+            server.Requests.Enqueue(new ImagesRequest(body!, context.Request.Headers.Authorization.ToString()));
+            using var cts = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, server._stopping.Token);
+            try
+            {
+                await respond(context, server.Requests.Count, cts.Token);
+            }
+            catch (OperationCanceledException) when (cts.IsCancellationRequested)
+            {
+                // The client gave up (its timeout) or the test is over: nothing to answer.
+            }
+        });
+        await app.StartAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        server.BaseUrl = address.TrimEnd('/') + "/v1";
+        return server;
+    }
+
+    /// <summary>The body gpt-image-1 answers with: the PNG as <c>b64_json</c>.</summary>
+    public static string Generated(byte[] png) => new JsonObject
+    {
+        ["created"] = 1_713_833_628,
+        ["data"] = new JsonArray(new JsonObject { ["b64_json"] = Convert.ToBase64String(png) }),
+        ["usage"] = new JsonObject
+        {
+            ["total_tokens"] = 100,
+            ["input_tokens"] = 50,
+            ["output_tokens"] = 50,
+            ["input_tokens_details"] = new JsonObject { ["text_tokens"] = 10, ["image_tokens"] = 40 },
+        },
+    }.ToJsonString();
+
+    /// <summary>An OpenAI error body.</summary>
+    public static string Error(string message, string type, string? code) =>
+        JsonSerializer.Serialize(new { error = new { message, type, param = (string?)null, code } });
+
+    public static async Task WriteJsonAsync(HttpContext context, int status, string body, CancellationToken cancellationToken)
+    {
+        context.Response.StatusCode = status;
+        context.Response.ContentType = "application/json";
+        await context.Response.WriteAsync(body, cancellationToken);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stopping.CancelAsync();
+        using var bounded = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        await _app.StopAsync(bounded.Token);
+        await _app.DisposeAsync();
+        _stopping.Dispose();
+    }
+}
