@@ -738,6 +738,15 @@ internal sealed partial class Orchestrator : IAsyncDisposable
             case StatusCode.InvalidArgument:
                 FailAttempt(record, task, $"worker rejected the task: {c.Detail}", retryable: false, countsAsFailure: true);
                 break;
+            case StatusCode.Unavailable when _workers.TryGetValue(task.WorkerId, out var unreachable) && !unreachable.Lost:
+                // The worker cannot be reached (it died, or the network to it did): stop sending it work now rather
+                // than after its heartbeats lapse, or every ready task would burn an attempt on it meanwhile. A
+                // worker that is in fact alive is told "unknown" at its next heartbeat and joins again.
+                unreachable.Lost = true;
+                Log.WorkerLost(_log, unreachable.Id, (_time.GetUtcNow() - unreachable.LastHeartbeat).TotalSeconds);
+                FailAttempt(record, task, $"lost the task's stream ({c.Code}): {c.Detail}", retryable: true, countsAsFailure: true, backoff: false, requeueReason: "stream_lost");
+                RequeueWorkerTasks(unreachable, "the worker became unreachable");
+                break;
             default:
                 FailAttempt(record, task, $"lost the task's stream ({c.Code}): {c.Detail}", retryable: true, countsAsFailure: true, backoff: false, requeueReason: "stream_lost");
                 break;
@@ -878,6 +887,15 @@ internal sealed partial class Orchestrator : IAsyncDisposable
         }
 
         var worker = new WorkerRecord(r.WorkerId, r.Address, new HashSet<string>(r.Models, StringComparer.Ordinal), r.Slots, [.. r.Gpus], _time.GetUtcNow());
+        if (previous is not null)
+        {
+            // Its record of failures follows it: restarting is no way out of quarantine.
+            worker.Succeeded = previous.Succeeded;
+            worker.Failed = previous.Failed;
+            worker.ConsecutiveFailures = previous.ConsecutiveFailures;
+            worker.QuarantinedUntil = previous.QuarantinedUntil;
+        }
+
         _workers[r.WorkerId] = worker;
         Log.WorkerJoined(_log, r.WorkerId, r.Address, r.Slots, string.Join(",", r.Models));
         var response = new JoinResponse { HeartbeatIntervalSeconds = _options.HeartbeatIntervalSeconds, LeaseSeconds = _options.WorkerLeaseSeconds };

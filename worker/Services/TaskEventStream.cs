@@ -13,13 +13,18 @@ namespace VideoGen.Worker.Services;
 /// </summary>
 public static class TaskEventStream
 {
-    /// <summary>Runs <paramref name="work"/> and writes its events to <paramref name="stream"/>.</summary>
+    /// <summary>
+    /// Runs <paramref name="work"/> and writes its events to <paramref name="stream"/>. <paramref name="slot"/> is
+    /// released as soon as the work itself ends, before the terminal event is written: the coordinator may place
+    /// its next task here the moment it reads "completed", and must not find the slot still taken.
+    /// </summary>
     public static async Task RunAsync(
         TaskWork work,
         string workerId,
         TaskRunner runner,
         IAsyncStreamWriter<TaskEvent> stream,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken,
+        IDisposable? slot = null)
     {
         var channel = Channel.CreateBounded<TaskEvent>(new BoundedChannelOptions(64)
         {
@@ -27,7 +32,7 @@ public static class TaskEventStream
             FullMode = BoundedChannelFullMode.Wait,
         });
         using var producerCancellation = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var producer = ProduceAsync(work, workerId, runner, channel.Writer, producerCancellation.Token);
+        var producer = ProduceAsync(work, workerId, runner, channel.Writer, slot, producerCancellation.Token);
         try
         {
             await foreach (var taskEvent in channel.Reader.ReadAllAsync(cancellationToken))
@@ -43,7 +48,7 @@ public static class TaskEventStream
         }
     }
 
-    private static async Task ProduceAsync(TaskWork work, string workerId, TaskRunner runner, ChannelWriter<TaskEvent> writer, CancellationToken cancellationToken)
+    private static async Task ProduceAsync(TaskWork work, string workerId, TaskRunner runner, ChannelWriter<TaskEvent> writer, IDisposable? slot, CancellationToken cancellationToken)
     {
         try
         {
@@ -59,6 +64,7 @@ public static class TaskEventStream
                 terminal = new TaskEvent { Failed = TaskOutcomes.ToFailed(ex) };
             }
 
+            slot?.Dispose();
             await writer.WriteAsync(terminal, cancellationToken);
             writer.TryComplete();
         }

@@ -54,7 +54,7 @@ public sealed class WorkerGrpcService : WorkerService.WorkerServiceBase
 
         using (lease)
         {
-            await TaskEventStream.RunAsync(work, _options.Id, _runner, responseStream, context.CancellationToken);
+            await TaskEventStream.RunAsync(work, _options.Id, _runner, responseStream, context.CancellationToken, lease);
         }
     }
 

@@ -320,4 +320,25 @@ public sealed class OrchestratorTests
         Assert.Null(await h.Orchestrator.DrainAsync("nobody"));
         Assert.NotEqual(JobState.Succeeded, after.State);
     }
+
+    [Fact]
+    public async Task UnreachableWorker_IsMarkedLostAtOnce_SoRetriesGoElsewhere()
+    {
+        await using var h = new OrchestratorHarness(new SchedulingOptions { WorkerLeaseSeconds = 10_000, MaxAttempts = 2 });
+        await h.JoinAsync("dead", slots: 1);
+        await h.JoinAsync("alive", slots: 1);
+        var job = await h.SubmitAsync("a 5 second showcase for a watch");
+        var first = await h.Transport.NextAsync();
+        var dead = first.Address;
+
+        first.Break(); // Unavailable: the worker's process is gone
+        var retry = await h.Transport.NextAsync();
+
+        Assert.NotEqual(dead, retry.Address);
+        Assert.Equal("lost", h.Orchestrator.Workers.Single(w => w.WorkerId == dead).State);
+        Assert.False(await h.Orchestrator.HeartbeatAsync(new HeartbeatRequest { WorkerId = dead })); // told to join again
+        retry.Complete();
+        await h.RunToEndAsync(job.JobId);
+        Assert.Equal(JobState.Succeeded, h.Orchestrator.GetJob(job.JobId)!.State);
+    }
 }
