@@ -13,14 +13,17 @@ TEST_APT_PACKAGES=(ffmpeg prometheus)
 # Extension point: set-up steps that are not apt packages (npm installs for the Node
 # client and the S3 test server, …). Keep each one idempotent.
 prepare_test_tools() {
-  # The S3-compatible server of the storage tests (tests/support/s3): npm ci when its lock file
-  # is newer than the installed tree, so a second run installs nothing.
-  local s3="$VIDEOGEN_ROOT/tests/support/s3"
-  if [[ ! -f "$s3/node_modules/.package-lock.json" || "$s3/package-lock.json" -nt "$s3/node_modules/.package-lock.json" ]]; then
-    command -v npm >/dev/null 2>&1 || ensure_apt nodejs npm
-    log "installing the S3 test server (npm ci in tests/support/s3)…"
-    (cd "$s3" && npm ci --no-audit --no-fund --loglevel=error)
-  fi
+  # Node packages: the Node.js client the end-to-end tests run (clients/node) and the
+  # S3-compatible server of the storage tests (tests/support/s3). npm ci when a lock file is
+  # newer than the installed tree, so a second run installs nothing.
+  local dir
+  for dir in "$VIDEOGEN_ROOT/clients/node" "$VIDEOGEN_ROOT/tests/support/s3"; do
+    if [[ ! -f "$dir/node_modules/.package-lock.json" || "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]]; then
+      command -v npm >/dev/null 2>&1 || ensure_apt nodejs npm
+      log "installing Node packages (npm ci in ${dir#"$VIDEOGEN_ROOT"/})…"
+      (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+    fi
+  done
 }
 
 ensure_dotnet
