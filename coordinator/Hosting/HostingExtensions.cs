@@ -46,7 +46,7 @@ public static partial class HostingExtensions
             : TemplateCatalog.LoadDirectory(options.TemplatesDirectory));
         builder.Services.AddSingleton<RuleBasedPlanner>();
         builder.Services.AddJobPlanner(builder.Configuration);
-        builder.Services.AddSingleton<IJobStore>(_ => new SqliteJobStore(Path.Combine(options.DataDirectory, "videogen.db")));
+        builder.Services.AddJobStore(builder.Configuration, options);
         builder.Services.AddSingleton<JobEventHub>();
         builder.Services.AddSingleton<IWorkerTransport, GrpcWorkerTransport>();
         builder.Services.AddSingleton<IFarmMetrics, PrometheusFarmMetrics>();

@@ -61,16 +61,23 @@ public static class ProceduralArguments
         var hash = StableHash.Of(beatIndex.ToString(CultureInfo.InvariantCulture), beatName, shot, subject);
         var hue = (beatIndex * 137.508 + hash % 30) % 360;
         var random = new Random((int)(hash & 0x7fffffff));
+        // The gradient's direction also changes per beat (corner to corner, turned by the beat), so beats differ in
+        // structure, not only in colour: SSIM, which mostly sees luma structure, tells them apart too.
+        var corner = beatIndex % 4;
+        var (x0, y0) = corner switch { 0 => (0, 0), 1 => (width - 1, 0), 2 => (width - 1, height - 1), _ => (0, height - 1) };
+        var (x1, y1) = (width - 1 - x0, height - 1 - y0);
         var source = string.Create(CultureInfo.InvariantCulture,
-            $"gradients=s={width}x{height}:c0=0x{Colour.Hsv(hue, 0.75, 0.95)}:c1=0x{Colour.Hsv(hue + 35, 0.8, 0.3)}:n=2:seed={hash}:d=1:r=1");
+            $"gradients=s={width}x{height}:c0=0x{Colour.Hsv(hue, 0.75, 0.95)}:c1=0x{Colour.Hsv(hue + 35, 0.8, 0.15)}:n=2:x0={x0}:y0={y0}:x1={x1}:y1={y1}:seed={hash}:d=1:r=1");
         var boxes = new StringBuilder();
-        for (var i = 0; i < 3; i++)
+        // Five boxes alternating bright and dark: strong edges placed per beat make beats differ in structure
+        // (SSIM between two beats' images ~0.5-0.75), not only in hue.
+        for (var i = 0; i < 5; i++)
         {
             var w = random.Next(width / 8, width / 3);
             var h = random.Next(height / 8, height / 3);
             var x = random.Next(0, width - w);
             var y = random.Next(0, height - h);
-            var colour = Colour.Hsv(hue + 180 + i * 40, 0.8, 0.6 + 0.15 * i);
+            var colour = Colour.Hsv(hue + 180 + i * 40, 0.55, i % 2 == 0 ? 0.95 : 0.12);
             boxes.Append(CultureInfo.InvariantCulture, $"{(i == 0 ? "" : ",")}drawbox=x={x}:y={y}:w={w}:h={h}:color=0x{colour}@0.85:t=fill");
         }
 

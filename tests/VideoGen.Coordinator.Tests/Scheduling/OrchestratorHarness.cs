@@ -9,18 +9,18 @@ using VideoGen.Coordinator.Scheduling;
 
 namespace VideoGen.Coordinator.Tests.Scheduling;
 
-/// <summary>An orchestrator over a real SQLite file, fake time and a fake worker transport.</summary>
+/// <summary>An orchestrator over a real SQLite file (or the store given, which it then owns), fake time and a fake worker transport.</summary>
 internal sealed class OrchestratorHarness : IAsyncDisposable
 {
     public static readonly RuleBasedPlanner Rules = new(TemplateCatalog.LoadDefault(), ModelCatalog.Embedded());
 
     private readonly string _directory;
 
-    public OrchestratorHarness(SchedulingOptions? options = null, string? directory = null)
+    public OrchestratorHarness(SchedulingOptions? options = null, string? directory = null, IJobStore? store = null)
     {
         _directory = directory ?? Path.Combine(Path.GetTempPath(), "videogen-tests", Guid.NewGuid().ToString("n"));
         Options = options ?? new SchedulingOptions();
-        Store = new SqliteJobStore(Path.Combine(_directory, "videogen.db"));
+        Store = store ?? new SqliteJobStore(Path.Combine(_directory, "videogen.db"));
         Orchestrator = new Orchestrator(Store, Hub, Transport, new RulesOnlyPlanner(), ModelCatalog.Embedded(), Options, Time, NullLogger<Orchestrator>.Instance);
         Orchestrator.Start();
     }
@@ -29,7 +29,7 @@ internal sealed class OrchestratorHarness : IAsyncDisposable
     public FakeWorkerTransport Transport { get; } = new();
     public JobEventHub Hub { get; } = new();
     public SchedulingOptions Options { get; }
-    public SqliteJobStore Store { get; }
+    public IJobStore Store { get; }
     public Orchestrator Orchestrator { get; }
     public string Directory => _directory;
 

@@ -1,0 +1,275 @@
+using Google.Protobuf.WellKnownTypes;
+using VideoGen.Contracts.V1;
+using VideoGen.Coordinator.Persistence;
+using Xunit.Abstractions;
+using TaskStatus = VideoGen.Contracts.V1.TaskStatus;
+
+namespace VideoGen.Coordinator.Tests.Persistence;
+
+/// <summary>
+/// What every <see cref="IJobStore"/> must do, run against each store (the subclasses below): round
+/// trips, upserts, events after a sequence, request ids, active jobs, listing, atomic commits.
+/// </summary>
+public abstract class JobStoreContractTests : IAsyncLifetime
+{
+    private static readonly DateTimeOffset T0 = DateTimeOffset.Parse("2026-11-27T00:00:00Z");
+    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(30);
+    private readonly List<IJobStore> _opened = [];
+
+    /// <summary>Opens a store; every call within one test opens the same place (a file, a schema), fresh for each test.</summary>
+    protected abstract Task<IJobStore> OpenAsync();
+
+    public virtual Task InitializeAsync() => Task.CompletedTask;
+
+    public virtual Task DisposeAsync()
+    {
+        foreach (var store in _opened)
+        {
+            store.Dispose();
+        }
+
+        return Task.CompletedTask;
+    }
+
+    protected async Task<IJobStore> StoreAsync()
+    {
+        var store = await OpenAsync().WaitAsync(Bound);
+        _opened.Add(store);
+        return store;
+    }
+
+    protected static Job NewJob(string id, JobState state = JobState.Queued, string requestId = "", string tenant = "acme", double minute = 0) => new()
+    {
+        JobId = id,
+        RequestId = requestId,
+        Request = new JobRequest { Prompt = $"a 10 second showcase for {id}", Tenant = tenant, DurationSeconds = 10 },
+        State = state,
+        CreatedAt = Timestamp.FromDateTimeOffset(T0.AddMinutes(minute)),
+        CostUsd = 0.25,
+        Tasks =
+        {
+            new TaskStatus { TaskId = "storyboard-0", Kind = TaskKind.Storyboard, State = TaskState.Succeeded, Attempt = 1, Progress = 1 },
+            new TaskStatus { TaskId = "chunk-0", Kind = TaskKind.Chunk, State = TaskState.Running, WorkerId = "w1", Attempt = 2, Progress = 0.5 },
+        },
+    };
+
+    protected static JobEvent NewEvent(string jobId, long sequence, JobState state = JobState.Rendering) => new()
+    {
+        JobId = jobId,
+        Sequence = sequence,
+        Time = Timestamp.FromDateTimeOffset(T0.AddSeconds(sequence)),
+        StateChanged = new JobStateChanged { State = state, CostUsd = sequence / 10.0 },
+    };
+
+    private static string[] Ids(IEnumerable<Job> jobs) => jobs.Select(j => j.JobId).ToArray();
+
+    [Fact]
+    public async Task Commit_ThenGet_RoundTripsEveryField_AndSurvivesReopening()
+    {
+        var job = NewJob("job-1", JobState.Rendering, requestId: "req-1");
+        job.OutputUri = "file:///x/final.mp4";
+        job.LastSequence = 7;
+        using (var store = await StoreAsync())
+        {
+            store.Commit([job], []);
+            Assert.Equal(job, store.Get("job-1"));
+            Assert.Null(store.Get("job-2"));
+        }
+
+        var reopened = await StoreAsync();
+        Assert.Equal(job, reopened.Get("job-1"));
+        reopened.Commit([], []); // nothing to write is a no-op
+        Assert.Single(reopened.List(JobState.Unspecified, "", 0, 10));
+    }
+
+    [Fact]
+    public async Task Commit_ExistingJob_UpsertsStateAndBody_InOneRow()
+    {
+        var store = await StoreAsync();
+        store.Commit([NewJob("job-1", requestId: "req-1")], []);
+
+        var updated = NewJob("job-1", JobState.Stitching, requestId: "req-1");
+        updated.CostUsd = 1.5;
+        updated.Tasks[1].State = TaskState.Succeeded;
+        store.Commit([updated], []);
+
+        Assert.Equal(updated, store.Get("job-1"));
+        Assert.Equal(["job-1"], Ids(store.List(JobState.Unspecified, "", 0, 10)));
+        Assert.Empty(store.List(JobState.Queued, "", 0, 10));
+        Assert.Equal(["job-1"], Ids(store.List(JobState.Stitching, "", 0, 10)));
+        Assert.Equal("job-1", store.FindByRequestId("req-1")?.JobId);
+    }
+
+    [Fact]
+    public async Task Events_AfterASequence_ComeInOrder_ForThatJobOnly_AndDuplicatesAreIgnored()
+    {
+        var store = await StoreAsync();
+        store.Commit([NewJob("a"), NewJob("b")], [NewEvent("a", 3), NewEvent("a", 1), NewEvent("b", 1), NewEvent("a", 2)]);
+        store.Commit([], [NewEvent("a", 5), NewEvent("a", 4), NewEvent("a", 2, JobState.Failed)]); // seq 2 again: ignored
+
+        var all = store.Events("a", 0);
+        Assert.Equal([1L, 2, 3, 4, 5], all.Select(e => e.Sequence));
+        Assert.Equal(NewEvent("a", 2), all[1]); // the first write of a sequence wins
+        Assert.Equal([3L, 4, 5], store.Events("a", 2).Select(e => e.Sequence));
+        Assert.Empty(store.Events("a", 5));
+        Assert.Equal(NewEvent("b", 1), Assert.Single(store.Events("b", 0)));
+        Assert.Empty(store.Events("missing", 0));
+    }
+
+    [Fact]
+    public async Task FindByRequestId_FindsTheJob_AndJobsWithoutOneNeverCollide()
+    {
+        var store = await StoreAsync();
+        store.Commit([NewJob("job-1", requestId: "req-1"), NewJob("job-2"), NewJob("job-3")], []); // two empty request ids
+
+        Assert.Equal("job-1", store.FindByRequestId("req-1")?.JobId);
+        Assert.Null(store.FindByRequestId("req-2"));
+        Assert.Null(store.FindByRequestId(""));
+        Assert.Equal(3, store.List(JobState.Unspecified, "", 0, 10).Count);
+    }
+
+    [Fact]
+    public async Task LoadActive_ExcludesTerminalJobs_OldestFirst()
+    {
+        var store = await StoreAsync();
+        store.Commit(
+        [
+            NewJob("succeeded", JobState.Succeeded, minute: 0),
+            NewJob("rendering", JobState.Rendering, minute: 3),
+            NewJob("failed", JobState.Failed, minute: 1),
+            NewJob("queued", JobState.Queued, minute: 1),
+            NewJob("cancelled", JobState.Cancelled, minute: 2),
+            NewJob("planning", JobState.Planning, minute: 2),
+            NewJob("stitching", JobState.Stitching, minute: 4),
+        ], []);
+
+        Assert.Equal(["queued", "planning", "rendering", "stitching"], Ids(store.LoadActive()));
+
+        store.Commit([NewJob("rendering", JobState.Succeeded, minute: 3)], []);
+        Assert.Equal(["queued", "planning", "stitching"], Ids(store.LoadActive()));
+    }
+
+    [Fact]
+    public async Task List_FiltersByStateAndTenant_NewestFirst_InPages()
+    {
+        var store = await StoreAsync();
+        store.Commit(
+        [
+            NewJob("j0", JobState.Succeeded, tenant: "acme", minute: 0),
+            NewJob("j1", JobState.Rendering, tenant: "acme", minute: 1),
+            NewJob("j2b", JobState.Succeeded, tenant: "acme", minute: 2),
+            NewJob("j2a", JobState.Rendering, tenant: "globex", minute: 2), // same time as j2b: job id breaks the tie
+            NewJob("j3", JobState.Succeeded, tenant: "globex", minute: 3),
+            NewJob("j4", JobState.Queued, tenant: "acme", minute: 4),
+        ], []);
+
+        Assert.Equal(["j4", "j3", "j2a", "j2b", "j1", "j0"], Ids(store.List(JobState.Unspecified, "", 0, 100)));
+        Assert.Equal(["j4", "j3"], Ids(store.List(JobState.Unspecified, "", 0, 2)));
+        Assert.Equal(["j2a", "j2b"], Ids(store.List(JobState.Unspecified, "", 2, 2)));
+        Assert.Equal(["j1", "j0"], Ids(store.List(JobState.Unspecified, "", 4, 2)));
+        Assert.Empty(store.List(JobState.Unspecified, "", 6, 2));
+        Assert.Equal(["j3", "j2b", "j0"], Ids(store.List(JobState.Succeeded, "", 0, 10)));
+        Assert.Equal(["j4", "j2b", "j1", "j0"], Ids(store.List(JobState.Unspecified, "acme", 0, 10)));
+        Assert.Equal(["j2b", "j0"], Ids(store.List(JobState.Succeeded, "acme", 0, 10)));
+        Assert.Equal(["j0"], Ids(store.List(JobState.Succeeded, "acme", 1, 10)));
+        Assert.Empty(store.List(JobState.Failed, "acme", 0, 10));
+        Assert.Empty(store.List(JobState.Unspecified, "initech", 0, 10));
+    }
+
+    [Fact]
+    public async Task Commit_ThatFails_WritesNothingOfIt_AndTheStoreStaysUsable()
+    {
+        var store = await StoreAsync();
+        store.Commit([NewJob("job-1", requestId: "dup")], [NewEvent("job-1", 1)]);
+
+        // job-3 reuses job-1's request id: the whole group commit fails, job-2 and the events included.
+        var failing = () => store.Commit(
+            [NewJob("job-2", requestId: "fresh"), NewJob("job-3", requestId: "dup")],
+            [NewEvent("job-1", 2), NewEvent("job-2", 1)]);
+        Assert.ThrowsAny<Exception>(failing);
+
+        Assert.Null(store.Get("job-2"));
+        Assert.Null(store.Get("job-3"));
+        Assert.Null(store.FindByRequestId("fresh"));
+        Assert.Equal([1L], store.Events("job-1", 0).Select(e => e.Sequence));
+        Assert.Empty(store.Events("job-2", 0));
+
+        store.Commit([NewJob("job-2", requestId: "fresh")], [NewEvent("job-2", 1)]);
+        Assert.Equal("job-2", store.FindByRequestId("fresh")?.JobId);
+        Assert.Single(store.Events("job-2", 0));
+    }
+
+    [Fact]
+    public async Task Reads_FromOtherThreads_WhileTheWriterCommits_SeeWholeCommits()
+    {
+        var store = await StoreAsync();
+        store.Commit([NewJob("job-1")], []);
+        const int commits = 40;
+        using var done = new CancellationTokenSource();
+
+        // A reader may see any committed state, but never a job whose events are not all there yet.
+        var readers = Enumerable.Range(0, 2).Select(_ => Task.Run(() =>
+        {
+            var reads = 0;
+            while (!done.IsCancellationRequested || reads == 0)
+            {
+                var seen = store.Get("job-1")!.LastSequence;
+                Assert.True(store.Events("job-1", 0).Count >= seen);
+                reads++;
+            }
+
+            return reads;
+        })).ToArray();
+
+        try
+        {
+            await Task.Run(() =>
+            {
+                for (var i = 1; i <= commits; i++)
+                {
+                    var job = NewJob("job-1", JobState.Rendering);
+                    job.LastSequence = i;
+                    store.Commit([job], [NewEvent("job-1", i)]);
+                }
+            }).WaitAsync(Bound);
+        }
+        finally
+        {
+            await done.CancelAsync();
+        }
+
+        var reads = await Task.WhenAll(readers).WaitAsync(Bound);
+
+        Assert.All(reads, r => Assert.True(r > 0));
+        Assert.Equal(commits, store.Get("job-1")!.LastSequence);
+        Assert.Equal(commits, store.Events("job-1", 0).Count);
+    }
+}
+
+public sealed class SqliteJobStoreContractTests : JobStoreContractTests
+{
+    private readonly string _directory = Path.Combine(Path.GetTempPath(), "videogen-tests", Guid.NewGuid().ToString("n"));
+
+    protected override Task<IJobStore> OpenAsync() => Task.FromResult<IJobStore>(new SqliteJobStore(Path.Combine(_directory, "videogen.db")));
+
+    public override async Task DisposeAsync()
+    {
+        await base.DisposeAsync();
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        Directory.Delete(_directory, recursive: true);
+    }
+}
+
+[Collection(PostgresCollection.Name)]
+public sealed class PostgresJobStoreContractTests(PostgresServerFixture server, ITestOutputHelper output) : JobStoreContractTests
+{
+    private string _connectionString = "";
+
+    public override async Task InitializeAsync()
+    {
+        server.Report(output);
+        _connectionString = await server.CreateSchemaAsync();
+    }
+
+    protected override Task<IJobStore> OpenAsync() => Task.FromResult<IJobStore>(new PostgresJobStore(_connectionString));
+}
