@@ -34,7 +34,9 @@ cd "$VIDEOGEN_ROOT"
 build_release
 
 status=0
-dotnet test VideoGen.sln -c Release --no-build -nologo \
+# -m:1: one test project at a time, so the end-to-end timings (farms of real processes) do not
+# compete with the FFmpeg-heavy worker tests for the two cores.
+dotnet test VideoGen.sln -c Release --no-build -nologo -m:1 \
   --blame-hang-timeout 10m \
   --logger "console;verbosity=normal" \
   "$@" || status=$?
