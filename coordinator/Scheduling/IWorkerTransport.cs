@@ -9,8 +9,14 @@ namespace VideoGen.Coordinator.Scheduling;
 /// <summary>How the orchestrator reaches a worker: one task attempt as a stream of events.</summary>
 public interface IWorkerTransport
 {
-    /// <summary>Runs one attempt; cancelling <paramref name="cancellationToken"/> stops it on the worker.</summary>
+    /// <summary>
+    /// Runs one attempt as a stream of its events. Cancelling <paramref name="cancellationToken"/> ends the stream;
+    /// the worker keeps the task going (a later attempt re-attaches to it) until <see cref="CancelTaskAsync"/>.
+    /// </summary>
     IAsyncEnumerable<TaskEvent> RunTaskAsync(string address, RunTaskRequest request, CancellationToken cancellationToken);
+
+    /// <summary>Stops a task on a worker (best effort: an unreachable worker has stopped it already).</summary>
+    Task CancelTaskAsync(string address, string jobId, string taskId, string reason, CancellationToken cancellationToken) => Task.CompletedTask;
 }
 
 /// <summary>The gRPC transport: one cached channel per worker address, many concurrent streams per channel.</summary>
@@ -20,7 +26,29 @@ public sealed class GrpcWorkerTransport : IWorkerTransport, IDisposable
 
     public async IAsyncEnumerable<TaskEvent> RunTaskAsync(string address, RunTaskRequest request, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        var channel = _channels.GetOrAdd(address, a => GrpcChannel.ForAddress(a, new GrpcChannelOptions
+        var client = new WorkerService.WorkerServiceClient(Channel(address));
+        using var call = client.RunTask(request, cancellationToken: cancellationToken);
+        await foreach (var e in call.ResponseStream.ReadAllAsync(cancellationToken))
+        {
+            yield return e;
+        }
+    }
+
+    public async Task CancelTaskAsync(string address, string jobId, string taskId, string reason, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var client = new WorkerService.WorkerServiceClient(Channel(address));
+            await client.CancelTaskAsync(new CancelTaskRequest { JobId = jobId, TaskId = taskId, Reason = reason }, deadline: DateTime.UtcNow.AddSeconds(5), cancellationToken: cancellationToken);
+        }
+        catch (RpcException)
+        {
+            // Unreachable or already gone: a worker that cannot be reached is not running the task for us anymore.
+        }
+    }
+
+    private GrpcChannel Channel(string address) =>
+        _channels.GetOrAdd(address, a => GrpcChannel.ForAddress(a, new GrpcChannelOptions
         {
             HttpHandler = new SocketsHttpHandler
             {
@@ -30,13 +58,6 @@ public sealed class GrpcWorkerTransport : IWorkerTransport, IDisposable
                 ConnectTimeout = TimeSpan.FromSeconds(5),
             },
         }));
-        var client = new WorkerService.WorkerServiceClient(channel);
-        using var call = client.RunTask(request, cancellationToken: cancellationToken);
-        await foreach (var e in call.ResponseStream.ReadAllAsync(cancellationToken))
-        {
-            yield return e;
-        }
-    }
 
     public void Dispose()
     {

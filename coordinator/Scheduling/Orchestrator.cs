@@ -364,9 +364,16 @@ internal sealed partial class Orchestrator : IAsyncDisposable
         {
             if (task.State == TaskState.Running)
             {
-                // Its attempt died with the previous coordinator process; a new attempt takes over.
+                // Its stream died with the previous coordinator process, but the worker keeps the task going:
+                // the next attempt goes back to that worker and re-attaches instead of paying for it again.
+                // The worker rejoins on its next heartbeat; only if it does not within a worker lease does the
+                // task go elsewhere.
                 task.State = TaskState.Ready;
                 task.Error = "requeued: the coordinator restarted";
+                record.ResumeOn[task.TaskId] = task.WorkerId;
+                var grace = TimeSpan.FromSeconds(_options.WorkerLeaseSeconds);
+                record.NotBefore[task.TaskId] = _time.GetUtcNow() + grace;
+                _time.CreateTimer(static s => ((Orchestrator)s!).Post(new Wake()), this, grace, Timeout.InfiniteTimeSpan);
                 EmitTask(record, task);
             }
 
@@ -591,6 +598,12 @@ internal sealed partial class Orchestrator : IAsyncDisposable
 
     private static string? PreferredWorker(JobRecord record, TaskStatus task)
     {
+        // A task interrupted by a coordinator restart still runs on its worker: go back there.
+        if (record.ResumeOn.TryGetValue(task.TaskId, out var resumeOn))
+        {
+            return resumeOn;
+        }
+
         // A continuous chunk prefers the worker that made its predecessor: its last frame is local there.
         if (task.Kind == TaskKind.Chunk && task.DependsOn.Count == 1 && record.Tasks.TryGetValue(task.DependsOn[0], out var dep) && dep.Kind == TaskKind.Chunk)
         {
@@ -605,6 +618,7 @@ internal sealed partial class Orchestrator : IAsyncDisposable
         var (record, task) = (taskRef.Job, taskRef.Task);
         _ready.Remove(taskRef);
         record.NotBefore.Remove(task.TaskId);
+        record.ResumeOn.Remove(task.TaskId);
         task.Attempt++;
         task.State = TaskState.Running;
         task.WorkerId = worker.Id;
@@ -693,6 +707,9 @@ internal sealed partial class Orchestrator : IAsyncDisposable
         record.Attempts[task.TaskId] = attempt with { LeaseUntil = _time.GetUtcNow().AddSeconds(_options.TaskLeaseSeconds) };
         switch (c.Event.EventCase)
         {
+            case TaskEvent.EventOneofCase.Accepted when c.Event.Accepted.Resumed:
+                Log.TaskResumed(_log, c.JobId, c.TaskId, c.Attempt, c.Event.Accepted.StartedByAttempt, task.WorkerId);
+                break;
             case TaskEvent.EventOneofCase.Accepted:
                 break;
             case TaskEvent.EventOneofCase.Progress:
@@ -871,6 +888,13 @@ internal sealed partial class Orchestrator : IAsyncDisposable
             if (_workers.TryGetValue(attempt.WorkerId, out var worker))
             {
                 worker.Running.Remove((record.Job.JobId, task.TaskId));
+                if (cancel)
+                {
+                    // Ending the stream alone leaves the task running on the worker (so that a coordinator
+                    // restart does not pay for it twice); giving up on it must say so.
+                    var (address, jobId, taskId, reason) = (worker.Address, record.Job.JobId, task.TaskId, task.Error);
+                    _afterCommit.Add(() => _ = _transport.CancelTaskAsync(address, jobId, taskId, reason, CancellationToken.None));
+                }
             }
         }
     }
@@ -897,6 +921,17 @@ internal sealed partial class Orchestrator : IAsyncDisposable
         }
 
         _workers[r.WorkerId] = worker;
+        foreach (var job in _jobs.Values)
+        {
+            foreach (var (taskId, workerId) in job.ResumeOn)
+            {
+                if (workerId == r.WorkerId)
+                {
+                    job.NotBefore.Remove(taskId); // its worker is back: re-attach now
+                }
+            }
+        }
+
         Log.WorkerJoined(_log, r.WorkerId, r.Address, r.Slots, string.Join(",", r.Models));
         var response = new JoinResponse { HeartbeatIntervalSeconds = _options.HeartbeatIntervalSeconds, LeaseSeconds = _options.WorkerLeaseSeconds };
         _afterCommit.Add(() => c.Reply.TrySetResult(response));

@@ -43,6 +43,9 @@ internal sealed partial class Orchestrator
         [LoggerMessage(23, LogLevel.Error, "job={JobId} task={TaskId} attempt={Attempt} failed worker={WorkerId}: {Reason}")]
         public static partial void TaskFailed(ILogger logger, string jobId, string taskId, int attempt, string workerId, string reason);
 
+        [LoggerMessage(25, LogLevel.Information, "job={JobId} task={TaskId} attempt={Attempt} re-attached to the execution of attempt {StartedBy} on worker={WorkerId}")]
+        public static partial void TaskResumed(ILogger logger, string jobId, string taskId, int attempt, int startedBy, string workerId);
+
         [LoggerMessage(24, LogLevel.Warning, "job={JobId} task={TaskId} refused a report from stale attempt {Attempt} (current {Current})")]
         public static partial void StaleReport(ILogger logger, string jobId, string taskId, int attempt, int current);
 

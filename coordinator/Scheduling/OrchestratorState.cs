@@ -24,6 +24,9 @@ internal sealed class JobRecord(Job job, long order)
     /// <summary>Retry backoff: a ready task does not run before this time.</summary>
     public Dictionary<string, DateTimeOffset> NotBefore { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>Tasks whose execution outlived a coordinator restart, and the worker still running it.</summary>
+    public Dictionary<string, string> ResumeOn { get; } = new(StringComparer.Ordinal);
+
     /// <summary>Failed attempts of this job per worker.</summary>
     public Dictionary<string, int> WorkerFailures { get; } = new(StringComparer.Ordinal);
 

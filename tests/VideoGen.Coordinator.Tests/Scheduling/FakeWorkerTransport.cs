@@ -11,6 +11,15 @@ internal sealed class FakeWorkerTransport : IWorkerTransport
 {
     public Channel<FakeAttempt> Started { get; } = Channel.CreateUnbounded<FakeAttempt>();
 
+    /// <summary>CancelTask calls: (worker address, job id, task id).</summary>
+    public Channel<(string Address, string JobId, string TaskId)> Cancelled { get; } = Channel.CreateUnbounded<(string, string, string)>();
+
+    public Task CancelTaskAsync(string address, string jobId, string taskId, string reason, CancellationToken cancellationToken)
+    {
+        Cancelled.Writer.TryWrite((address, jobId, taskId));
+        return Task.CompletedTask;
+    }
+
     public async IAsyncEnumerable<TaskEvent> RunTaskAsync(string address, RunTaskRequest request, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var attempt = new FakeAttempt(address, request, cancellationToken);

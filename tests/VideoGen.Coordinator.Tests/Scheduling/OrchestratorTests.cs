@@ -228,6 +228,15 @@ public sealed class OrchestratorTests
 
         Assert.Equal(JobState.Cancelled, cancelled!.State);
         Assert.All(running, a => Assert.True(a.Token.IsCancellationRequested));
+        // Ending the streams is not enough: the workers are told to stop each task.
+        var stopped = new List<string>();
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        for (var i = 0; i < running.Length; i++)
+        {
+            stopped.Add((await h.Transport.Cancelled.Reader.ReadAsync(cts.Token)).TaskId);
+        }
+
+        Assert.Equal(running.Select(a => a.TaskId).Order(), stopped.Order());
         Assert.All(cancelled.Tasks, t => Assert.Equal(TaskState.Cancelled, t.State));
     }
 
@@ -340,5 +349,55 @@ public sealed class OrchestratorTests
         retry.Complete();
         await h.RunToEndAsync(job.JobId);
         Assert.Equal(JobState.Succeeded, h.Orchestrator.GetJob(job.JobId)!.State);
+    }
+
+    [Fact]
+    public async Task Restart_TaskThatWasRunning_GoesBackToItsWorker_EvenWhenAnotherIsFree()
+    {
+        var directory = Path.Combine(Path.GetTempPath(), "videogen-tests", Guid.NewGuid().ToString("n"));
+        string jobId;
+        await using (var before = new OrchestratorHarness(new SchedulingOptions { WorkerLeaseSeconds = 6 }, directory: directory))
+        {
+            await before.JoinAsync("w1", slots: 1);
+            jobId = (await before.SubmitAsync("a 5 second showcase for a watch")).JobId;
+            (await before.Transport.NextAsync()).Complete();
+            Assert.Equal("chunk-0", (await before.Transport.NextAsync()).TaskId);
+            await before.SyncAsync();
+        }
+
+        await using var after = new OrchestratorHarness(new SchedulingOptions { WorkerLeaseSeconds = 6 }, directory: directory);
+        await after.JoinAsync("w2", slots: 1); // free, but not the worker still running chunk-0
+        await after.SyncAsync();
+        Assert.False(after.Transport.TryNext(out _));
+
+        await after.JoinAsync("w1", slots: 1); // w1 notices the restart and joins again
+        var resumed = await after.Transport.NextAsync();
+
+        Assert.Equal(("chunk-0", "w1", 2), (resumed.TaskId, resumed.Address, resumed.Request.Attempt));
+    }
+
+    [Fact]
+    public async Task Restart_WorkerThatDoesNotComeBack_ItsTaskRunsElsewhereAfterAWorkerLease()
+    {
+        var directory = Path.Combine(Path.GetTempPath(), "videogen-tests", Guid.NewGuid().ToString("n"));
+        string jobId;
+        await using (var before = new OrchestratorHarness(new SchedulingOptions { WorkerLeaseSeconds = 6 }, directory: directory))
+        {
+            await before.JoinAsync("w1", slots: 1);
+            jobId = (await before.SubmitAsync("a 5 second showcase for a watch")).JobId;
+            (await before.Transport.NextAsync()).Complete();
+            await before.Transport.NextAsync();
+            await before.SyncAsync();
+        }
+
+        await using var after = new OrchestratorHarness(new SchedulingOptions { WorkerLeaseSeconds = 6 }, directory: directory);
+        await after.JoinAsync("w2", slots: 1);
+        after.Time.Advance(TimeSpan.FromSeconds(4));
+        Assert.True(await after.Orchestrator.HeartbeatAsync(new HeartbeatRequest { WorkerId = "w2" }));
+        Assert.False(after.Transport.TryNext(out _)); // still waiting for w1
+        after.Time.Advance(TimeSpan.FromSeconds(2.5));
+        var moved = await after.Transport.NextAsync();
+
+        Assert.Equal(("chunk-0", "w2"), (moved.TaskId, moved.Address));
     }
 }
