@@ -354,16 +354,7 @@ public sealed class OrchestratorTests
     [Fact]
     public async Task Restart_TaskThatWasRunning_GoesBackToItsWorker_EvenWhenAnotherIsFree()
     {
-        var directory = Path.Combine(Path.GetTempPath(), "videogen-tests", Guid.NewGuid().ToString("n"));
-        string jobId;
-        await using (var before = new OrchestratorHarness(new SchedulingOptions { WorkerLeaseSeconds = 6 }, directory: directory))
-        {
-            await before.JoinAsync("w1", slots: 1);
-            jobId = (await before.SubmitAsync("a 5 second showcase for a watch")).JobId;
-            (await before.Transport.NextAsync()).Complete();
-            Assert.Equal("chunk-0", (await before.Transport.NextAsync()).TaskId);
-            await before.SyncAsync();
-        }
+        var directory = await StopWithChunkRunningOnW1Async();
 
         await using var after = new OrchestratorHarness(new SchedulingOptions { WorkerLeaseSeconds = 6 }, directory: directory);
         await after.JoinAsync("w2", slots: 1); // free, but not the worker still running chunk-0
@@ -379,16 +370,7 @@ public sealed class OrchestratorTests
     [Fact]
     public async Task Restart_WorkerThatDoesNotComeBack_ItsTaskRunsElsewhereAfterAWorkerLease()
     {
-        var directory = Path.Combine(Path.GetTempPath(), "videogen-tests", Guid.NewGuid().ToString("n"));
-        string jobId;
-        await using (var before = new OrchestratorHarness(new SchedulingOptions { WorkerLeaseSeconds = 6 }, directory: directory))
-        {
-            await before.JoinAsync("w1", slots: 1);
-            jobId = (await before.SubmitAsync("a 5 second showcase for a watch")).JobId;
-            (await before.Transport.NextAsync()).Complete();
-            await before.Transport.NextAsync();
-            await before.SyncAsync();
-        }
+        var directory = await StopWithChunkRunningOnW1Async();
 
         await using var after = new OrchestratorHarness(new SchedulingOptions { WorkerLeaseSeconds = 6 }, directory: directory);
         await after.JoinAsync("w2", slots: 1);
@@ -399,5 +381,18 @@ public sealed class OrchestratorTests
         var moved = await after.Transport.NextAsync();
 
         Assert.Equal(("chunk-0", "w2"), (moved.TaskId, moved.Address));
+    }
+
+    /// <summary>A coordinator that stops while chunk-0 of a 5 s job runs on w1; returns its data folder.</summary>
+    private static async Task<string> StopWithChunkRunningOnW1Async()
+    {
+        var directory = Path.Combine(Path.GetTempPath(), "videogen-tests", Guid.NewGuid().ToString("n"));
+        await using var before = new OrchestratorHarness(new SchedulingOptions { WorkerLeaseSeconds = 6 }, directory: directory);
+        await before.JoinAsync("w1", slots: 1);
+        await before.SubmitAsync("a 5 second showcase for a watch");
+        (await before.Transport.NextAsync()).Complete();
+        Assert.Equal("chunk-0", (await before.Transport.NextAsync()).TaskId);
+        await before.SyncAsync();
+        return directory;
     }
 }
