@@ -117,6 +117,23 @@ public sealed class FarmEndToEndTests
     }
 
     [Fact]
+    public async Task Estimate_ReturnsPlanCostAndWallTimeFromTheRegisteredWorkers_WithoutStartingAJob()
+    {
+        await using var farm = await LocalFarm.StartAsync("estimate", new FarmOptions { Workers = 2 });
+
+        var estimate = await farm.Jobs.EstimateJobAsync(new EstimateJobRequest { Job = new JobRequest { Prompt = ShowcasePrompt } });
+
+        Assert.Equal(6, estimate.Plan.Chunks.Count);
+        Assert.Equal([0, 2, 3, 5], estimate.Plan.Chunks.Where(c => c.IsReference).Select(c => c.Index).ToArray());
+        Assert.Equal(2, estimate.Workers);
+        Assert.Equal(0, estimate.CostUsd); // the procedural model is free
+        Assert.True(estimate.ExpectedWallSeconds > 0);
+        Assert.Empty((await farm.Jobs.ListJobsAsync(new ListJobsRequest())).Jobs);
+        var workers = (await farm.Jobs.ListWorkersAsync(new ListWorkersRequest())).Workers;
+        Assert.All(workers, w => Assert.Equal(0, w.TasksSucceeded + w.RunningTasks));
+    }
+
+    [Fact]
     public async Task Submit_SameRequestIdTwice_CreatesOneJob()
     {
         await using var farm = await LocalFarm.StartAsync("idempotent", new FarmOptions { Workers = 1 });

@@ -89,7 +89,7 @@ public sealed partial class FaultToleranceTests
     }
 
     [Fact]
-    public async Task CoordinatorCrashMidJob_RestartResumesIt_NoJobLost()
+    public async Task CoordinatorCrashMidJob_RestartResumesIt_NoJobLost_NoChunkGeneratedTwice()
     {
         await using var farm = await LocalFarm.StartAsync("crash-coordinator", new FarmOptions
         {
@@ -109,6 +109,20 @@ public sealed partial class FaultToleranceTests
         Assert.True(done.State == JobState.Succeeded, $"{done.State}: {done.Error}\n{farm.Logs()}");
         Assert.Equal(Enumerable.Range((int)before[^1].Sequence + 1, after.Count).Select(i => (long)i), after.Select(e => e.Sequence));
         Assert.InRange((await Media.ProbeAsync(LocalFarm.LocalPath(done.OutputUri))).DurationSeconds, 14.9, 15.1);
+
+        // The chunk that was running when the coordinator died was not generated (or paid for) again:
+        // its next attempt re-attached to the execution still running on its worker.
+        var interrupted = before[^1].TaskUpdated.Task.TaskId;
+        Assert.Matches($"task={interrupted} attempt=2 re-attached to the execution of attempt 1", farm.Coordinator.Output);
+        double generated = 0;
+        using var http = new HttpClient();
+        for (var i = 1; i <= 2; i++)
+        {
+            var metrics = await http.GetStringAsync($"{await farm.WorkerHttpAddressAsync(i)}/metrics");
+            generated += ChunkSuccesses().Matches(metrics).Sum(m => double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture));
+        }
+
+        Assert.Equal(done.Tasks.Count(t => t.Kind == TaskKind.Chunk), generated);
     }
 
     [GeneratedRegex(@"videogen_worker_tasks_total\{kind=""chunk"",outcome=""succeeded""\} ([0-9.e+]+)")]

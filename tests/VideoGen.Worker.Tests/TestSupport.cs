@@ -6,6 +6,8 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Time.Testing;
+using System.Threading.Channels;
 using VideoGen.Contracts.V1;
 using VideoGen.Worker.Hosting;
 
@@ -124,7 +126,8 @@ internal sealed class WorkerTestHost : IAsyncDisposable
 
     public T Service<T>() where T : notnull => App.Services.GetRequiredService<T>();
 
-    public static async Task<WorkerTestHost> StartAsync(IDictionary<string, string?>? overrides, CancellationToken cancellationToken)
+    /// <summary>Starts a worker; <paramref name="services"/> runs last, so its registrations (a fake clock, log capture) win.</summary>
+    public static async Task<WorkerTestHost> StartAsync(IDictionary<string, string?>? overrides, CancellationToken cancellationToken, Action<IServiceCollection>? services = null)
     {
         var folder = new TempFolder();
         var settings = new Dictionary<string, string?>
@@ -143,6 +146,7 @@ internal sealed class WorkerTestHost : IAsyncDisposable
         builder.Configuration.AddInMemoryCollection(settings);
         builder.AddVideoGenWorker();
         builder.Logging.ClearProviders();
+        services?.Invoke(builder.Services);
         var app = builder.Build();
         app.MapVideoGenWorker();
         await app.StartAsync(cancellationToken);
@@ -162,4 +166,87 @@ internal sealed class WorkerTestHost : IAsyncDisposable
 internal static class Timeouts
 {
     public static CancellationToken After(int seconds) => new CancellationTokenSource(TimeSpan.FromSeconds(seconds)).Token;
+}
+
+/// <summary>
+/// A fake clock that also reports each one-shot timer armed with <see cref="Delay"/> (the procedural model's
+/// <c>Procedural:LatencySeconds</c> wait): the model call is then parked until the test advances the clock.
+/// </summary>
+internal sealed class GatedClock(TimeSpan delay) : FakeTimeProvider(DateTimeOffset.Parse("2026-11-27T00:00:00Z", CultureInfo.InvariantCulture))
+{
+    private readonly Channel<TimeSpan> _armed = Channel.CreateUnbounded<TimeSpan>();
+
+    public TimeSpan Delay { get; } = delay;
+
+    /// <summary>Model waits armed and not yet taken by <see cref="NextModelWaitAsync"/>.</summary>
+    public int PendingModelWaits => _armed.Reader.Count;
+
+    public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
+    {
+        var timer = base.CreateTimer(callback, state, dueTime, period);
+        if (dueTime == Delay && period == Timeout.InfiniteTimeSpan)
+        {
+            _armed.Writer.TryWrite(dueTime);
+        }
+
+        return timer;
+    }
+
+    /// <summary>Completes when the next model call is waiting on this clock.</summary>
+    public async Task NextModelWaitAsync(CancellationToken cancellationToken) =>
+        await _armed.Reader.ReadAsync(cancellationToken).AsTask().WaitAsync(TimeSpan.FromSeconds(10), cancellationToken);
+}
+
+/// <summary>Captures the worker's log events so tests can wait for one (a signal, not a sleep).</summary>
+internal sealed class LogSignals : ILoggerProvider
+{
+    private readonly object _gate = new();
+    private readonly List<(int EventId, string Message)> _events = [];
+    private readonly List<(Func<int, string, bool> Match, TaskCompletionSource Signal)> _waiters = [];
+
+    public ILogger CreateLogger(string categoryName) => new Logger(this);
+
+    /// <summary>Completes when an event with <paramref name="eventId"/> whose message contains <paramref name="text"/> was logged (also if it already was).</summary>
+    public Task WaitForAsync(int eventId, string text, CancellationToken cancellationToken)
+    {
+        bool Match(int id, string message) => id == eventId && message.Contains(text, StringComparison.Ordinal);
+        lock (_gate)
+        {
+            if (_events.Any(e => Match(e.EventId, e.Message)))
+            {
+                return Task.CompletedTask;
+            }
+
+            var signal = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            _waiters.Add((Match, signal));
+            return signal.Task.WaitAsync(TimeSpan.FromSeconds(10), cancellationToken);
+        }
+    }
+
+    public void Dispose()
+    {
+    }
+
+    private void Add(int eventId, string message)
+    {
+        lock (_gate)
+        {
+            _events.Add((eventId, message));
+            foreach (var waiter in _waiters.Where(w => w.Match(eventId, message)).ToList())
+            {
+                waiter.Signal.TrySetResult();
+                _waiters.Remove(waiter);
+            }
+        }
+    }
+
+    private sealed class Logger(LogSignals owner) : ILogger
+    {
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+            owner.Add(eventId.Id, formatter(state, exception));
+    }
 }

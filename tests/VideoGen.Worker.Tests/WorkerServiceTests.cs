@@ -3,6 +3,7 @@ using Google.Rpc;
 using Grpc.Core;
 using VideoGen.Contracts;
 using VideoGen.Contracts.V1;
+using Microsoft.Extensions.DependencyInjection;
 using VideoGen.Worker.Media;
 using VideoGen.Worker.Tasks;
 
@@ -10,11 +11,11 @@ namespace VideoGen.Worker.Tests;
 
 public sealed class WorkerServiceTests
 {
-    private static RunTaskRequest ChunkRequest(string startImageUri, double clipSeconds = 1, string job = "job-1", int index = 0) => new()
+    private static RunTaskRequest ChunkRequest(string startImageUri, double clipSeconds = 1, string job = "job-1", int index = 0, int attempt = 1) => new()
     {
         JobId = job,
         TaskId = $"chunk-{index}",
-        Attempt = 1,
+        Attempt = attempt,
         Chunk = new ChunkTask
         {
             ChunkIndex = index,
@@ -57,6 +58,8 @@ public sealed class WorkerServiceTests
 
         Assert.Equal(TaskEvent.EventOneofCase.Accepted, events[0].EventCase);
         Assert.Equal("test-worker", events[0].Accepted.WorkerId);
+        Assert.False(events[0].Accepted.Resumed);
+        Assert.Equal(1, events[0].Accepted.StartedByAttempt);
         Assert.Equal(TaskEvent.EventOneofCase.Completed, events[^1].EventCase);
         var middle = events.Skip(1).SkipLast(1).ToList();
         Assert.All(middle, e => Assert.Contains(e.EventCase, new[] { TaskEvent.EventOneofCase.Progress, TaskEvent.EventOneofCase.Artifact }));
@@ -168,27 +171,170 @@ public sealed class WorkerServiceTests
         Assert.Equal(field, Assert.Single(badRequest!.FieldViolations).Field);
     }
 
+    /// <summary>Chunk attempts this process's workers finished, whatever the outcome (the procedural model ran).</summary>
+    private static double ChunkRuns() =>
+        new[] { "succeeded", "failed_retryable", "failed_permanent", "cancelled" }.Sum(o => Observability.WorkerMetrics.Tasks.WithLabels("chunk", o).Value);
+
+    private static async Task<TaskEvent> NextAsync(AsyncServerStreamingCall<TaskEvent> call, CancellationToken cancellationToken)
+    {
+        Assert.True(await call.ResponseStream.MoveNext(cancellationToken), "the stream ended early");
+        return call.ResponseStream.Current;
+    }
+
     [Fact(Timeout = 30_000)]
-    public async Task RunTask_CancelledMidTask_StopsPromptlyAndFreesTheSlot()
+    public async Task CancelTask_MidTask_StopsWithinOneSecond_FreesTheSlot_AndEndsTheStreamFailedRetryable()
     {
         var token = Timeouts.After(25);
-        await using var worker = await WorkerTestHost.StartAsync(new Dictionary<string, string?> { ["Procedural:LatencySeconds"] = "60" }, token);
-        using var callCancellation = CancellationTokenSource.CreateLinkedTokenSource(token);
+        await using var worker = await WorkerTestHost.StartAsync(
+            new Dictionary<string, string?> { ["Procedural:LatencySeconds"] = "60", ["Worker:Slots"] = "1" }, token);
 
-        using var call = worker.Client.RunTask(ChunkRequest(""), cancellationToken: callCancellation.Token);
-        Assert.True(await call.ResponseStream.MoveNext(token));
-        Assert.Equal(TaskEvent.EventOneofCase.Accepted, call.ResponseStream.Current.EventCase);
-        Assert.True(await call.ResponseStream.MoveNext(token));
-        Assert.Equal("model", call.ResponseStream.Current.Progress.Step);
-        Assert.Single((await worker.Client.GetWorkerStatusAsync(new GetWorkerStatusRequest(), cancellationToken: token)).RunningTasks);
+        using var call = worker.Client.RunTask(ChunkRequest(""), cancellationToken: token);
+        Assert.Equal(TaskEvent.EventOneofCase.Accepted, (await NextAsync(call, token)).EventCase);
+        Assert.Equal("model", (await NextAsync(call, token)).Progress.Step);
+        Assert.Equal(["job-1/chunk-0#1"], (await worker.Client.GetWorkerStatusAsync(new GetWorkerStatusRequest(), cancellationToken: token)).RunningTasks);
 
         var stopwatch = Stopwatch.StartNew();
-        await callCancellation.CancelAsync();
-        await worker.Service<WorkerCapacity>().WaitUntilIdleAsync(token).WaitAsync(TimeSpan.FromSeconds(5), token);
+        var cancelled = await worker.Client.CancelTaskAsync(new CancelTaskRequest { JobId = "job-1", TaskId = "chunk-0", Reason = "job cancelled" }, cancellationToken: token);
+        var elapsed = stopwatch.Elapsed;
 
-        Assert.True(stopwatch.Elapsed < TimeSpan.FromSeconds(3), $"slot freed after {stopwatch.Elapsed}");
-        var status = await worker.Client.GetWorkerStatusAsync(new GetWorkerStatusRequest(), cancellationToken: token);
-        Assert.Empty(status.RunningTasks);
+        Assert.True(cancelled.Found);
+        Assert.True(elapsed < TimeSpan.FromSeconds(1), $"CancelTask returned after {elapsed}");
+        Assert.Empty(worker.Service<WorkerCapacity>().RunningTasks);
+        var failed = (await NextAsync(call, token)).Failed;
+        Assert.NotNull(failed);
+        Assert.True(failed.Retryable);
+        Assert.Equal("cancelled: job cancelled", failed.Reason);
+        Assert.False(await call.ResponseStream.MoveNext(token));
+
+        // The only slot is free again: another task is accepted, and runs anew (nothing was kept).
+        using var next = worker.Client.RunTask(ChunkRequest("", index: 1), cancellationToken: token);
+        Assert.False((await NextAsync(next, token)).Accepted.Resumed);
+        Assert.True((await worker.Client.CancelTaskAsync(new CancelTaskRequest { JobId = "job-1", TaskId = "chunk-1" }, cancellationToken: token)).Found);
+        Assert.False((await worker.Client.CancelTaskAsync(new CancelTaskRequest { JobId = "job-1", TaskId = "chunk-0" }, cancellationToken: token)).Found);
+        Assert.False((await worker.Client.CancelTaskAsync(new CancelTaskRequest { JobId = "job-9", TaskId = "chunk-0" }, cancellationToken: token)).Found);
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task RunTask_CallBrokenMidTask_TaskGoesOn_AndTheNextAttemptAttachesToIt()
+    {
+        var token = Timeouts.After(50);
+        var clock = new GatedClock(TimeSpan.FromSeconds(60));
+        var logs = new LogSignals();
+        await using var worker = await WorkerTestHost.StartAsync(
+            new Dictionary<string, string?> { ["Procedural:LatencySeconds"] = "60", ["Worker:Slots"] = "1" }, token,
+            services => services.AddSingleton<TimeProvider>(clock).AddSingleton<Microsoft.Extensions.Logging.ILoggerProvider>(logs));
+        var runsBefore = ChunkRuns();
+
+        using var firstCancellation = CancellationTokenSource.CreateLinkedTokenSource(token);
+        using var first = worker.Client.RunTask(ChunkRequest(""), cancellationToken: firstCancellation.Token);
+        var accepted = (await NextAsync(first, token)).Accepted;
+        Assert.False(accepted.Resumed);
+        Assert.Equal(1, accepted.StartedByAttempt);
+        Assert.Equal("model", (await NextAsync(first, token)).Progress.Step);
+        await clock.NextModelWaitAsync(token);
+
+        // The coordinator goes away mid-task: the stream detaches, the task (and its slot) stay.
+        await firstCancellation.CancelAsync();
+        await logs.WaitForAsync(302, "attempt 1 of job-1/chunk-0 detached", token);
+        Assert.Equal(["job-1/chunk-0#1"], worker.Service<WorkerCapacity>().RunningTasks);
+
+        using var second = worker.Client.RunTask(ChunkRequest("", attempt: 2), cancellationToken: token);
+        var resumed = (await NextAsync(second, token)).Accepted;
+        Assert.True(resumed.Resumed);
+        Assert.Equal(1, resumed.StartedByAttempt);
+        Assert.Equal("test-worker", resumed.WorkerId);
+        Assert.Equal("model", (await NextAsync(second, token)).Progress.Step);
+
+        clock.Advance(TimeSpan.FromSeconds(60));
+        var events = await ReadAllAsync(second, token);
+
+        var completed = events[^1].Completed;
+        Assert.NotNull(completed);
+        Assert.EndsWith(ArtifactKeys.Chunk("job-1", 0), completed.OutputUri);
+        Assert.True(File.Exists(new Uri(completed.OutputUri).LocalPath));
+        Assert.Equal(["clip", "last_frame"], events.Where(e => e.Artifact is not null).Select(e => e.Artifact.Name).Order());
+        Assert.Equal(1, ChunkRuns() - runsBefore);
+        Assert.Equal(0, clock.PendingModelWaits);
+        Assert.Empty(worker.Service<WorkerCapacity>().RunningTasks);
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task RunTask_AfterTheExecutionFinished_GetsItsResultAtOnce_WithoutASlot()
+    {
+        var token = Timeouts.After(50);
+        var clock = new GatedClock(TimeSpan.FromSeconds(60));
+        await using var worker = await WorkerTestHost.StartAsync(
+            new Dictionary<string, string?> { ["Procedural:LatencySeconds"] = "60", ["Worker:Slots"] = "1" }, token,
+            services => services.AddSingleton<TimeProvider>(clock));
+        var runsBefore = ChunkRuns();
+
+        using var first = worker.Client.RunTask(ChunkRequest(""), cancellationToken: token);
+        var reading = ReadAllAsync(first, token);
+        await clock.NextModelWaitAsync(token);
+        clock.Advance(TimeSpan.FromSeconds(60));
+        var original = (await reading)[^1].Completed;
+        Assert.NotNull(original);
+
+        // The only slot is taken by another task, parked in its model call.
+        using var busy = worker.Client.RunTask(ChunkRequest("", index: 1), cancellationToken: token);
+        Assert.False((await NextAsync(busy, token)).Accepted.Resumed);
+        await clock.NextModelWaitAsync(token);
+
+        var events = await ReadAllAsync(worker.Client.RunTask(ChunkRequest("", attempt: 3), cancellationToken: token), token);
+
+        Assert.True(events[0].Accepted.Resumed);
+        Assert.Equal(1, events[0].Accepted.StartedByAttempt);
+        Assert.Equal(original, events[^1].Completed);
+        Assert.Equal(["clip", "last_frame"], events.Where(e => e.Artifact is not null).Select(e => e.Artifact.Name).Order());
+        Assert.Equal(1, ChunkRuns() - runsBefore);
+        Assert.True((await worker.Client.CancelTaskAsync(new CancelTaskRequest { JobId = "job-1", TaskId = "chunk-1" }, cancellationToken: token)).Found);
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task RunTask_AfterTheRetention_RunsTheTaskAnew()
+    {
+        var token = Timeouts.After(50);
+        var clock = new GatedClock(TimeSpan.FromSeconds(60));
+        await using var worker = await WorkerTestHost.StartAsync(
+            new Dictionary<string, string?> { ["Procedural:LatencySeconds"] = "60", ["Worker:ResultRetentionSeconds"] = "300" }, token,
+            services => services.AddSingleton<TimeProvider>(clock));
+
+        using var first = worker.Client.RunTask(ChunkRequest(""), cancellationToken: token);
+        var reading = ReadAllAsync(first, token);
+        await clock.NextModelWaitAsync(token);
+        clock.Advance(TimeSpan.FromSeconds(60));
+        Assert.NotNull((await reading)[^1].Completed);
+
+        clock.Advance(TimeSpan.FromSeconds(299));
+        var kept = await ReadAllAsync(worker.Client.RunTask(ChunkRequest("", attempt: 2), cancellationToken: token), token);
+        Assert.True(kept[0].Accepted.Resumed);
+        Assert.NotNull(kept[^1].Completed);
+
+        clock.Advance(TimeSpan.FromSeconds(1));
+        using var third = worker.Client.RunTask(ChunkRequest("", attempt: 3), cancellationToken: token);
+        var accepted = (await NextAsync(third, token)).Accepted;
+
+        Assert.False(accepted.Resumed);
+        Assert.Equal(3, accepted.StartedByAttempt);
+        await clock.NextModelWaitAsync(token);
+        Assert.True((await worker.Client.CancelTaskAsync(new CancelTaskRequest { JobId = "job-1", TaskId = "chunk-0" }, cancellationToken: token)).Found);
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task RunTask_FailureDelivered_IsNotKept_SoARetryRunsAnew()
+    {
+        var token = Timeouts.After(25);
+        await using var worker = await WorkerTestHost.StartAsync(new Dictionary<string, string?> { ["Procedural:FailureMode"] = "transient" }, token);
+        var runsBefore = ChunkRuns();
+
+        var first = await ReadAllAsync(worker.Client.RunTask(ChunkRequest(""), cancellationToken: token), token);
+        var retry = await ReadAllAsync(worker.Client.RunTask(ChunkRequest("", attempt: 2), cancellationToken: token), token);
+
+        Assert.NotNull(first[^1].Failed);
+        Assert.False(retry[0].Accepted.Resumed);
+        Assert.Equal(2, retry[0].Accepted.StartedByAttempt);
+        Assert.NotNull(retry[^1].Failed);
+        Assert.Equal(2, ChunkRuns() - runsBefore);
     }
 
     [Fact(Timeout = 30_000)]
@@ -197,15 +343,14 @@ public sealed class WorkerServiceTests
         var token = Timeouts.After(25);
         await using var worker = await WorkerTestHost.StartAsync(
             new Dictionary<string, string?> { ["Procedural:LatencySeconds"] = "60", ["Worker:Slots"] = "1" }, token);
-        using var busyCancellation = CancellationTokenSource.CreateLinkedTokenSource(token);
-        using var busy = worker.Client.RunTask(ChunkRequest("", index: 0), cancellationToken: busyCancellation.Token);
+        using var busy = worker.Client.RunTask(ChunkRequest("", index: 0), cancellationToken: token);
         Assert.True(await busy.ResponseStream.MoveNext(token));
 
         using var second = worker.Client.RunTask(ChunkRequest("", index: 1), cancellationToken: token);
         var error = await Assert.ThrowsAsync<RpcException>(() => ReadAllAsync(second, token));
 
         Assert.Equal(StatusCode.ResourceExhausted, error.StatusCode);
-        await busyCancellation.CancelAsync();
+        await worker.Client.CancelTaskAsync(new CancelTaskRequest { JobId = "job-1", TaskId = "chunk-0" }, cancellationToken: token);
     }
 
     [Fact(Timeout = 30_000)]

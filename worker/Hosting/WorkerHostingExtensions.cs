@@ -50,6 +50,7 @@ public static class WorkerHostingExtensions
         services.AddSingleton<ChunkExecutor>();
         services.AddSingleton<StitchExecutor>();
         services.AddSingleton<TaskRunner>();
+        services.AddSingleton<TaskExecutions>();
 
         services.AddSingleton<GpuInventory>();
         services.AddSingleton<WorkerEndpoints>();

@@ -35,6 +35,12 @@ public sealed class WorkerOptions
     /// <summary>Scratch folder for task files; default a folder under the system temp folder.</summary>
     public string WorkDirectory { get; set; } = "";
 
+    /// <summary>
+    /// Seconds a finished task's outcome is kept after it ended, so that a RunTask for the same job and task (the
+    /// coordinator restarted while the stream was open) gets it instead of running the task again; 0: not kept.
+    /// </summary>
+    public double ResultRetentionSeconds { get; set; } = 900;
+
     /// <summary>Overrides the coordinator's heartbeat interval when set (&gt; 0).</summary>
     public double? HeartbeatSeconds { get; set; }
 }

@@ -50,6 +50,11 @@ public sealed class WorkerOptionsValidator : IValidateOptions<WorkerOptions>
             failures.Add($"Worker:HeartbeatSeconds must be greater than 0 when set, got {options.HeartbeatSeconds}.");
         }
 
+        if (options.ResultRetentionSeconds is < 0 or > 86_400 || double.IsNaN(options.ResultRetentionSeconds))
+        {
+            failures.Add($"Worker:ResultRetentionSeconds must be between 0 and 86400, got {options.ResultRetentionSeconds}.");
+        }
+
         foreach (var (key, url) in new[] { ("Worker:GrpcUrl", options.GrpcUrl), ("Worker:HttpUrl", options.HttpUrl) })
         {
             try

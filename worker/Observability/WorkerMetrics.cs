@@ -44,4 +44,12 @@ public static class WorkerMetrics
     /// <summary>Model cost in USD by model.</summary>
     public static readonly Counter CostUsd = Metrics.CreateCounter(
         "videogen_worker_cost_usd_total", "Model cost in USD, by model.", "model");
+
+    /// <summary>RunTask calls that attached to an execution the task already had, by its state (running, finished).</summary>
+    public static readonly Counter TaskResumes = Metrics.CreateCounter(
+        "videogen_worker_task_resumes_total", "RunTask calls that attached to the task's existing execution instead of starting one.", "state");
+
+    /// <summary>RunTask streams that ended before their task's terminal event (the task went on).</summary>
+    public static readonly Counter TaskDetaches = Metrics.CreateCounter(
+        "videogen_worker_task_detaches_total", "RunTask streams that ended before the task's terminal event; the task went on.");
 }

@@ -1,4 +1,3 @@
-using System.Threading.Channels;
 using Grpc.Core;
 using VideoGen.Contracts.V1;
 using VideoGen.Worker.Tasks;
@@ -6,90 +5,53 @@ using VideoGen.Worker.Tasks;
 namespace VideoGen.Worker.Services;
 
 /// <summary>
-/// Runs one task attempt and streams its events: accepted, progress and artifacts, then exactly one completed
-/// or failed. Producers post to a bounded channel and one loop writes the response stream, because a gRPC
-/// stream allows one pending write. Cancelling the call cancels the task (the model wait, FFmpeg) and ends the
-/// stream without a terminal event: the coordinator already gave up on this attempt.
+/// Writes one stream's view of a task execution (<see cref="TaskSubscription"/>): accepted, progress and artifacts,
+/// then exactly one completed or failed. One loop writes, because a gRPC stream allows one pending write. The
+/// execution never waits on the stream: a slow stream misses intermediate progress, a broken one only detaches.
 /// </summary>
 public static class TaskEventStream
 {
     /// <summary>
-    /// Runs <paramref name="work"/> and writes its events to <paramref name="stream"/>. <paramref name="slot"/> is
-    /// released as soon as the work itself ends, before the terminal event is written: the coordinator may place
-    /// its next task here the moment it reads "completed", and must not find the slot still taken.
+    /// Writes <paramref name="subscription"/>'s events to <paramref name="stream"/> until the terminal event was
+    /// written (true) or the call ended first (false: cancelled or broken — the stream detached, the execution goes
+    /// on). A terminal event is reported to <paramref name="executions"/> as it is written (a failure sent to a stream is not kept).
     /// </summary>
-    public static async Task RunAsync(
-        TaskWork work,
-        string workerId,
-        TaskRunner runner,
+    public static async Task<bool> WriteAsync(
+        TaskSubscription subscription,
         IAsyncStreamWriter<TaskEvent> stream,
-        CancellationToken cancellationToken,
-        IDisposable? slot = null)
+        TaskExecutions executions,
+        CancellationToken cancellationToken)
     {
-        var channel = Channel.CreateBounded<TaskEvent>(new BoundedChannelOptions(64)
-        {
-            SingleReader = true,
-            FullMode = BoundedChannelFullMode.Wait,
-        });
-        using var producerCancellation = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var producer = ProduceAsync(work, workerId, runner, channel.Writer, slot, producerCancellation.Token);
         try
         {
-            await foreach (var taskEvent in channel.Reader.ReadAllAsync(cancellationToken))
+            await foreach (var taskEvent in subscription.Events.ReadAllAsync(cancellationToken))
             {
+                var terminal = taskEvent.EventCase is TaskEvent.EventOneofCase.Completed or TaskEvent.EventOneofCase.Failed;
+                if (terminal)
+                {
+                    // Before the write: the coordinator may act on the event (retry a failure) before this call ends.
+                    executions.TerminalSending(subscription.Execution);
+                }
+
                 await stream.WriteAsync(taskEvent, cancellationToken);
+                if (terminal)
+                {
+                    return true;
+                }
             }
+
+            // Completed without a terminal event: only when the subscription was detached under us.
+            return false;
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or IOException or InvalidOperationException or RpcException)
+        {
+            // The caller went away (coordinator restart, dropped connection, call cancelled): detach only.
+            return false;
         }
         finally
         {
-            // A failed write (the caller went away) must stop the task too; the slot is freed only after it stopped.
-            await producerCancellation.CancelAsync();
-            await producer;
+            subscription.Dispose();
         }
-    }
-
-    private static async Task ProduceAsync(TaskWork work, string workerId, TaskRunner runner, ChannelWriter<TaskEvent> writer, IDisposable? slot, CancellationToken cancellationToken)
-    {
-        try
-        {
-            await writer.WriteAsync(new TaskEvent { Accepted = new TaskAccepted { WorkerId = workerId } }, cancellationToken);
-            TaskEvent terminal;
-            try
-            {
-                var result = await runner.RunAsync(work, new ChannelReporter(writer), cancellationToken);
-                terminal = new TaskEvent { Completed = TaskOutcomes.ToCompleted(result) };
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
-            {
-                terminal = new TaskEvent { Failed = TaskOutcomes.ToFailed(ex) };
-            }
-
-            slot?.Dispose();
-            await writer.WriteAsync(terminal, cancellationToken);
-            writer.TryComplete();
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            writer.TryComplete();
-        }
-        catch (Exception ex)
-        {
-            writer.TryComplete(ex);
-        }
-    }
-
-    private sealed class ChannelReporter(ChannelWriter<TaskEvent> writer) : ITaskReporter
-    {
-        public ValueTask ProgressAsync(double fraction, string step, CancellationToken cancellationToken) =>
-            writer.WriteAsync(Progress(fraction, step), cancellationToken);
-
-        public void TryProgress(double fraction, string step) => writer.TryWrite(Progress(fraction, step));
-
-        public ValueTask ArtifactAsync(string name, string uri, long sizeBytes, CancellationToken cancellationToken) =>
-            writer.WriteAsync(new TaskEvent { Artifact = new TaskArtifact { Name = name, Uri = uri, SizeBytes = sizeBytes } }, cancellationToken);
-
-        private static TaskEvent Progress(double fraction, string step) =>
-            new() { Progress = new TaskProgress { Fraction = Math.Clamp(fraction, 0, 1), Step = step } };
     }
 }
 

@@ -5,14 +5,15 @@ using VideoGen.Contracts.V1;
 using VideoGen.Worker.Hosting;
 using VideoGen.Worker.Membership;
 using VideoGen.Worker.Models;
+using VideoGen.Worker.Observability;
 using VideoGen.Worker.Tasks;
 
 namespace VideoGen.Worker.Services;
 
-/// <summary>The worker API (worker.proto): validates, maps, and delegates to <see cref="TaskRunner"/> and <see cref="WorkerCapacity"/>.</summary>
+/// <summary>The worker API (worker.proto): validates, maps, and delegates to <see cref="TaskExecutions"/> and <see cref="WorkerCapacity"/>.</summary>
 public sealed class WorkerGrpcService : WorkerService.WorkerServiceBase
 {
-    private readonly TaskRunner _runner;
+    private readonly TaskExecutions _executions;
     private readonly WorkerCapacity _capacity;
     private readonly ModelRegistry _models;
     private readonly GpuInventory _gpus;
@@ -20,14 +21,14 @@ public sealed class WorkerGrpcService : WorkerService.WorkerServiceBase
     private readonly ILogger<WorkerGrpcService> _logger;
 
     public WorkerGrpcService(
-        TaskRunner runner,
+        TaskExecutions executions,
         WorkerCapacity capacity,
         ModelRegistry models,
         GpuInventory gpus,
         IOptions<WorkerOptions> options,
         ILogger<WorkerGrpcService> logger)
     {
-        _runner = runner;
+        _executions = executions;
         _capacity = capacity;
         _models = models;
         _gpus = gpus;
@@ -36,26 +37,40 @@ public sealed class WorkerGrpcService : WorkerService.WorkerServiceBase
     }
 
     /// <inheritdoc />
+    /// <remarks>
+    /// Starts the task's execution in a new slot, or attaches to the execution the task already has (running, or
+    /// finished and kept) — then streams its events. When the call ends first (the coordinator restarted, the
+    /// connection dropped, the call was cancelled) the stream detaches and the execution goes on; CancelTask stops it.
+    /// </remarks>
     public override async Task RunTask(RunTaskRequest request, IServerStreamWriter<TaskEvent> responseStream, ServerCallContext context)
     {
         var work = TaskRequestMapper.ToWork(request, _models);
         // A message-template scope: text logs print "worker=.. job=.. task=.. attempt=.." on every line of
         // the task, structured (JSON) logs get WorkerId, JobId, TaskId and Attempt as properties.
         using var scope = _logger.BeginScope("worker={WorkerId} job={JobId} task={TaskId} attempt={Attempt}", _options.Id, work.JobId, work.TaskId, work.Attempt);
-        switch (_capacity.TryReserve(work.RunningId, out var lease))
+        switch (_executions.StartOrAttach(work, out var subscription))
         {
-            case SlotReservation.Draining:
+            case ExecutionStart.Draining:
                 ServiceLog.Refused(_logger, work.RunningId, "draining");
                 throw new RpcException(new Status(StatusCode.FailedPrecondition, $"worker {_options.Id} is draining and accepts no new tasks"));
-            case SlotReservation.Full:
+            case ExecutionStart.Full:
                 ServiceLog.Refused(_logger, work.RunningId, "all slots busy");
                 throw new RpcException(new Status(StatusCode.ResourceExhausted, $"worker {_options.Id}: all {_capacity.Slots} slots are busy"));
         }
 
-        using (lease)
+        var execution = subscription!.Execution;
+        if (!await TaskEventStream.WriteAsync(subscription, responseStream, _executions, context.CancellationToken))
         {
-            await TaskEventStream.RunAsync(work, _options.Id, _runner, responseStream, context.CancellationToken, lease);
+            WorkerMetrics.TaskDetaches.Inc();
+            ServiceLog.Detached(_logger, _options.Id, work.JobId, work.TaskId, work.Attempt, execution.StartedByAttempt, execution.IsRunning);
         }
+    }
+
+    /// <inheritdoc />
+    public override async Task<CancelTaskResponse> CancelTask(CancelTaskRequest request, ServerCallContext context)
+    {
+        var found = await _executions.CancelAsync(request.JobId, request.TaskId, request.Reason, context.CancellationToken);
+        return new CancelTaskResponse { Found = found };
     }
 
     /// <inheritdoc />
@@ -85,4 +100,7 @@ internal static partial class ServiceLog
 
     [LoggerMessage(EventId = 301, Level = LogLevel.Information, Message = "worker {WorkerId} draining with {Running} tasks running")]
     public static partial void Draining(ILogger logger, string workerId, int running);
+
+    [LoggerMessage(EventId = 302, Level = LogLevel.Information, Message = "worker {WorkerId}: stream of attempt {Attempt} of {JobId}/{TaskId} detached (execution started by attempt {StartedByAttempt}, running={Running}); the task goes on")]
+    public static partial void Detached(ILogger logger, string workerId, string jobId, string taskId, int attempt, int startedByAttempt, bool running);
 }
