@@ -102,7 +102,7 @@ internal static class Bench
         watch.Stop();
 
         var over = (watch.Elapsed - bound).TotalMilliseconds / bound.TotalMilliseconds * 100;
-        return $"makespan: 30 s job ({plan.Chunks.Count} chunks, beat continuity, longest chain {longestChain} chunks) on {workers} workers × {slots} slots, chunk {chunkLatency.TotalMilliseconds} ms, storyboard {storyboardLatency.TotalMilliseconds} ms, stitch {stitchLatency.TotalMilliseconds} ms: {watch.Elapsed.TotalMilliseconds:0.0} ms vs critical-path bound {bound.TotalMilliseconds:0.0} ms (+{over:0.00} %)";
+        return $"makespan: 30 s job ({plan.Chunks.Count} chunks, beat continuity, longest chain {longestChain} chunks) on {workers} workers × {slots} slots, chunk {chunkLatency.TotalMilliseconds} ms, storyboard {storyboardLatency.TotalMilliseconds} ms, stitch {stitchLatency.TotalMilliseconds} ms: {watch.Elapsed.TotalMilliseconds:0.0} ms vs critical-path bound {bound.TotalMilliseconds:0.0} ms ({over:+0.00;-0.00} %)";
     }
 
     private static int LongestChunkChain(Plan plan)
