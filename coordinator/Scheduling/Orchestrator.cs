@@ -373,12 +373,12 @@ internal sealed partial class Orchestrator : IAsyncDisposable
             {
                 // Its stream died with the previous coordinator process, but the worker keeps the task going:
                 // the next attempt goes back to that worker and re-attaches instead of paying for it again.
-                // The worker rejoins on its next heartbeat; only if it does not within a worker lease does the
-                // task go elsewhere.
+                // The worker rejoins on its next heartbeat; only if it does not within the grace does the task
+                // go elsewhere.
                 task.State = TaskState.Ready;
                 task.Error = "requeued: the coordinator restarted";
                 record.ResumeOn[task.TaskId] = task.WorkerId;
-                var grace = TimeSpan.FromSeconds(_options.WorkerLeaseSeconds);
+                var grace = TimeSpan.FromSeconds(_options.ResumeGraceSeconds);
                 record.NotBefore[task.TaskId] = _time.GetUtcNow() + grace;
                 _time.CreateTimer(static s => ((Orchestrator)s!).Post(new Wake()), this, grace, Timeout.InfiniteTimeSpan);
                 EmitTask(record, task);

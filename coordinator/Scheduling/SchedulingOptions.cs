@@ -20,6 +20,12 @@ public sealed class SchedulingOptions
     /// <summary>A worker silent for this long is lost and its tasks are requeued.</summary>
     public double WorkerLeaseSeconds { get; set; } = 6;
 
+    /// <summary>
+    /// After a coordinator restart, how long a task that was running waits for its worker to rejoin (and re-attach
+    /// to the execution still running there) before it runs elsewhere.
+    /// </summary>
+    public double ResumeGraceSeconds { get; set; } = 15;
+
     /// <summary>Failures of one worker within one job after which it gets no more of that job's tasks.</summary>
     public int BlocklistAfterFailures { get; set; } = 3;
 

@@ -368,11 +368,11 @@ public sealed class OrchestratorTests
     }
 
     [Fact]
-    public async Task Restart_WorkerThatDoesNotComeBack_ItsTaskRunsElsewhereAfterAWorkerLease()
+    public async Task Restart_WorkerThatDoesNotComeBack_ItsTaskRunsElsewhereAfterTheGrace()
     {
         var directory = await StopWithChunkRunningOnW1Async();
 
-        await using var after = new OrchestratorHarness(new SchedulingOptions { WorkerLeaseSeconds = 6 }, directory: directory);
+        await using var after = new OrchestratorHarness(new SchedulingOptions { WorkerLeaseSeconds = 6, ResumeGraceSeconds = 6 }, directory: directory);
         await after.JoinAsync("w2", slots: 1);
         after.Time.Advance(TimeSpan.FromSeconds(4));
         Assert.True(await after.Orchestrator.HeartbeatAsync(new HeartbeatRequest { WorkerId = "w2" }));
