@@ -78,22 +78,38 @@ public sealed class ConsulStandInServer : IAsyncDisposable
             var body = await new StreamReader(request.Body).ReadToEndAsync(context.RequestAborted);
             request.Body.Position = 0;
             var sent = request.Headers["X-Consul-Token"].FirstOrDefault();
-            state.Record(new RecordedRequest(request.Method, request.Path.Value ?? "", request.QueryString.Value ?? "", body, sent));
-            if (token is not null && !request.Path.StartsWithSegments("/_standin") && sent != token)
+            var recorded = new RecordedRequest(request.Method, request.Path.Value ?? "", request.QueryString.Value ?? "", body, sent);
+
+            // Reads (blocking queries) are recorded when they arrive, so a test can wait for a query to be pending;
+            // writes once applied, so a test that waited for a register/pass/deregister sees its effect.
+            var isWrite = !HttpMethods.IsGet(request.Method);
+            if (!isWrite)
             {
-                context.Response.StatusCode = 403;
-                await context.Response.WriteAsync("ACL not found", context.RequestAborted);
-                return;
+                state.Record(recorded);
             }
 
             try
             {
+                if (token is not null && !request.Path.StartsWithSegments("/_standin") && sent != token)
+                {
+                    context.Response.StatusCode = 403;
+                    await context.Response.WriteAsync("ACL not found", context.RequestAborted);
+                    return;
+                }
+
                 await next(context);
             }
             catch (ConsulError error)
             {
                 context.Response.StatusCode = error.Status;
                 await context.Response.WriteAsync(error.Message, context.RequestAborted);
+            }
+            finally
+            {
+                if (isWrite)
+                {
+                    state.Record(recorded);
+                }
             }
         });
 
