@@ -1,11 +1,7 @@
-using System.Collections.Concurrent;
-using System.Diagnostics;
-using System.Net;
-using System.Text;
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using VideoGen.Contracts.V1;
 using VideoGen.EndToEnd.Tests.Infrastructure;
+using VideoGen.TestDoubles;
 
 namespace VideoGen.EndToEnd.Tests;
 
@@ -35,7 +31,16 @@ public sealed class PlanningEndToEndTests
     public async Task TwelveSecondAnnouncement_WithGptImage1Storyboards_UsesTheImagesApiPerBeat_AndStartsEachBeatFromItsImage()
     {
         using var folder = new TempDirectory("planning-images");
-        await using var images = await ImagesStandIn.StartAsync(folder.Path);
+        var pictures = await BeatPicturesAsync(folder.Path);
+        await using var images = await OpenAiStandIn.StartAsync((context, _, ct) =>
+        {
+            // A different picture per beat, chosen by how the beat's image prompt starts.
+            var prompt = (string?)OpenAiStandIn.RequestOf(context).Body["prompt"] ?? "";
+            var png = pictures.FirstOrDefault(p => prompt.StartsWith(p.Key, StringComparison.Ordinal)).Value;
+            return png is null
+                ? OpenAiStandIn.WriteJsonAsync(context, 400, OpenAiStandIn.Error($"unexpected prompt: {prompt}", "invalid_request_error"), ct)
+                : OpenAiStandIn.WriteJsonAsync(context, 200, OpenAiStandIn.Generated(png), ct);
+        });
         await using var farm = await LocalFarm.StartAsync("planning-gpt-image", new FarmOptions
         {
             Coordinator = new() { ["Storyboard:ImageModel"] = "gpt-image-1" },
@@ -54,7 +59,8 @@ public sealed class PlanningEndToEndTests
         await AssertAnnouncementAsync(farm, job);
 
         // One images call per storyboard, each with the beat's own image prompt, at gpt-image-1's landscape size.
-        var requests = images.Requests.ToList();
+        var requests = images.Requests.Select(r => new ImagesRequest(
+            (string?)r.Body["model"] ?? "", (string?)r.Body["size"] ?? "", (string?)r.Body["prompt"] ?? "", r.Authorization)).ToList();
         Assert.Equal(3, requests.Count);
         Assert.All(requests, r => Assert.Equal(("gpt-image-1", "1536x1024", "Bearer sk-e2e"), (r.Model, r.Size, r.Authorization)));
         foreach (var beat in job.Plan.Spec.Beats)
@@ -111,146 +117,24 @@ public sealed class PlanningEndToEndTests
 
     private sealed record ImagesRequest(string Model, string Size, string Prompt, string Authorization);
 
-    /// <summary>
-    /// A local stand-in for OpenAI's <c>POST /v1/images/generations</c> (HttpListener on 127.0.0.1): answers
-    /// gpt-image-1's shape (<c>data[0].b64_json</c>) with a 1536x1024 PNG made by FFmpeg, a different picture for
-    /// each beat's prompt, and records every request.
-    /// </summary>
-    private sealed class ImagesStandIn : IAsyncDisposable
+    /// <summary>Pictures for the three beats of the announcement (gpt-image-1's 1536x1024), keyed by how each beat's image prompt starts.</summary>
+    private static async Task<Dictionary<string, byte[]>> BeatPicturesAsync(string directory)
     {
-        private static readonly (string PromptStart, string Source)[] Pictures =
+        (string PromptStart, string Source)[] pictures =
         [
             ("a bold eye-catching visual", "testsrc2=size=1536x1024:rate=1"),
             ("a clear hero image", "smptehdbars=size=1536x1024:rate=1"),
             ("a clean end frame", "gradients=s=1536x1024:c0=0xFF8800:c1=0x2200AA:n=2:seed=7:rate=1"),
         ];
-
-        private readonly HttpListener _listener;
-        private readonly Dictionary<string, byte[]> _pngs;
-        private readonly CancellationTokenSource _stopping = new();
-        private readonly Task _loop;
-
-        private ImagesStandIn(HttpListener listener, Dictionary<string, byte[]> pngs, string baseUrl)
+        var pngs = new Dictionary<string, byte[]>(StringComparer.Ordinal);
+        foreach (var (prompt, source) in pictures)
         {
-            _listener = listener;
-            _pngs = pngs;
-            BaseUrl = baseUrl;
-            _loop = Task.Run(LoopAsync);
+            var png = Path.Combine(directory, $"{pngs.Count}.png");
+            await Media.RunAsync("ffmpeg", ["-v", "error", "-y", "-f", "lavfi", "-i", source, "-frames:v", "1", "-update", "1", png]);
+            pngs[prompt] = await File.ReadAllBytesAsync(png);
         }
 
-        public string BaseUrl { get; }
-
-        public ConcurrentQueue<ImagesRequest> Requests { get; } = new();
-
-        public static async Task<ImagesStandIn> StartAsync(string directory)
-        {
-            var pngs = new Dictionary<string, byte[]>(StringComparer.Ordinal);
-            foreach (var (prompt, source) in Pictures)
-            {
-                var png = Path.Combine(directory, $"{pngs.Count}.png");
-                await FfmpegAsync(["-v", "error", "-y", "-f", "lavfi", "-i", source, "-frames:v", "1", "-update", "1", png]);
-                pngs[prompt] = await File.ReadAllBytesAsync(png);
-            }
-
-            var port = LocalFarm.FreePort();
-            var listener = new HttpListener();
-            listener.Prefixes.Add($"http://127.0.0.1:{port}/v1/");
-            listener.Start();
-            return new ImagesStandIn(listener, pngs, $"http://127.0.0.1:{port}/v1");
-        }
-
-        private async Task LoopAsync()
-        {
-            while (!_stopping.IsCancellationRequested)
-            {
-                HttpListenerContext context;
-                try
-                {
-                    context = await _listener.GetContextAsync().WaitAsync(_stopping.Token);
-                }
-                catch (Exception) when (_stopping.IsCancellationRequested || !_listener.IsListening)
-                {
-                    return;
-                }
-
-                _ = Task.Run(() => AnswerAsync(context));
-            }
-        }
-
-        private async Task AnswerAsync(HttpListenerContext context)
-        {
-            using var response = context.Response;
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
-            timeout.CancelAfter(TimeSpan.FromSeconds(30));
-            try
-            {
-                if (context.Request.HttpMethod != "POST" || context.Request.Url?.AbsolutePath != "/v1/images/generations")
-                {
-                    await WriteAsync(response, 404, Error("no such route", "invalid_request_error"), timeout.Token);
-                    return;
-                }
-
-                var body = (await JsonNode.ParseAsync(context.Request.InputStream, cancellationToken: timeout.Token))!;
-                var request = new ImagesRequest(
-                    body["model"]?.GetValue<string>() ?? "",
-                    body["size"]?.GetValue<string>() ?? "",
-                    body["prompt"]?.GetValue<string>() ?? "",
-                    context.Request.Headers["Authorization"] ?? "");
-                Requests.Enqueue(request);
-                var picture = _pngs.FirstOrDefault(p => request.Prompt.StartsWith(p.Key, StringComparison.Ordinal));
-                if (picture.Value is null)
-                {
-                    await WriteAsync(response, 400, Error($"unexpected prompt: {request.Prompt}", "invalid_request_error"), timeout.Token);
-                    return;
-                }
-
-                var answer = new JsonObject
-                {
-                    ["created"] = DateTimeOffset.UtcNow.ToUnixTimeSeconds(),
-                    ["data"] = new JsonArray(new JsonObject { ["b64_json"] = Convert.ToBase64String(picture.Value) }),
-                };
-                await WriteAsync(response, 200, answer.ToJsonString(), timeout.Token);
-            }
-            catch (Exception) when (timeout.IsCancellationRequested)
-            {
-                // Stopping, or the client went away.
-            }
-        }
-
-        private static string Error(string message, string type) =>
-            JsonSerializer.Serialize(new { error = new { message, type, param = (string?)null, code = (string?)null } });
-
-        private static async Task WriteAsync(HttpListenerResponse response, int status, string json, CancellationToken cancellationToken)
-        {
-            var bytes = Encoding.UTF8.GetBytes(json);
-            response.StatusCode = status;
-            response.ContentType = "application/json";
-            response.ContentLength64 = bytes.Length;
-            await response.OutputStream.WriteAsync(bytes, cancellationToken);
-        }
-
-        private static async Task FfmpegAsync(string[] args)
-        {
-            var info = new ProcessStartInfo("ffmpeg") { RedirectStandardError = true, UseShellExecute = false };
-            foreach (var a in args)
-            {
-                info.ArgumentList.Add(a);
-            }
-
-            using var process = Process.Start(info)!;
-            var errors = process.StandardError.ReadToEndAsync();
-            await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
-            Assert.True(process.ExitCode == 0, $"ffmpeg {string.Join(' ', args)} failed: {await errors}");
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            await _stopping.CancelAsync();
-            _listener.Stop();
-            await _loop.WaitAsync(TimeSpan.FromSeconds(10));
-            _listener.Close();
-            _stopping.Dispose();
-        }
+        return pngs;
     }
 
     /// <summary>A scratch folder deleted at dispose.</summary>

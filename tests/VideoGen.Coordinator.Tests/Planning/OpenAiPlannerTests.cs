@@ -8,6 +8,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using VideoGen.Contracts.Catalog;
+using VideoGen.TestDoubles;
 using VideoGen.Contracts.V1;
 using VideoGen.Coordinator.Planning;
 using VideoGen.Coordinator.Planning.Llm;
@@ -42,8 +43,8 @@ public sealed class OpenAiPlannerTests
     [Fact]
     public async Task PlanAsync_ValidStructuredAnswer_UsesTheLlmSpecWithThePromptsDuration()
     {
-        await using var server = await FakeChatCompletionsServer.StartAsync((ctx, _, ct) =>
-            FakeChatCompletionsServer.WriteJsonAsync(ctx, 200, FakeChatCompletionsServer.Completion(ValidSpec), ct));
+        await using var server = await OpenAiStandIn.StartAsync((ctx, _, ct) =>
+            OpenAiStandIn.WriteJsonAsync(ctx, 200, OpenAiStandIn.Completion(ValidSpec), ct));
         var (request, rules) = Request(RunningShoes);
 
         var plan = await Planner(server).PlanAsync(request, rules, CancellationToken.None).WaitAsync(Bound);
@@ -68,13 +69,13 @@ public sealed class OpenAiPlannerTests
     [Fact]
     public async Task PlanAsync_SendsModelAndStrictJsonSchema()
     {
-        await using var server = await FakeChatCompletionsServer.StartAsync((ctx, _, ct) =>
-            FakeChatCompletionsServer.WriteJsonAsync(ctx, 200, FakeChatCompletionsServer.Completion(ValidSpec), ct));
+        await using var server = await OpenAiStandIn.StartAsync((ctx, _, ct) =>
+            OpenAiStandIn.WriteJsonAsync(ctx, 200, OpenAiStandIn.Completion(ValidSpec), ct));
         var (request, rules) = Request(RunningShoes);
 
         await Planner(server).PlanAsync(request, rules, CancellationToken.None).WaitAsync(Bound);
 
-        var body = Assert.Single(server.Requests);
+        var body = Assert.Single(server.Requests).Body;
         Assert.Equal(Model, (string?)body["model"]);
         var format = body["response_format"]!;
         Assert.Equal("json_schema", (string?)format["type"]);
@@ -102,13 +103,13 @@ public sealed class OpenAiPlannerTests
             ["duration_seconds"] = 20,
             ["beats"] = new JsonArray(Beat("hook", 1, "confetti"), Beat("doors_open", 1, "doors swing open")),
         }.ToJsonString();
-        await using var server = await FakeChatCompletionsServer.StartAsync((ctx, _, ct) =>
-            FakeChatCompletionsServer.WriteJsonAsync(ctx, 200, FakeChatCompletionsServer.Completion(announcement), ct));
+        await using var server = await OpenAiStandIn.StartAsync((ctx, _, ct) =>
+            OpenAiStandIn.WriteJsonAsync(ctx, 200, OpenAiStandIn.Completion(announcement), ct));
         var (request, rules) = Request("our new store opens on Friday", template: "announcement");
 
         var plan = await Planner(server).PlanAsync(request, rules, CancellationToken.None).WaitAsync(Bound);
 
-        var schema = Assert.Single(server.Requests)["response_format"]!["json_schema"]!["schema"]!;
+        var schema = Assert.Single(server.Requests).Body["response_format"]!["json_schema"]!["schema"]!;
         Assert.Equal(["announcement"], schema["properties"]!["template"]!["enum"]!.AsArray().Select(n => (string)n!).ToArray());
         Assert.Equal("llm", plan.Spec.Planner);
         Assert.Equal("announcement", plan.Spec.Template);
@@ -122,8 +123,8 @@ public sealed class OpenAiPlannerTests
     [Fact]
     public async Task PlanAsync_DurationInRequest_BeatsTheLlmsDuration()
     {
-        await using var server = await FakeChatCompletionsServer.StartAsync((ctx, _, ct) =>
-            FakeChatCompletionsServer.WriteJsonAsync(ctx, 200, FakeChatCompletionsServer.Completion(ValidSpec), ct));
+        await using var server = await OpenAiStandIn.StartAsync((ctx, _, ct) =>
+            OpenAiStandIn.WriteJsonAsync(ctx, 200, OpenAiStandIn.Completion(ValidSpec), ct));
         var (request, rules) = Request(RunningShoes, duration: 12);
 
         var plan = await Planner(server).PlanAsync(request, rules, CancellationToken.None).WaitAsync(Bound);
@@ -139,8 +140,8 @@ public sealed class OpenAiPlannerTests
     [Fact]
     public async Task PlanAsync_Refusal_FallsBackToRules()
     {
-        await using var server = await FakeChatCompletionsServer.StartAsync((ctx, _, ct) =>
-            FakeChatCompletionsServer.WriteJsonAsync(ctx, 200, FakeChatCompletionsServer.Completion(null, refusal: "I can't help with that request."), ct));
+        await using var server = await OpenAiStandIn.StartAsync((ctx, _, ct) =>
+            OpenAiStandIn.WriteJsonAsync(ctx, 200, OpenAiStandIn.Completion(null, refusal: "I can't help with that request."), ct));
         var (request, rules) = Request(RunningShoes);
 
         var plan = await Planner(server).PlanAsync(request, rules, CancellationToken.None).WaitAsync(Bound);
@@ -153,11 +154,11 @@ public sealed class OpenAiPlannerTests
     public async Task PlanAsync_429OnEveryAttempt_RetriesHonouringRetryAfterThenFallsBack()
     {
         // The back-off alone (5 s, 10 s) would outlast the 10 s budget; retry-after-ms makes the retries quick.
-        await using var server = await FakeChatCompletionsServer.StartAsync(async (ctx, _, ct) =>
+        await using var server = await OpenAiStandIn.StartAsync(async (ctx, _, ct) =>
         {
             ctx.Response.Headers["retry-after-ms"] = "20";
             ctx.Response.Headers["retry-after"] = "0";
-            await FakeChatCompletionsServer.WriteJsonAsync(ctx, 429, FakeChatCompletionsServer.Error("Rate limit reached", "requests"), ct);
+            await OpenAiStandIn.WriteJsonAsync(ctx, 429, OpenAiStandIn.Error("Rate limit reached", "requests"), ct);
         });
         var (request, rules) = Request(RunningShoes);
 
@@ -170,8 +171,8 @@ public sealed class OpenAiPlannerTests
     [Fact]
     public async Task PlanAsync_500OnEveryAttempt_RetriesThenFallsBack()
     {
-        await using var server = await FakeChatCompletionsServer.StartAsync((ctx, _, ct) =>
-            FakeChatCompletionsServer.WriteJsonAsync(ctx, 500, FakeChatCompletionsServer.Error("The server had an error", "server_error"), ct));
+        await using var server = await OpenAiStandIn.StartAsync((ctx, _, ct) =>
+            OpenAiStandIn.WriteJsonAsync(ctx, 500, OpenAiStandIn.Error("The server had an error", "server_error"), ct));
         var (request, rules) = Request(RunningShoes);
 
         var plan = await Planner(server, maxRetries: 2).PlanAsync(request, rules, CancellationToken.None).WaitAsync(Bound);
@@ -183,9 +184,9 @@ public sealed class OpenAiPlannerTests
     [Fact]
     public async Task PlanAsync_500ThenSuccess_UsesTheRetriedAnswer()
     {
-        await using var server = await FakeChatCompletionsServer.StartAsync((ctx, attempt, ct) => attempt == 1
-            ? FakeChatCompletionsServer.WriteJsonAsync(ctx, 503, FakeChatCompletionsServer.Error("overloaded", "server_error"), ct)
-            : FakeChatCompletionsServer.WriteJsonAsync(ctx, 200, FakeChatCompletionsServer.Completion(ValidSpec), ct));
+        await using var server = await OpenAiStandIn.StartAsync((ctx, attempt, ct) => attempt == 1
+            ? OpenAiStandIn.WriteJsonAsync(ctx, 503, OpenAiStandIn.Error("overloaded", "server_error"), ct)
+            : OpenAiStandIn.WriteJsonAsync(ctx, 200, OpenAiStandIn.Completion(ValidSpec), ct));
         var (request, rules) = Request(RunningShoes);
 
         var plan = await Planner(server).PlanAsync(request, rules, CancellationToken.None).WaitAsync(Bound);
@@ -198,7 +199,7 @@ public sealed class OpenAiPlannerTests
     public async Task PlanAsync_ServerSlowerThanTheTimeout_FallsBackWithinTheTimeout()
     {
         // The server never answers (it waits on the network going away, like a stuck upstream).
-        await using var server = await FakeChatCompletionsServer.StartAsync((_, _, ct) => Task.Delay(Timeout.Infinite, ct));
+        await using var server = await OpenAiStandIn.StartAsync((_, _, ct) => Task.Delay(Timeout.Infinite, ct));
         var (request, rules) = Request(RunningShoes);
         var clock = Stopwatch.StartNew();
 
@@ -212,7 +213,7 @@ public sealed class OpenAiPlannerTests
     public async Task PlanAsync_CallerCancels_Throws()
     {
         var arrived = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        await using var server = await FakeChatCompletionsServer.StartAsync((_, _, ct) =>
+        await using var server = await OpenAiStandIn.StartAsync((_, _, ct) =>
         {
             arrived.TrySetResult();
             return Task.Delay(Timeout.Infinite, ct);
@@ -237,8 +238,8 @@ public sealed class OpenAiPlannerTests
     [InlineData("{\"template\":\"lifestyle_ad\",\"subject\":\"x\",\"style\":\"y\",\"duration_seconds\":30,\"beats\":[{\"name\":\"a\",\"length_seconds\":5,\"shot_description\":\"\",\"image_prompt\":\"i\"}]}", "llm fallback: invalid spec: beat 0 needs a shot_description")]
     public async Task PlanAsync_MalformedOrInvalidAnswer_FallsBackWithTheReason(string content, string note)
     {
-        await using var server = await FakeChatCompletionsServer.StartAsync((ctx, _, ct) =>
-            FakeChatCompletionsServer.WriteJsonAsync(ctx, 200, FakeChatCompletionsServer.Completion(content), ct));
+        await using var server = await OpenAiStandIn.StartAsync((ctx, _, ct) =>
+            OpenAiStandIn.WriteJsonAsync(ctx, 200, OpenAiStandIn.Completion(content), ct));
         var (request, rules) = Request(RunningShoes);
 
         var plan = await Planner(server).PlanAsync(request, rules, CancellationToken.None).WaitAsync(Bound);
@@ -251,8 +252,8 @@ public sealed class OpenAiPlannerTests
     public async Task PlanAsync_AbsurdDurationWhenNoneWasStated_FallsBack()
     {
         var absurd = ValidSpec.Replace("\"duration_seconds\":30", "\"duration_seconds\":86400", StringComparison.Ordinal);
-        await using var server = await FakeChatCompletionsServer.StartAsync((ctx, _, ct) =>
-            FakeChatCompletionsServer.WriteJsonAsync(ctx, 200, FakeChatCompletionsServer.Completion(absurd), ct));
+        await using var server = await OpenAiStandIn.StartAsync((ctx, _, ct) =>
+            OpenAiStandIn.WriteJsonAsync(ctx, 200, OpenAiStandIn.Completion(absurd), ct));
         var (request, rules) = Request("a lifestyle ad for running shoes");
 
         var plan = await Planner(server).PlanAsync(request, rules, CancellationToken.None).WaitAsync(Bound);
@@ -324,7 +325,7 @@ public sealed class OpenAiPlannerTests
         return (request, Rules.Plan(request));
     }
 
-    private static OpenAiPlanner Planner(FakeChatCompletionsServer server, double timeoutSeconds = 10, int maxRetries = 2, int retryDelayMs = 10) =>
+    private static OpenAiPlanner Planner(OpenAiStandIn server, double timeoutSeconds = 10, int maxRetries = 2, int retryDelayMs = 10) =>
         new(Options.Create(PlannerOptionsFor(server.BaseUrl, timeoutSeconds, maxRetries, retryDelayMs)), Templates, Models, TimeProvider.System, NullLogger<OpenAiPlanner>.Instance);
 
     private static PlannerOptions PlannerOptionsFor(string baseUrl, double timeoutSeconds, int maxRetries, int retryDelayMs) => new()

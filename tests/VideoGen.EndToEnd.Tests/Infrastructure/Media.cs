@@ -43,7 +43,8 @@ public static partial class Media
     [GeneratedRegex(@"All:([0-9.]+)")]
     private static partial Regex SsimRegex();
 
-    private static async Task<string> RunAsync(string file, string[] args, bool stderr = false)
+    /// <summary>Runs ffmpeg or ffprobe, bounded; throws with its stderr when it fails.</summary>
+    public static async Task<string> RunAsync(string file, string[] args, bool stderr = false)
     {
         var info = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var a in args)

@@ -6,6 +6,8 @@ using VideoGen.Worker.Media;
 using VideoGen.Worker.Models;
 using VideoGen.Worker.Models.OpenAi;
 
+using VideoGen.TestDoubles;
+
 namespace VideoGen.Worker.Tests.OpenAi;
 
 /// <summary>
@@ -40,7 +42,7 @@ public sealed class OpenAiImageModelTests : IAsyncLifetime
     public async Task Storyboard_WithGptImage1_SendsTheBeatsPrompt_AndStoresAPngOfTheTasksSize()
     {
         var token = Timeouts.After(50);
-        await using var images = await FakeImagesServer.StartAsync((context, _, ct) => FakeImagesServer.WriteJsonAsync(context, 200, FakeImagesServer.Generated(_png), ct));
+        await using var images = await OpenAiStandIn.StartAsync((context, _, ct) => OpenAiStandIn.WriteJsonAsync(context, 200, OpenAiStandIn.Generated(_png), ct));
         await using var worker = await WorkerTestHost.StartAsync(Settings(images), token);
 
         var events = await RunAsync(worker, StoryboardRequest(), token);
@@ -88,8 +90,8 @@ public sealed class OpenAiImageModelTests : IAsyncLifetime
     public async Task Storyboard_ContentPolicy400_FailsPermanently_WithoutRetrying()
     {
         var token = Timeouts.After(50);
-        await using var images = await FakeImagesServer.StartAsync((context, _, ct) => FakeImagesServer.WriteJsonAsync(context, 400,
-            FakeImagesServer.Error("Your request was rejected as a result of our safety system.", "image_generation_user_error", "moderation_blocked"), ct));
+        await using var images = await OpenAiStandIn.StartAsync((context, _, ct) => OpenAiStandIn.WriteJsonAsync(context, 400,
+            OpenAiStandIn.Error("Your request was rejected as a result of our safety system.", "image_generation_user_error", "moderation_blocked"), ct));
         await using var worker = await WorkerTestHost.StartAsync(Settings(images), token);
 
         var events = await RunAsync(worker, StoryboardRequest(), token);
@@ -108,8 +110,8 @@ public sealed class OpenAiImageModelTests : IAsyncLifetime
     public async Task Storyboard_500OnEveryCall_FailsRetryable_AfterTheSdksRetries()
     {
         var token = Timeouts.After(50);
-        await using var images = await FakeImagesServer.StartAsync((context, _, ct) => FakeImagesServer.WriteJsonAsync(context, 500,
-            FakeImagesServer.Error("The server had an error while processing your request.", "server_error", null), ct));
+        await using var images = await OpenAiStandIn.StartAsync((context, _, ct) => OpenAiStandIn.WriteJsonAsync(context, 500,
+            OpenAiStandIn.Error("The server had an error while processing your request.", "server_error", null), ct));
         await using var worker = await WorkerTestHost.StartAsync(Settings(images, new() { ["OpenAI:MaxRetries"] = "2" }), token);
 
         var events = await RunAsync(worker, StoryboardRequest(), token);
@@ -126,7 +128,7 @@ public sealed class OpenAiImageModelTests : IAsyncLifetime
     public async Task Storyboard_NoAnswerInTime_FailsRetryable()
     {
         var token = Timeouts.After(50);
-        await using var images = await FakeImagesServer.StartAsync((_, _, ct) => Task.Delay(TimeSpan.FromSeconds(30), ct));
+        await using var images = await OpenAiStandIn.StartAsync((_, _, ct) => Task.Delay(TimeSpan.FromSeconds(30), ct));
         await using var worker = await WorkerTestHost.StartAsync(Settings(images, new() { ["OpenAI:TimeoutSeconds"] = "1", ["OpenAI:MaxRetries"] = "0" }), token);
         var stopwatch = System.Diagnostics.Stopwatch.StartNew();
 
@@ -182,7 +184,7 @@ public sealed class OpenAiImageModelTests : IAsyncLifetime
         Assert.StartsWith("a bold visual. Subject: a bakery. Style: warm film look. Framing: fast push-in. A single landscape still frame", prompt);
     }
 
-    private static Dictionary<string, string?> Settings(FakeImagesServer images, Dictionary<string, string?>? extra = null)
+    private static Dictionary<string, string?> Settings(OpenAiStandIn images, Dictionary<string, string?>? extra = null)
     {
         var settings = new Dictionary<string, string?>
         {

@@ -10,21 +10,25 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
-namespace VideoGen.Coordinator.Tests.Planning;
+namespace VideoGen.TestDoubles;
+
+/// <summary>One request the OpenAI stand-in received.</summary>
+public sealed record OpenAiRequest(string Path, JsonNode Body, string Authorization);
 
 /// <summary>
-/// A local HTTP server that speaks the OpenAI chat-completions wire format: Kestrel on
-/// 127.0.0.1 and a free port, one scripted answer per attempt, every request body recorded.
+/// A local HTTP server that speaks the OpenAI wire format the farm uses — <c>POST /v1/chat/completions</c> and
+/// <c>POST /v1/images/generations</c> — so the real SDK runs unchanged against it: Kestrel on 127.0.0.1 and a free
+/// port, one scripted answer per attempt, every request recorded.
 /// </summary>
-internal sealed class FakeChatCompletionsServer : IAsyncDisposable
+public sealed class OpenAiStandIn : IAsyncDisposable
 {
     private readonly WebApplication _app;
     private readonly CancellationTokenSource _stopping = new();
 
-    private FakeChatCompletionsServer(WebApplication app) => _app = app;
+    private OpenAiStandIn(WebApplication app) => _app = app;
 
-    /// <summary>The request bodies the server received, in order.</summary>
-    public ConcurrentQueue<JsonNode> Requests { get; } = new();
+    /// <summary>The requests received, in order.</summary>
+    public ConcurrentQueue<OpenAiRequest> Requests { get; } = new();
 
     public int Attempts => Requests.Count;
 
@@ -32,17 +36,19 @@ internal sealed class FakeChatCompletionsServer : IAsyncDisposable
     public string BaseUrl { get; private set; } = "";
 
     /// <summary>Starts a server that answers attempt n (from 1) with <paramref name="respond"/>.</summary>
-    public static async Task<FakeChatCompletionsServer> StartAsync(Func<HttpContext, int, CancellationToken, Task> respond)
+    public static async Task<OpenAiStandIn> StartAsync(Func<HttpContext, int, CancellationToken, Task> respond)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.UseKestrel(k => k.Listen(IPAddress.Loopback, 0));
         var app = builder.Build();
-        var server = new FakeChatCompletionsServer(app);
-        app.MapPost("/v1/chat/completions", async context =>
+        var server = new OpenAiStandIn(app);
+        async Task Handle(HttpContext context)
         {
             var body = await JsonNode.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted);
-            server.Requests.Enqueue(body!);
+            var request = new OpenAiRequest(context.Request.Path.Value ?? "", body!, context.Request.Headers.Authorization.ToString());
+            context.Items[typeof(OpenAiRequest)] = request;
+            server.Requests.Enqueue(request);
             using var cts = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, server._stopping.Token);
             try
             {
@@ -52,12 +58,18 @@ internal sealed class FakeChatCompletionsServer : IAsyncDisposable
             {
                 // The client gave up (its timeout) or the test is over: nothing to answer.
             }
-        });
+        }
+
+        app.MapPost("/v1/chat/completions", Handle);
+        app.MapPost("/v1/images/generations", Handle);
         await app.StartAsync().WaitAsync(TimeSpan.FromSeconds(30));
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         server.BaseUrl = address.TrimEnd('/') + "/v1";
         return server;
     }
+
+    /// <summary>The request being answered, for a <c>respond</c> callback that answers by what was asked.</summary>
+    public static OpenAiRequest RequestOf(HttpContext context) => (OpenAiRequest)context.Items[typeof(OpenAiRequest)]!;
 
     /// <summary>A <c>chat.completion</c> body whose message carries <paramref name="content"/> or <paramref name="refusal"/>.</summary>
     public static string Completion(string? content, string? refusal = null, string finishReason = "stop") => new JsonObject
@@ -76,9 +88,23 @@ internal sealed class FakeChatCompletionsServer : IAsyncDisposable
         ["usage"] = new JsonObject { ["prompt_tokens"] = 100, ["completion_tokens"] = 50, ["total_tokens"] = 150 },
     }.ToJsonString();
 
+    /// <summary>The body gpt-image-1 answers with: the PNG as <c>b64_json</c>.</summary>
+    public static string Generated(byte[] png) => new JsonObject
+    {
+        ["created"] = 1_713_833_628,
+        ["data"] = new JsonArray(new JsonObject { ["b64_json"] = Convert.ToBase64String(png) }),
+        ["usage"] = new JsonObject
+        {
+            ["total_tokens"] = 100,
+            ["input_tokens"] = 50,
+            ["output_tokens"] = 50,
+            ["input_tokens_details"] = new JsonObject { ["text_tokens"] = 10, ["image_tokens"] = 40 },
+        },
+    }.ToJsonString();
+
     /// <summary>An OpenAI error body.</summary>
-    public static string Error(string message, string type) =>
-        JsonSerializer.Serialize(new { error = new { message, type, param = (string?)null, code = (string?)null } });
+    public static string Error(string message, string type, string? code = null) =>
+        JsonSerializer.Serialize(new { error = new { message, type, param = (string?)null, code } });
 
     public static async Task WriteJsonAsync(HttpContext context, int status, string body, CancellationToken cancellationToken)
     {
