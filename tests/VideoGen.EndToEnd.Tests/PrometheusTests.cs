@@ -132,14 +132,19 @@ public sealed class PrometheusTests(ITestOutputHelper output)
         Assert.Equal(StatusCode.ResourceExhausted, refused.StatusCode);
         output.WriteLine($"jobs done after {stopwatch.Elapsed.TotalSeconds:0.0} s");
 
-        // Wait until Prometheus has a scrape taken after both jobs ended (on the coordinator and the workers).
+        // Wait until Prometheus has a scrape of every target taken after both jobs ended. Targets are scraped
+        // independently: the worker that made a chunk may be scraped last before its counters moved even
+        // though the stitch worker's scrape already shows the job done, so wait for the chunk workers' own
+        // counters too (the assertions below then compare the values).
+        var apiCost = jobs.Sum(j => j.CostUsd);
+        var chunkCount = jobs.SelectMany(j => j.Tasks).Count(t => t.Kind == TaskKind.Chunk);
         await WaitForAsync(async () => await prometheus.ScalarAsync("sum(videogen_jobs_finished_total{outcome=\"succeeded\"})") == 2
                 && await prometheus.ScalarAsync("sum(videogen_worker_tasks_total{kind=\"stitch\",outcome=\"succeeded\"})") == 2
+                && await prometheus.ScalarAsync("sum(videogen_worker_tasks_total{kind=\"chunk\",outcome=\"succeeded\"})") == chunkCount
                 && await prometheus.ScalarAsync("sum(videogen_budget_refusals_total)") == 1,
             TimeSpan.FromSeconds(30), "Prometheus never saw both jobs finished and the budget refusal", prometheus);
 
         // The cost metric equals the jobs' cost as the API reports it (and is not zero).
-        var apiCost = jobs.Sum(j => j.CostUsd);
         var chunkSeconds = jobs.SelectMany(j => j.Tasks).Where(t => t.Kind == TaskKind.Chunk).Sum(t => t.MediaSeconds);
         Assert.True(apiCost > 0, $"the jobs cost {apiCost}: the test catalog's price did not apply");
         var coordinatorCost = await prometheus.ScalarAsync("sum(videogen_cost_usd_total)");
