@@ -7,7 +7,7 @@ using VideoGen.Coordinator.Planning;
 namespace VideoGen.Coordinator.Services;
 
 /// <summary>A job id the coordinator does not know; mapped to NOT_FOUND.</summary>
-public sealed class JobNotFoundException(string jobId) : Exception($"job '{jobId}' not found")
+public sealed class JobNotFoundException(string jobId) : Exception($"job '{InputText.Quote(jobId)}' not found")
 {
     public string JobId { get; } = jobId;
 }

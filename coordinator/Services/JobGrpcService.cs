@@ -173,13 +173,9 @@ internal sealed class JobGrpcService(
 
     public override async Task<DrainWorkerResponse> DrainWorker(DrainWorkerRequest request, ServerCallContext context)
     {
-        if (string.IsNullOrWhiteSpace(request.WorkerId))
-        {
-            throw new RequestValidationException([new("worker_id", "must not be empty")]);
-        }
-
+        InputText.RequireId("worker_id", request.WorkerId);
         var address = await orchestrator.DrainAsync(request.WorkerId)
-            ?? throw new RpcException(new Status(StatusCode.NotFound, $"worker '{request.WorkerId}' not found"));
+            ?? throw new RpcException(new Status(StatusCode.NotFound, $"worker '{InputText.Quote(request.WorkerId)}' not found"));
 
         // The coordinator already gives it nothing new; telling the worker makes it refuse direct
         // work too and lets its membership leave once idle. A worker that cannot be reached is still drained here.
@@ -197,11 +193,7 @@ internal sealed class JobGrpcService(
 
     private Job Find(string jobId)
     {
-        if (string.IsNullOrWhiteSpace(jobId))
-        {
-            throw new RequestValidationException([new("job_id", "must not be empty")]);
-        }
-
+        InputText.RequireId("job_id", jobId);
         return orchestrator.GetJob(jobId) ?? throw new JobNotFoundException(jobId);
     }
 

@@ -11,14 +11,18 @@ internal sealed class MembershipGrpcService(Orchestrator orchestrator) : Members
     public override Task<JoinResponse> Join(JoinRequest request, ServerCallContext context)
     {
         var violations = new List<FieldViolation>();
-        if (string.IsNullOrWhiteSpace(request.WorkerId))
+        try
         {
-            violations.Add(new("worker_id", "must not be empty"));
+            InputText.RequireId("worker_id", request.WorkerId);
+        }
+        catch (RequestValidationException v)
+        {
+            violations.AddRange(v.Violations);
         }
 
         if (!Uri.TryCreate(request.Address, UriKind.Absolute, out var address) || address.Scheme is not ("http" or "https"))
         {
-            violations.Add(new("address", $"must be an http(s) URL; got '{request.Address}'"));
+            violations.Add(new("address", $"must be an http(s) URL; got '{InputText.Quote(request.Address)}'"));
         }
 
         if (request.Models.Count == 0)
@@ -39,11 +43,15 @@ internal sealed class MembershipGrpcService(Orchestrator orchestrator) : Members
         return orchestrator.JoinAsync(request);
     }
 
-    public override async Task<HeartbeatResponse> Heartbeat(HeartbeatRequest request, ServerCallContext context) =>
-        new() { Known = await orchestrator.HeartbeatAsync(request) };
+    public override async Task<HeartbeatResponse> Heartbeat(HeartbeatRequest request, ServerCallContext context)
+    {
+        InputText.RequireId("worker_id", request.WorkerId);
+        return new() { Known = await orchestrator.HeartbeatAsync(request) };
+    }
 
     public override async Task<LeaveResponse> Leave(LeaveRequest request, ServerCallContext context)
     {
+        InputText.RequireId("worker_id", request.WorkerId);
         await orchestrator.LeaveAsync(request.WorkerId);
         return new LeaveResponse();
     }
