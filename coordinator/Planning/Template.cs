@@ -12,6 +12,12 @@ public sealed record Template
     [JsonPropertyName("keywords")] public IReadOnlyList<string> Keywords { get; init; } = [];
     [JsonPropertyName("style")] public string Style { get; init; } = "";
     [JsonPropertyName("beats")] public IReadOnlyList<TemplateBeat> Beats { get; init; } = [];
+    /// <summary>Transition between takes (see <see cref="FinishCatalog.Transitions"/>); a request may override it.</summary>
+    [JsonPropertyName("transition")] public string Transition { get; init; } = "dissolve";
+    /// <summary>Length of each transition.</summary>
+    [JsonPropertyName("transitionSeconds")] public double TransitionSeconds { get; init; } = FinishCatalog.DefaultTransitionSeconds;
+    /// <summary>Colour look (see <see cref="FinishCatalog.Looks"/>); a request may override it.</summary>
+    [JsonPropertyName("look")] public string Look { get; init; } = "none";
 }
 
 /// <summary>One beat of a template: its share of the duration and its shot and image guidance.</summary>
@@ -24,6 +30,8 @@ public sealed record TemplateBeat
     [JsonPropertyName("shot")] public string Shot { get; init; } = "";
     /// <summary>Storyboard image guidance; "{subject}" is replaced by the job's subject.</summary>
     [JsonPropertyName("image")] public string Image { get; init; } = "";
+    /// <summary>On-screen text (headline, call to action); "{subject}" and "{Subject}" are replaced. Empty: none.</summary>
+    [JsonPropertyName("text")] public string Text { get; init; } = "";
 }
 
 /// <summary>The templates the planner knows, loaded from a folder of JSON files.</summary>
@@ -41,6 +49,12 @@ public sealed class TemplateCatalog
             if (t.Beats.Count == 0 || t.Beats.Any(b => b.Weight <= 0) || t.DefaultDurationSeconds <= 0)
             {
                 throw new InvalidOperationException($"Template '{t.Name}' needs beats with positive weights and a positive default duration.");
+            }
+
+            if (!FinishCatalog.Transitions.ContainsKey(t.Transition) || !FinishCatalog.Looks.Contains(t.Look)
+                || !(t.TransitionSeconds > 0 && t.TransitionSeconds <= FinishCatalog.MaxTransitionSeconds))
+            {
+                throw new InvalidOperationException($"Template '{t.Name}' names an unknown transition '{t.Transition}' or look '{t.Look}', or a transition length outside (0, {FinishCatalog.MaxTransitionSeconds}].");
             }
         }
     }

@@ -49,6 +49,7 @@ public static class WorkerHostingExtensions
         services.AddSingleton<StoryboardExecutor>();
         services.AddSingleton<ChunkExecutor>();
         services.AddSingleton<StitchExecutor>();
+        services.AddSingleton<FinishExecutor>();
         services.AddSingleton<TaskRunner>();
         services.AddSingleton<TaskExecutions>();
 
