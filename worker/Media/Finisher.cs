@@ -172,8 +172,8 @@ public static class Finisher
 
     private static string DrawText(FinishTitle title, FinishOutput output, string fontFile)
     {
-        // One title line must fit 80 % of the narrower side's width at ~0.6 em per character (DejaVu Sans Bold).
-        var size = (int)Math.Floor(Math.Min(output.Height / 18.0, output.Width * 0.8 / Math.Max(12, title.Text.Length) / 0.62));
+        // One title line must fit 80 % of the narrower side's width at ~0.7 em per character (DejaVu Sans Bold).
+        var size = (int)Math.Floor(Math.Min(output.Height / 18.0, output.Width * 0.8 / Math.Max(12, title.Text.Length) / 0.72));
         var (start, end) = (S(title.StartSeconds), S(title.EndSeconds));
         var fade = S(TitleFadeSeconds);
         var alpha = $"if(lt(t,{start}+{fade}),(t-{start})/{fade},if(gt(t,{end}-{fade}),({end}-t)/{fade},1))";
