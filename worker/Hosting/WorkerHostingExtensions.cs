@@ -37,7 +37,7 @@ public static class WorkerHostingExtensions
         services.AddSingleton<ChunkStitcher>();
 
         services.AddSingleton<ProceduralVideoModel>();
-        services.AddSingleton<ProceduralStoryboardRenderer>();
+        services.AddSingleton(sp => new ProceduralStoryboardRenderer(sp.GetRequiredService<FfmpegRunner>(), sp.GetRequiredService<IOptions<WorkerOptions>>().Value.FontFile));
         services.AddSingleton<IModelProvider, ProceduralModelProvider>();
         services.AddReplicateProvider();
         services.AddOpenAiImageProvider();
