@@ -37,7 +37,11 @@ public static class WorkerHostingExtensions
         services.AddSingleton<ChunkStitcher>();
 
         services.AddSingleton<ProceduralVideoModel>();
-        services.AddSingleton(sp => new ProceduralStoryboardRenderer(sp.GetRequiredService<FfmpegRunner>(), sp.GetRequiredService<IOptions<WorkerOptions>>().Value.FontFile));
+        // The font comes from configuration, not IOptions<WorkerOptions>: validating those options resolves the model
+        // registry, which holds this renderer (reading the options here deadlocked the worker's start).
+        services.AddSingleton(sp => new ProceduralStoryboardRenderer(
+            sp.GetRequiredService<FfmpegRunner>(),
+            sp.GetRequiredService<IConfiguration>()[$"{WorkerOptions.Section}:{nameof(WorkerOptions.FontFile)}"] ?? WorkerOptions.DefaultFontFile));
         services.AddSingleton<IModelProvider, ProceduralModelProvider>();
         services.AddReplicateProvider();
         services.AddOpenAiImageProvider();
