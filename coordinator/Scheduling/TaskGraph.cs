@@ -128,8 +128,8 @@ public static class TaskGraph
 
     /// <summary>
     /// The finish request: the raw cut, a cut with the plan's transition wherever a chunk starts a new take,
-    /// the beats' on-screen text in the final timeline (inset from the beat's edges so it never spans a
-    /// transition), the master's size and frame rate, and the deliverables.
+    /// the beats' on-screen text in the final timeline (while the beat's chunks are on screen, inset so it never
+    /// spans a transition), the master's size and frame rate, and the deliverables.
     /// </summary>
     public static FinishTask BuildFinish(Job job, IReadOnlyDictionary<string, TaskStatus> tasks)
     {
@@ -152,11 +152,21 @@ public static class TaskGraph
 
         if (finish.Titles)
         {
+            // A beat's text shows while its picture does: from the start of the beat's first chunk to the start of the
+            // next beat's first chunk (chunks belong to the beat their start falls in), inset so it never spans a transition.
             var inset = Math.Max(finish.TransitionSeconds, 0.25);
-            foreach (var beat in plan.Spec.Beats.Where(b => b.OnScreenText.Length > 0))
+            var starts = plan.Chunks.GroupBy(c => c.BeatIndex).ToDictionary(g => g.Key, g => g.Min(c => c.StartSeconds));
+            var ordered = starts.OrderBy(p => p.Value).ToList();
+            for (var i = 0; i < ordered.Count; i++)
             {
-                var start = beat.StartSeconds + (beat.Index == 0 ? 0.25 : inset);
-                var end = Math.Min(beat.StartSeconds + beat.LengthSeconds, plan.Spec.DurationSeconds) - inset;
+                var beat = plan.Spec.Beats[ordered[i].Key];
+                if (beat.OnScreenText.Length == 0)
+                {
+                    continue;
+                }
+
+                var start = ordered[i].Value + (i == 0 ? 0.25 : inset);
+                var end = (i + 1 < ordered.Count ? ordered[i + 1].Value : plan.Spec.DurationSeconds) - inset;
                 if (end - start >= 1.0)
                 {
                     task.Titles.Add(new TitleText { Text = beat.OnScreenText, StartSeconds = Math.Round(start, 3), EndSeconds = Math.Round(end, 3) });

@@ -88,7 +88,7 @@ public static class ProceduralArguments
         {
             var size = Math.Max(12, height / 24);
             boxes.Append(CultureInfo.InvariantCulture,
-                $",drawtext=fontfile='{c.FontFile}':textfile='{c.TextFile}':expansion=none:fontsize={size}:fontcolor=white:line_spacing={size / 3}:box=1:boxcolor=black@0.45:boxborderw={size / 2}:x={width / 20}:y={height / 16}");
+                $",drawtext=fontfile='{c.FontFile}':textfile='{c.TextFile}':expansion=none:fontsize={size}:fontcolor=white:line_spacing={size / 3}:box=1:boxcolor=black@0.45:boxborderw={size / 2}:x={width / 8}:y={height / 8}");
         }
 
         return FFMpegArguments

@@ -118,11 +118,15 @@ public sealed class FinishPlanningTests
         var references = plan.Chunks.Where(c => c.IsReference && c.Index > 0).ToList();
         Assert.Equal(references.Select(c => c.Index * 5.0), finish.Cuts.Select(c => c.AtSeconds));
         Assert.All(finish.Cuts, c => Assert.Equal(("dissolve", 0.5), (c.Transition, c.Seconds)));
+        // Each beat's text shows only while that beat's chunks are on screen, clear of the transitions.
         Assert.Equal(plan.Spec.Beats.Count(b => b.OnScreenText.Length > 0), finish.Titles.Count);
         foreach (var title in finish.Titles)
         {
-            var beat = plan.Spec.Beats.Single(b => b.OnScreenText == title.Text && b.StartSeconds < title.StartSeconds && title.EndSeconds < b.StartSeconds + b.LengthSeconds);
-            Assert.NotNull(beat);
+            var beat = plan.Spec.Beats.Single(b => b.OnScreenText == title.Text);
+            var chunks = plan.Chunks.Where(c => c.BeatIndex == beat.Index).ToList();
+            var next = plan.Chunks.FirstOrDefault(c => c.Index > chunks[^1].Index);
+            Assert.True(title.StartSeconds >= chunks[0].StartSeconds + chunks[0].TransitionInSeconds, $"{title.Text} starts before its take");
+            Assert.True(title.EndSeconds <= (next?.StartSeconds ?? 30), $"{title.Text} runs into the next take");
         }
 
         Assert.Equal("Titanium watch", finish.Titles[0].Text);
