@@ -81,13 +81,17 @@ public sealed class TemplateCatalog
     public static TemplateCatalog LoadDefault() =>
         LoadDirectory(Path.Combine(AppContext.BaseDirectory, "Planning", "Templates"));
 
-    /// <summary>Picks the template whose keywords the prompt mentions most; the default on a tie at zero.</summary>
+    /// <summary>
+    /// Picks the template whose keywords the prompt mentions most, by meaning rather than exact words: keywords and
+    /// prompt are compared as stems ("announcing" matches "announcement"), keywords may be phrases ("show off"), and
+    /// each template lists its synonyms; the template's own name counts 5. The default on a tie at zero.
+    /// </summary>
     public Template Choose(string prompt)
     {
-        var words = PromptText.Words(prompt);
+        var text = PromptText.StemmedText(prompt);
         var best = Templates.Values
-            .Select(t => (Template: t, Score: t.Keywords.Count(k => words.Contains(k)) + (words.Contains(t.Name.Replace('_', ' ')) ? 5 : 0)
-                + (prompt.Contains(t.Name.Replace('_', ' '), StringComparison.OrdinalIgnoreCase) ? 5 : 0)))
+            .Select(t => (Template: t, Score: t.Keywords.Select(PromptText.StemmedText).Distinct(StringComparer.Ordinal).Count(k => k.Trim().Length > 0 && text.Contains(k, StringComparison.Ordinal))
+                + (text.Contains(PromptText.StemmedText(t.Name.Replace('_', ' ')), StringComparison.Ordinal) ? 5 : 0)))
             .OrderByDescending(x => x.Score)
             .ThenBy(x => x.Template.Name == DefaultTemplate ? 0 : 1)
             .ThenBy(x => x.Template.Name, StringComparer.Ordinal)

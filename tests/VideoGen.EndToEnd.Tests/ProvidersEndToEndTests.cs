@@ -74,11 +74,12 @@ public sealed class ProvidersEndToEndTests
         await using var replicate = await ReplicateStandIn.StartAsync();
         await using var farm = await LocalFarm.StartAsync("replicate-budget", ReplicateFarm(replicate, workers: 1));
 
+        // Seven 5 s clips at $0.09/s: the dissolves at the three beat boundaries need a seventh chunk for their overlap.
         var error = await Assert.ThrowsAsync<RpcException>(() =>
             farm.SubmitAsync("a 30 second product showcase for a titanium smartwatch", r => (r.Model, r.MaxCostUsd) = (Wan, 2.69)));
 
         Assert.Equal(StatusCode.ResourceExhausted, error.StatusCode);
-        Assert.Contains("$2.70", error.Status.Detail);
+        Assert.Contains("$3.15", error.Status.Detail);
         Assert.Contains("$2.69", error.Status.Detail);
         Assert.Empty((await farm.Jobs.ListJobsAsync(new ListJobsRequest())).Jobs);
         Assert.Empty(replicate.Requests);
