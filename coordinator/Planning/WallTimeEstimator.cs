@@ -65,11 +65,11 @@ public static class WallTimeEstimator
     }
 
     /// <summary>Finish seconds per second of video at 480p, 720p and 1080p (see bench/README.md).</summary>
-    public const double FinishSecondsPerSecond480 = 0.1;
+    public const double FinishSecondsPerSecond480 = 0.15;
 
     /// <inheritdoc cref="FinishSecondsPerSecond480"/>
-    public const double FinishSecondsPerSecond720 = 0.2;
+    public const double FinishSecondsPerSecond720 = 0.35;
 
     /// <inheritdoc cref="FinishSecondsPerSecond480"/>
-    public const double FinishSecondsPerSecond1080 = 0.45;
+    public const double FinishSecondsPerSecond1080 = 0.6;
 }
