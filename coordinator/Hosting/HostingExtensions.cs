@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
+using Grpc.AspNetCore.Web;
 using Prometheus;
 using VideoGen.Contracts.Catalog;
 using VideoGen.Coordinator.Events;
@@ -37,7 +38,14 @@ public static partial class HostingExtensions
             Listen(kestrel, options.HttpUrl, HttpProtocols.Http1);
         });
 
-        builder.Services.AddGrpc(o => o.Interceptors.Add<ErrorMappingInterceptor>());
+        // JSON transcoding: the google.api.http routes of jobs.proto (REST/JSON on the HTTP/1.1 endpoint),
+        // through the same interceptors as gRPC.
+        builder.Services.AddGrpc(o => o.Interceptors.Add<ErrorMappingInterceptor>()).AddJsonTranscoding(o =>
+            // Error bodies carry the status details (google.rpc.BadRequest names the field).
+            o.TypeRegistry = Google.Protobuf.Reflection.TypeRegistry.FromMessages(Google.Rpc.BadRequest.Descriptor, Google.Rpc.ErrorInfo.Descriptor));
+        // grpc.health.v1.Health: "" and videogen.v1.JobService report the orchestrator's readiness.
+        builder.Services.AddGrpcHealthChecks()
+            .AddCheck<OrchestratorHealthCheck>("orchestrator");
         builder.Services.AddGrpcReflection();
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton(_ => ModelCatalog.FromFileOrEmbedded(options.ModelCatalogPath));
@@ -71,9 +79,12 @@ public static partial class HostingExtensions
     public static WebApplication MapCoordinator(this WebApplication app)
     {
         app.UseHttpMetrics();
+        // gRPC-Web (application/grpc-web and -text) for every service, on both endpoints.
+        app.UseGrpcWeb(new GrpcWebOptions { DefaultEnabled = true });
         app.MapGrpcService<JobGrpcService>();
         app.MapGrpcService<MembershipGrpcService>();
         app.MapGrpcReflectionService();
+        app.MapGrpcHealthChecksService();
         app.MapMetrics();
         app.MapGet("/healthz", () => Results.Text("ok"));
         app.Lifetime.ApplicationStarted.Register(() =>

@@ -85,6 +85,11 @@ internal sealed partial class Orchestrator : IAsyncDisposable
     /// <summary>Workers as of the last commit.</summary>
     public IReadOnlyList<WorkerInfo> Workers => _workerSnapshot;
 
+    private int _disposed;
+
+    /// <summary>True while the loop runs (started, not stopped, not faulted): the readiness of the job API.</summary>
+    public bool IsRunning => _loop is { IsCompleted: false } && !_stopping.IsCancellationRequested;
+
     /// <summary>Resumes the jobs the store holds and starts the loop.</summary>
     public void Start()
     {
@@ -102,6 +107,12 @@ internal sealed partial class Orchestrator : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        // The host stops it, then the container disposes it: the second call has nothing to do.
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
         _checkTimer?.Dispose();
         _inbox.Writer.TryComplete();
         await _stopping.CancelAsync();
