@@ -153,6 +153,7 @@ internal sealed class PrometheusFarmMetrics : IFarmMetrics
         TaskKind.Storyboard => "storyboard",
         TaskKind.Chunk => "chunk",
         TaskKind.Stitch => "stitch",
+        TaskKind.Finish => "finish",
         _ => "unknown",
     };
 
