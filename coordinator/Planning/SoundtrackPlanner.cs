@@ -55,6 +55,24 @@ public static class SoundtrackPlanner
             MusicStyle = request.MusicStyle.Length > 0 ? request.MusicStyle : MusicStyles.Contains(template.Music) ? template.Music : "corporate",
             LoudnessLufs = LoudnessTargets[request.LoudnessTarget.Length > 0 ? request.LoudnessTarget : "web"],
         };
+        FillLines(spec);
+    }
+
+    /// <summary>Gives <paramref name="spec"/> the rules plan's soundtrack settings (an LLM spec) and fills its lines.</summary>
+    public static void Adopt(Spec rulesSpec, Spec spec)
+    {
+        if (rulesSpec.Soundtrack is null)
+        {
+            return;
+        }
+
+        spec.Soundtrack = rulesSpec.Soundtrack.Clone();
+        FillLines(spec);
+    }
+
+    /// <summary>Writes a line for every beat that has none and fits every line to its beat.</summary>
+    public static void FillLines(Spec spec)
+    {
         for (var i = 0; i < spec.Beats.Count; i++)
         {
             var beat = spec.Beats[i];
