@@ -18,6 +18,9 @@ public static class ArtifactKeys
     /// <summary>The raw cut: every chunk joined by stream copy, before the finish step.</summary>
     public static string Stitched(string jobId) => $"jobs/{jobId}/stitched.mp4";
 
+    /// <summary>The mixed soundtrack (AAC .m4a).</summary>
+    public static string Soundtrack(string jobId) => $"jobs/{jobId}/soundtrack.m4a";
+
     /// <summary>A deliverable in another aspect ratio, e.g. "9:16" → <c>jobs/{job}/final-9x16.mp4</c>.</summary>
     public static string Deliverable(string jobId, string aspectRatio) => $"jobs/{jobId}/final-{aspectRatio.Replace(':', 'x')}.mp4";
 }

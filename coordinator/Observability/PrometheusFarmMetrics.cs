@@ -154,6 +154,7 @@ internal sealed class PrometheusFarmMetrics : IFarmMetrics
         TaskKind.Chunk => "chunk",
         TaskKind.Stitch => "stitch",
         TaskKind.Finish => "finish",
+        TaskKind.Soundtrack => "soundtrack",
         _ => "unknown",
     };
 

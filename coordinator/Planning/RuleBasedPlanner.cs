@@ -76,6 +76,7 @@ public sealed partial class RuleBasedPlanner(TemplateCatalog templates, ModelCat
         }
 
         FinishPlanner.Validate(request, model, violations);
+        SoundtrackPlanner.Validate(request, violations);
 
         // Duration: the request field wins, then a duration stated in the prompt, then the template's default.
         double duration = 0;
@@ -113,6 +114,7 @@ public sealed partial class RuleBasedPlanner(TemplateCatalog templates, ModelCat
         var spec = BuildSpec(template, subject, duration, durationSource);
         spec.Planner = PlannerName;
         var continuity = request.Continuity == Continuity.Unspecified ? Continuity.Beat : request.Continuity;
+        SoundtrackPlanner.Apply(request, template, spec);
         return ChunkPlanner.Build(spec, model!, continuity, FinishPlanner.Build(request, template, DefaultResolution));
     }
 

@@ -18,6 +18,8 @@ public sealed record Template
     [JsonPropertyName("transitionSeconds")] public double TransitionSeconds { get; init; } = FinishCatalog.DefaultTransitionSeconds;
     /// <summary>Colour look (see <see cref="FinishCatalog.Looks"/>); a request may override it.</summary>
     [JsonPropertyName("look")] public string Look { get; init; } = "none";
+    /// <summary>Music bed style (see <see cref="SoundtrackPlanner.MusicStyles"/>); a request may override it.</summary>
+    [JsonPropertyName("music")] public string Music { get; init; } = "corporate";
 }
 
 /// <summary>One beat of a template: its share of the duration and its shot and image guidance.</summary>

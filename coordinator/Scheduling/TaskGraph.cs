@@ -20,6 +20,12 @@ public static class TaskGraph
 
     public const string FinishTaskId = "finish";
 
+    /// <summary>The soundtrack task: depends only on the plan, so it runs beside the chunks; the finish muxes it.</summary>
+    public const string SoundtrackTaskId = "soundtrack";
+
+    /// <summary>Whether the plan has a soundtrack (it is muxed in the finish, so a plan without a finish has none).</summary>
+    public static bool HasSoundtrack(Plan plan) => plan.Finish is not null && plan.Spec.Soundtrack is not null;
+
     /// <summary>The task whose success ends the job: the finish, or the stitch for plans without one.</summary>
     public static string FinalTaskId(Plan plan) => plan.Finish is null ? StitchTaskId : FinishTaskId;
 
@@ -40,6 +46,11 @@ public static class TaskGraph
             var task = new TaskStatus { TaskId = ChunkTaskId(chunk.Index), Kind = TaskKind.Chunk, Index = chunk.Index, State = TaskState.Waiting };
             task.DependsOn.Add(chunk.IsReference ? StoryboardTaskId(chunk.BeatIndex) : ChunkTaskId(chunk.Index - 1));
             tasks.Add(task);
+        }
+
+        if (HasSoundtrack(plan))
+        {
+            tasks.Add(new TaskStatus { TaskId = SoundtrackTaskId, Kind = TaskKind.Soundtrack, Index = -1, State = TaskState.Ready });
         }
 
         var stitch = new TaskStatus { TaskId = StitchTaskId, Kind = TaskKind.Stitch, Index = -1, State = TaskState.Waiting };
@@ -113,6 +124,16 @@ public static class TaskGraph
             case TaskKind.Finish:
                 request.Finish = BuildFinish(job, tasks);
                 break;
+            case TaskKind.Soundtrack:
+                var soundtrack = new SoundtrackTask
+                {
+                    DurationSeconds = plan.Spec.DurationSeconds,
+                    Plan = plan.Spec.Soundtrack,
+                    OutputKey = ArtifactKeys.Soundtrack(job.JobId),
+                };
+                soundtrack.Beats.AddRange(plan.Spec.Beats);
+                request.Soundtrack = soundtrack;
+                break;
             default:
                 throw new InvalidOperationException($"Task {task.TaskId} has no kind.");
         }
@@ -124,6 +145,10 @@ public static class TaskGraph
     public static IEnumerable<string> FinishInputs(Plan plan)
     {
         yield return StitchTaskId;
+        if (HasSoundtrack(plan))
+        {
+            yield return SoundtrackTaskId;
+        }
     }
 
     /// <summary>
@@ -144,6 +169,7 @@ public static class TaskGraph
             Fps = finish.Fps,
             Look = finish.Look,
             OutputKey = ArtifactKeys.Final(job.JobId),
+            SoundtrackUri = tasks.TryGetValue(SoundtrackTaskId, out var soundtrackTask) ? soundtrackTask.OutputUri : "",
         };
         foreach (var chunk in plan.Chunks.Where(c => c.TransitionInSeconds > 0))
         {

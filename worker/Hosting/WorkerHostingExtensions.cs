@@ -54,6 +54,7 @@ public static class WorkerHostingExtensions
         services.AddSingleton<ChunkExecutor>();
         services.AddSingleton<StitchExecutor>();
         services.AddSingleton<FinishExecutor>();
+        services.AddSingleton<SoundtrackExecutor>();
         services.AddSingleton<TaskRunner>();
         services.AddSingleton<TaskExecutions>();
 

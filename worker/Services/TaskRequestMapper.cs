@@ -26,7 +26,8 @@ public static class TaskRequestMapper
             RunTaskRequest.TaskOneofCase.Chunk => Chunk(request, attempt, request.Chunk, models),
             RunTaskRequest.TaskOneofCase.Stitch => Stitch(request, attempt, request.Stitch),
             RunTaskRequest.TaskOneofCase.Finish => Finish(request, attempt, request.Finish),
-            _ => throw Invalid("task", "one of storyboard, chunk, stitch or finish is required"),
+            RunTaskRequest.TaskOneofCase.Soundtrack => Soundtrack(request, attempt, request.Soundtrack),
+            _ => throw Invalid("task", "one of storyboard, chunk, stitch, finish or soundtrack is required"),
         };
     }
 
@@ -80,6 +81,27 @@ public static class TaskRequestMapper
         Require(task.DurationSeconds > 0, "stitch.duration_seconds", "must be greater than 0");
         RequireKey(task.OutputKey, "stitch.output_key");
         return new StitchWork(request.JobId, request.TaskId, attempt, task.ChunkUris.ToArray(), task.DurationSeconds, task.OutputKey);
+    }
+
+    private static SoundtrackWork Soundtrack(RunTaskRequest request, int attempt, SoundtrackTask task)
+    {
+        Require(double.IsFinite(task.DurationSeconds) && task.DurationSeconds > 0, "soundtrack.duration_seconds", "must be greater than 0");
+        Require(task.Plan is not null, "soundtrack.plan", "is required");
+        Require(Media.SoundtrackMaker.EspeakVoices.ContainsKey(task.Plan!.Voice), "soundtrack.plan.voice", $"unknown voice '{Clip(task.Plan.Voice)}'");
+        Require(Media.SoundtrackArguments.Moods.Contains(task.Plan.MusicStyle), "soundtrack.plan.music_style", $"unknown music style '{Clip(task.Plan.MusicStyle)}'");
+        Require(task.Plan.LoudnessLufs is >= -31 and <= -5, "soundtrack.plan.loudness_lufs", "must be from -31 to -5 LUFS");
+        RequireKey(task.OutputKey, "soundtrack.output_key");
+        var lines = new List<Media.VoiceLine>();
+        for (var i = 0; i < task.Beats.Count; i++)
+        {
+            var beat = task.Beats[i];
+            Require(double.IsFinite(beat.StartSeconds) && beat.StartSeconds >= 0 && double.IsFinite(beat.LengthSeconds) && beat.LengthSeconds > 0,
+                $"soundtrack.beats[{i}].length_seconds", "must be greater than 0 with a start not negative");
+            Require(beat.VoiceoverLine.Length <= 500, $"soundtrack.beats[{i}].voiceover_line", "must hold at most 500 characters");
+            lines.Add(new Media.VoiceLine(beat.StartSeconds, beat.LengthSeconds, beat.VoiceoverLine));
+        }
+
+        return new SoundtrackWork(request.JobId, request.TaskId, attempt, task.DurationSeconds, lines, task.Plan.Voice, task.Plan.MusicStyle, task.Plan.LoudnessLufs, task.OutputKey);
     }
 
     private static FinishWork Finish(RunTaskRequest request, int attempt, FinishTask task)

@@ -17,6 +17,7 @@ public sealed class TaskRunner
     private readonly ChunkExecutor _chunks;
     private readonly StitchExecutor _stitches;
     private readonly FinishExecutor _finishes;
+    private readonly SoundtrackExecutor _soundtracks;
     private readonly string _workRoot;
     private readonly ILogger<TaskRunner> _logger;
 
@@ -25,6 +26,7 @@ public sealed class TaskRunner
         ChunkExecutor chunks,
         StitchExecutor stitches,
         FinishExecutor finishes,
+        SoundtrackExecutor soundtracks,
         IOptions<WorkerOptions> options,
         ILogger<TaskRunner> logger)
     {
@@ -32,6 +34,7 @@ public sealed class TaskRunner
         _chunks = chunks;
         _stitches = stitches;
         _finishes = finishes;
+        _soundtracks = soundtracks;
         _workRoot = options.Value.WorkDirectory;
         _logger = logger;
     }
@@ -52,6 +55,7 @@ public sealed class TaskRunner
                 ChunkWork chunk => await _chunks.RunAsync(chunk, directory, reporter, cancellationToken),
                 StitchWork stitch => await _stitches.RunAsync(stitch, directory, reporter, cancellationToken),
                 FinishWork finish => await _finishes.RunAsync(finish, directory, reporter, cancellationToken),
+                SoundtrackWork soundtrack => await _soundtracks.RunAsync(soundtrack, directory, reporter, cancellationToken),
                 _ => throw new PermanentTaskException($"Unknown task kind {work.GetType().Name}."),
             };
             outcome = "succeeded";

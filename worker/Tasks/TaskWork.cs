@@ -82,6 +82,21 @@ public sealed record FinishWork(
     public override string Kind => "finish";
 }
 
+/// <summary>Make the soundtrack: voiceover per beat, music bed, ducked two-pass loudnorm mix.</summary>
+public sealed record SoundtrackWork(
+    string JobId,
+    string TaskId,
+    int Attempt,
+    double DurationSeconds,
+    IReadOnlyList<Media.VoiceLine> Lines,
+    string Voice,
+    string MusicStyle,
+    double LoudnessLufs,
+    string OutputKey) : TaskWork(JobId, TaskId, Attempt)
+{
+    public override string Kind => "soundtrack";
+}
+
 /// <summary>One rendition a finish stored.</summary>
 public sealed record DeliverableResult(string AspectRatio, string Uri, string Url, int Width, int Height);
 

@@ -127,8 +127,9 @@ public sealed class ProgressModel(string jobId)
         {
             return _tasks.Count;
         }
-        // Beats each get a storyboard, chunks one task each, plus the stitch and the finish.
-        var planned = (Plan.Spec?.Beats.Count ?? 0) + Plan.Chunks.Count + 1 + (Plan.Finish is null ? 0 : 1);
+        // Beats each get a storyboard, chunks one task each, plus the stitch, the finish and the soundtrack.
+        var planned = (Plan.Spec?.Beats.Count ?? 0) + Plan.Chunks.Count + 1 + (Plan.Finish is null ? 0 : 1)
+            + (Plan.Finish is not null && Plan.Spec?.Soundtrack is not null ? 1 : 0);
         return Math.Max(planned, _tasks.Count);
     }
 
@@ -138,6 +139,7 @@ public sealed class ProgressModel(string jobId)
         TaskKind.Chunk => 1,
         TaskKind.Stitch => 2,
         TaskKind.Finish => 3,
-        _ => 4,
+        TaskKind.Soundtrack => 4,
+        _ => 5,
     };
 }

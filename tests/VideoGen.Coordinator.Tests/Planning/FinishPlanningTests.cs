@@ -74,7 +74,7 @@ public sealed class FinishPlanningTests
 
         var finish = tasks[^1];
         Assert.Equal(TaskKind.Finish, finish.Kind);
-        Assert.Equal([TaskGraph.StitchTaskId], finish.DependsOn.ToArray());
+        Assert.Equal([TaskGraph.StitchTaskId, TaskGraph.SoundtrackTaskId], finish.DependsOn.ToArray());
         Assert.Equal(TaskGraph.FinishTaskId, TaskGraph.FinalTaskId(plan));
     }
 

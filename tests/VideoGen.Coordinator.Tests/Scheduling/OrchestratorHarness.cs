@@ -38,7 +38,8 @@ internal sealed class OrchestratorHarness : IAsyncDisposable
 
     public async Task<Job> SubmitAsync(string prompt, Action<JobRequest>? configure = null, string requestId = "")
     {
-        var request = new JobRequest { Prompt = prompt };
+        // Audio off by default: these tests pin the picture's scheduling; soundtrack tests turn it on.
+        var request = new JobRequest { Prompt = prompt, Audio = false };
         configure?.Invoke(request);
         var (job, _) = await Orchestrator.SubmitAsync(requestId, request, Rules.Plan(request)).WaitAsync(TimeSpan.FromSeconds(10));
         return job;

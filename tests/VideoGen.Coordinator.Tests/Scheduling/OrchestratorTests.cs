@@ -27,6 +27,24 @@ public sealed class OrchestratorTests
     }
 
     [Fact]
+    public async Task Soundtrack_StartsWithTheStoryboards_AndTheFinishMuxesIt()
+    {
+        await using var h = new OrchestratorHarness();
+        await h.JoinAsync("w1", slots: 8);
+
+        var job = await h.SubmitAsync(Announcement, r => r.Audio = true);
+        var attempts = await h.RunToEndAsync(job.JobId);
+
+        var done = h.Orchestrator.GetJob(job.JobId)!;
+        Assert.Equal(JobState.Succeeded, done.State);
+        // It depends only on the plan: dispatched before any chunk, beside the storyboards.
+        var order = attempts.Select(a => a.TaskId).ToList();
+        Assert.True(order.IndexOf("soundtrack") < order.FindIndex(id => id.StartsWith("chunk-", StringComparison.Ordinal)), string.Join(",", order));
+        var finish = attempts.Single(a => a.TaskId == "finish").Request.Finish;
+        Assert.Equal($"file:///fake/{job.JobId}/soundtrack", finish.SoundtrackUri);
+    }
+
+    [Fact]
     public async Task Submit_ChunkInputs_AreTheOutputsOfItsDependencies()
     {
         await using var h = new OrchestratorHarness();
@@ -49,7 +67,7 @@ public sealed class OrchestratorTests
     public async Task Submit_SameRequestId_ReturnsTheSameJobAndStartsNothingNew()
     {
         await using var h = new OrchestratorHarness();
-        var request = new JobRequest { Prompt = Announcement };
+        var request = new JobRequest { Prompt = Announcement, Audio = false };
 
         var (first, created1) = await h.Orchestrator.SubmitAsync("req-1", request, OrchestratorHarness.Rules.Plan(request));
         var (second, created2) = await h.Orchestrator.SubmitAsync("req-1", request, OrchestratorHarness.Rules.Plan(request));
