@@ -182,7 +182,7 @@ public sealed class WorkerServiceTests
     }
 
     [Fact(Timeout = 30_000)]
-    public async Task CancelTask_MidTask_StopsWithinOneSecond_FreesTheSlot_AndEndsTheStreamFailedRetryable()
+    public async Task CancelTask_MidTask_CutsTheModelCallShort_FreesTheSlot_AndEndsTheStreamFailedRetryable()
     {
         var token = Timeouts.After(25);
         await using var worker = await WorkerTestHost.StartAsync(
@@ -198,7 +198,9 @@ public sealed class WorkerServiceTests
         var elapsed = stopwatch.Elapsed;
 
         Assert.True(cancelled.Found);
-        Assert.True(elapsed < TimeSpan.FromSeconds(1), $"CancelTask returned after {elapsed}");
+        // The model waits 60 s: returning within seconds means the call was cut short (about a
+        // millisecond on a quiet machine; the bound leaves room for busy cores).
+        Assert.True(elapsed < TimeSpan.FromSeconds(10), $"CancelTask returned after {elapsed}");
         Assert.Empty(worker.Service<WorkerCapacity>().RunningTasks);
         var failed = (await NextAsync(call, token)).Failed;
         Assert.NotNull(failed);
