@@ -64,16 +64,19 @@ internal sealed class JobGrpcService(
         }
 
         var size = request.PageSize == 0 ? 20 : request.PageSize;
-        var offset = 0;
-        if (!string.IsNullOrEmpty(request.PageToken) && !(int.TryParse(request.PageToken, out offset) && offset >= 0))
+        JobCursor? after = null;
+        if (!string.IsNullOrEmpty(request.PageToken))
         {
-            throw new RequestValidationException([new("page_token", "is not a token this server returned")]);
+            if (!JobCursor.TryDecode(request.PageToken, out var cursor))
+            {
+                throw new RequestValidationException([new("page_token", "is not a token this server returned")]);
+            }
+            after = cursor;
         }
 
-        // One more than asked tells whether another page exists.
-        var jobs = store.List(request.State, request.Tenant, offset, size + 1);
-        var response = new ListJobsResponse { NextPageToken = jobs.Count > size ? (offset + size).ToString() : "" };
-        foreach (var job in jobs.Take(size))
+        var page = store.List(request.State, request.Tenant, after, size);
+        var response = new ListJobsResponse { NextPageToken = page.Next?.Encode() ?? "" };
+        foreach (var job in page.Jobs)
         {
             var summary = orchestrator.GetJob(job.JobId) ?? job;
             summary = summary.Clone();

@@ -102,6 +102,10 @@ public sealed class FarmEndToEndTests
         await ExpectInvalid("job.model", r => r.Model = "sora-9000");
         await ExpectInvalid("job.continuity", r => r.Continuity = (Continuity)99);
 
+        var badToken = await Assert.ThrowsAsync<RpcException>(() => farm.Jobs.ListJobsAsync(new ListJobsRequest { PageToken = "20" }).ResponseAsync);
+        Assert.Equal(StatusCode.InvalidArgument, badToken.StatusCode);
+        Assert.Contains(badToken.GetRpcStatus()!.GetDetail<BadRequest>().FieldViolations, v => v.Field == "page_token");
+
         foreach (var call in new Func<Task>[]
                  {
                      () => farm.Jobs.GetJobAsync(new GetJobRequest { JobId = "job-nope" }).ResponseAsync,

@@ -57,7 +57,7 @@ public sealed class OrchestratorTests
         Assert.True(created1);
         Assert.False(created2);
         Assert.Equal(first.JobId, second.JobId);
-        Assert.Single(h.Store.List(JobState.Unspecified, "", 0, 10));
+        Assert.Single(h.Store.List(JobState.Unspecified, "", null, 10).Jobs);
     }
 
     [Fact]
