@@ -985,7 +985,7 @@ internal sealed partial class Orchestrator : IAsyncDisposable
     {
         // Gauges are read at scrape time: refreshing them on this tick, not after every batch, keeps
         // a walk over every task off the dispatch path.
-        _metrics.ObserveQueue(_ready.Count, _jobs.Values.Sum(j => j.WaitingCount), _workers.Values);
+        _metrics.ObserveQueue(_ready.Count, _jobs.Values.Sum(j => j.WaitingCount), _workers.Values, _time.GetUtcNow());
         _metrics.ObserveJobs(_jobs.Values);
         var now = _time.GetUtcNow();
         foreach (var worker in _workers.Values)
@@ -1065,20 +1065,15 @@ internal sealed partial class Orchestrator : IAsyncDisposable
 
     public static bool IsTerminal(JobState state) => state is JobState.Succeeded or JobState.Failed or JobState.Cancelled;
 
-    private string WorkerState(WorkerRecord w) =>
-        w.Lost ? "lost"
-        : w.Draining ? "draining"
-        : w.QuarantinedUntil > _time.GetUtcNow() ? "quarantined"
-        : w.Running.Count >= w.Slots ? "busy"
-        : "ready";
-
     private WorkerInfo ToInfo(WorkerRecord w, int blocklistedJobs)
     {
+        var state = WorkerStates.Of(w, _time.GetUtcNow());
         var info = new WorkerInfo
         {
             WorkerId = w.Id,
             Address = w.Address,
-            State = WorkerState(w),
+            WorkerState = state,
+            State = WorkerStates.Label(state),
             Slots = w.Slots,
             RunningTasks = w.Running.Count,
             LastHeartbeat = Timestamp.FromDateTimeOffset(w.LastHeartbeat),

@@ -40,7 +40,7 @@ internal sealed class JobGrpcService(
     public override Task<EstimateJobResponse> EstimateJob(EstimateJobRequest request, ServerCallContext context)
     {
         var plan = rules.Plan(request.Job ?? new JobRequest());
-        var workers = orchestrator.Workers.Where(w => w.State is "ready" or "busy" && w.Models.Contains(plan.Model)).ToList();
+        var workers = orchestrator.Workers.Where(w => w.WorkerState is WorkerState.Ready or WorkerState.Busy && w.Models.Contains(plan.Model)).ToList();
         var slots = workers.Sum(w => w.Slots);
         var model = rules.Models.Models[plan.Model];
         var storyboard = rules.Models.Models.TryGetValue(ImageModel, out var image) ? image.ExpectedLatencySeconds : 0.5;

@@ -70,6 +70,8 @@ public sealed class WorkerServiceTests
         Assert.Equal(["model", "model_done", "last_frame", "upload"], steps);
 
         var artifacts = middle.Where(e => e.Artifact is not null).Select(e => e.Artifact).ToDictionary(a => a.Name);
+        Assert.All(artifacts.Values, a => Assert.Equal(a.Name, ArtifactKinds.Name(a.Kind)));
+        Assert.Equal([ArtifactKind.Clip, ArtifactKind.LastFrame], artifacts.Values.Select(a => a.Kind).Order());
         Assert.Equal(["clip", "last_frame"], artifacts.Keys.Order());
         var completed = events[^1].Completed;
         Assert.Equal(artifacts["clip"].Uri, completed.OutputUri);

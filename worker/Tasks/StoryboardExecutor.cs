@@ -1,3 +1,4 @@
+using VideoGen.Contracts.V1;
 using VideoGen.Worker.Models;
 using VideoGen.Worker.Observability;
 using VideoGen.Worker.Storage;
@@ -45,7 +46,7 @@ public sealed class StoryboardExecutor
         await reporter.ProgressAsync(0.8, "model_done", cancellationToken);
 
         var uri = await _store.PutAsync(work.OutputKey, imagePath, "image/png", cancellationToken);
-        await reporter.ArtifactAsync("image", uri, new FileInfo(imagePath).Length, cancellationToken);
+        await reporter.ArtifactAsync(ArtifactKind.Image, uri, new FileInfo(imagePath).Length, cancellationToken);
         await reporter.ProgressAsync(1.0, "upload", cancellationToken);
 
         // Image models are priced per image.

@@ -134,7 +134,7 @@ public sealed class FarmSupervisor(FarmLayout layout, string coordinatorDll, str
             {
                 var response = await connection.Jobs.ListWorkersAsync(
                     new ListWorkersRequest(), deadline: DateTime.UtcNow.AddSeconds(3), cancellationToken: stop);
-                var ready = response.Workers.Count(w => expected.Contains(w.WorkerId) && w.State is "ready" or "busy");
+                var ready = response.Workers.Count(w => expected.Contains(w.WorkerId) && w.WorkerState is WorkerState.Ready or WorkerState.Busy);
                 if (ready != lastReady)
                 {
                     Info($"farm: {ready}/{layout.Workers} workers ready");

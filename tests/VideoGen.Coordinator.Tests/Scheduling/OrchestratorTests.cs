@@ -299,7 +299,7 @@ public sealed class OrchestratorTests
         }
 
         var quarantined = h.Orchestrator.Workers.Single();
-        Assert.Equal("quarantined", quarantined.State);
+        Assert.Equal((WorkerState.Quarantined, "quarantined"), (quarantined.WorkerState, quarantined.State));
         Assert.Equal(h.Time.GetUtcNow().AddSeconds(60), quarantined.QuarantinedUntil.ToDateTimeOffset());
 
         var next = await h.SubmitAsync("a 5 second showcase for a watch");
