@@ -566,7 +566,7 @@ internal sealed partial class Orchestrator : IAsyncDisposable
             .Where(c => !(record.Tasks.TryGetValue(TaskGraph.ChunkTaskId(c.Index), out var t) && t.State == TaskState.Succeeded))
             .ToList();
         var planned = unpaid.Sum(c => c.CostUsd);
-        if (job.CostUsd + planned <= job.Request.MaxCostUsd + 1e-9)
+        if (!Budget.Exceeds(job.CostUsd + planned, job.Request.MaxCostUsd))
         {
             return false;
         }
@@ -580,7 +580,7 @@ internal sealed partial class Orchestrator : IAsyncDisposable
     private string ModelOf(Job job, TaskStatus task) => task.Kind switch
     {
         TaskKind.Chunk => job.Plan.Model,
-        TaskKind.Storyboard => _options.StoryboardImageModel.Length > 0 ? _options.StoryboardImageModel : "procedural-image",
+        TaskKind.Storyboard => _options.StoryboardImageModel.Length > 0 ? _options.StoryboardImageModel : ModelCatalog.ProceduralImageModel,
         _ => "ffmpeg",
     };
 

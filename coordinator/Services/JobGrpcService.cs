@@ -1,4 +1,5 @@
 using Grpc.Core;
+using VideoGen.Contracts.Catalog;
 using VideoGen.Contracts.V1;
 using VideoGen.Coordinator.Events;
 using VideoGen.Coordinator.Persistence;
@@ -15,7 +16,7 @@ internal sealed class JobGrpcService(
     JobEventHub hub,
     IFarmMetrics metrics) : JobService.JobServiceBase
 {
-    private const string ImageModel = "procedural-image";
+    private const string ImageModel = ModelCatalog.ProceduralImageModel;
 
     public override async Task<SubmitJobResponse> SubmitJob(SubmitJobRequest request, ServerCallContext context)
     {
@@ -27,7 +28,7 @@ internal sealed class JobGrpcService(
         var job = request.Job ?? new JobRequest();
         var plan = rules.Plan(job);
         var cost = ChunkPlanner.Cost(plan);
-        if (job.HasMaxCostUsd && cost > job.MaxCostUsd + 1e-9)
+        if (job.HasMaxCostUsd && Budget.Exceeds(cost, job.MaxCostUsd))
         {
             metrics.BudgetRefused();
             throw new BudgetExceededException(cost, job.MaxCostUsd);

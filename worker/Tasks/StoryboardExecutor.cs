@@ -1,3 +1,4 @@
+using VideoGen.Contracts.Catalog;
 using VideoGen.Contracts.V1;
 using VideoGen.Worker.Models;
 using VideoGen.Worker.Observability;
@@ -8,7 +9,7 @@ namespace VideoGen.Worker.Tasks;
 /// <summary>Runs a storyboard task: render the beat's image and store it.</summary>
 public sealed class StoryboardExecutor
 {
-    private const string FallbackModel = "procedural-image";
+    private const string FallbackModel = ModelCatalog.ProceduralImageModel;
 
     private readonly ModelRegistry _models;
     private readonly ProceduralStoryboardRenderer _fallback;

@@ -1,4 +1,5 @@
 using VideoGen.Contracts.V1;
+using VideoGen.Coordinator.Planning;
 
 namespace VideoGen.Coordinator.Tests.Scheduling;
 
@@ -6,6 +7,15 @@ namespace VideoGen.Coordinator.Tests.Scheduling;
 public sealed class BudgetGuardTests
 {
     private const string Wan = "wan-2.1-i2v-480p";
+
+    [Fact]
+    public void Budget_Exceeds_OnlyBeyondRoundingTolerance()
+    {
+        Assert.False(Budget.Exceeds(0.1 + 0.2, 0.3)); // 0.30000000000000004: a float sum at the budget
+        Assert.False(Budget.Exceeds(0.90, 0.90));
+        Assert.True(Budget.Exceeds(0.90 + 2 * Budget.ToleranceUsd, 0.90));
+        Assert.True(Budget.Exceeds(0.01, 0));
+    }
 
     [Fact]
     public async Task RetryThatWouldRePayAChunk_PastTheBudget_EndsTheJobFailed_WithoutStartingIt()
