@@ -14,4 +14,10 @@ public static class ArtifactKeys
     public static string LastFrame(string jobId, int chunkIndex) => $"jobs/{jobId}/chunks/{chunkIndex}.last.png";
 
     public static string Final(string jobId) => $"jobs/{jobId}/final.mp4";
+
+    /// <summary>The raw cut: every chunk joined by stream copy, before the finish step.</summary>
+    public static string Stitched(string jobId) => $"jobs/{jobId}/stitched.mp4";
+
+    /// <summary>A deliverable in another aspect ratio, e.g. "9:16" → <c>jobs/{job}/final-9x16.mp4</c>.</summary>
+    public static string Deliverable(string jobId, string aspectRatio) => $"jobs/{jobId}/final-{aspectRatio.Replace(':', 'x')}.mp4";
 }

@@ -17,4 +17,16 @@ public sealed class CoordinatorOptions
 
     /// <summary>Folder of template JSON files; empty: the templates shipped with the coordinator.</summary>
     public string TemplatesDirectory { get; set; } = "";
+
+    /// <summary>Resolution of a job that asks for none: "480p", "720p" (the default) or "1080p".</summary>
+    public string DefaultResolution { get; set; } = "720p";
+
+    /// <summary><see cref="DefaultResolution"/> as the contract's enum; null when it names none.</summary>
+    public Contracts.V1.Resolution? ParsedDefaultResolution => DefaultResolution.Trim().ToLowerInvariant() switch
+    {
+        "480p" => Contracts.V1.Resolution._480P,
+        "720p" => Contracts.V1.Resolution._720P,
+        "1080p" => Contracts.V1.Resolution._1080P,
+        _ => null,
+    };
 }

@@ -44,7 +44,9 @@ public static partial class HostingExtensions
         builder.Services.AddSingleton(_ => string.IsNullOrEmpty(options.TemplatesDirectory)
             ? TemplateCatalog.LoadDefault()
             : TemplateCatalog.LoadDirectory(options.TemplatesDirectory));
-        builder.Services.AddSingleton<RuleBasedPlanner>();
+        var resolution = options.ParsedDefaultResolution
+            ?? throw new InvalidOperationException($"Coordinator:DefaultResolution must be 480p, 720p or 1080p; got '{options.DefaultResolution}'.");
+        builder.Services.AddSingleton(sp => new RuleBasedPlanner(sp.GetRequiredService<TemplateCatalog>(), sp.GetRequiredService<ModelCatalog>(), resolution));
         builder.Services.AddJobPlanner(builder.Configuration);
         builder.Services.AddJobStore(builder.Configuration, options);
         builder.Services.AddSingleton<JobEventHub>();

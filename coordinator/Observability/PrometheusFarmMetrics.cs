@@ -152,6 +152,7 @@ internal sealed class PrometheusFarmMetrics : IFarmMetrics
         TaskKind.Storyboard => "storyboard",
         TaskKind.Chunk => "chunk",
         TaskKind.Stitch => "stitch",
+        TaskKind.Finish => "finish",
         _ => "unknown",
     };
 

@@ -6,7 +6,7 @@ namespace VideoGen.Coordinator.Planning;
 /// <summary>
 /// Turns a spec into chunks of the model's real clip length. The model returns clips of its own
 /// fixed length whatever it is asked, so <c>chunk_count = ceil(duration / clip_seconds)</c>, and the
-/// final cut trims the last chunk to the asked duration.
+/// final cut trims the last chunk to the asked duration. Transitions between takes add their overlap.
 /// </summary>
 public static class ChunkPlanner
 {
@@ -14,21 +14,29 @@ public static class ChunkPlanner
     // 30 / 5 from becoming 7 chunks through floating-point noise.
     private const double Epsilon = 1e-6;
 
-    public static Plan Build(Spec spec, ModelSpec model, Continuity continuity)
+    /// <summary>
+    /// Chunks for <paramref name="spec"/>. A chunk that starts a new take (a reference chunk after the first) is
+    /// entered with the finish's transition, which overlaps the end of the take before it by
+    /// <see cref="FinishPlan.TransitionSeconds"/>: that chunk starts earlier in the final video by the overlap,
+    /// so the takes still cover the duration exactly once the transitions are made (and one more chunk may be needed).
+    /// </summary>
+    public static Plan Build(Spec spec, ModelSpec model, Continuity continuity, FinishPlan? finish = null)
     {
-        var plan = new Plan { Spec = spec, Model = model.Name, ClipSeconds = model.ClipSeconds, Continuity = continuity };
-        var count = (int)Math.Ceiling(spec.DurationSeconds / model.ClipSeconds - Epsilon);
+        var plan = new Plan { Spec = spec, Model = model.Name, ClipSeconds = model.ClipSeconds, Continuity = continuity, Finish = finish };
+        var overlap = finish is null || !(finish.TransitionSeconds > 0) ? 0 : Math.Min(finish.TransitionSeconds, model.ClipSeconds / 2);
         var previousBeat = -1;
-        for (var i = 0; i < count; i++)
+        double next = 0;
+        for (var i = 0; ; i++)
         {
-            var start = i * model.ClipSeconds;
-            var beat = BeatAt(spec, start);
+            var beat = BeatAt(spec, next);
             var isReference = continuity switch
             {
                 Continuity.None => true,
                 Continuity.Strict => i == 0,
                 _ => i == 0 || beat != previousBeat,
             };
+            var transitionIn = i > 0 && isReference ? overlap : 0;
+            var start = next - transitionIn;
             plan.Chunks.Add(new ChunkPlan
             {
                 Index = i,
@@ -38,12 +46,25 @@ public static class ChunkPlanner
                 BeatIndex = beat,
                 IsReference = isReference,
                 CostUsd = Math.Round(model.ClipSeconds * model.PricePerSecondUsd, 6),
+                TransitionInSeconds = transitionIn,
             });
             previousBeat = beat;
+            next = start + model.ClipSeconds;
+            if (next >= spec.DurationSeconds - Epsilon)
+            {
+                break;
+            }
         }
 
         return plan;
     }
+
+    /// <summary>Seconds of raw cut the stitch must keep: every chunk at full length, the last one up to its used part.</summary>
+    public static double RawSeconds(Plan plan) =>
+        Math.Round(plan.Chunks.Take(plan.Chunks.Count - 1).Sum(c => c.GeneratedSeconds) + plan.Chunks[^1].UsedSeconds, 3);
+
+    /// <summary>Where chunk <paramref name="index"/> starts in the raw cut (chunks are joined at full length).</summary>
+    public static double RawStart(Plan plan, int index) => Math.Round(plan.Chunks.Take(index).Sum(c => c.GeneratedSeconds), 3);
 
     /// <summary>The beat whose [start, start+length) holds <paramref name="seconds"/> (by the beats' real start times).</summary>
     public static int BeatAt(Spec spec, double seconds)

@@ -9,9 +9,12 @@ namespace VideoGen.Coordinator.Planning;
 /// It also validates a request (every other planner starts from a request it accepted), so its
 /// <see cref="Plan"/> doubles as the validator for submit and estimate.
 /// </summary>
-public sealed partial class RuleBasedPlanner(TemplateCatalog templates, ModelCatalog models)
+public sealed partial class RuleBasedPlanner(TemplateCatalog templates, ModelCatalog models, Resolution defaultResolution = Resolution._720P)
 {
     public const string PlannerName = "rules";
+
+    /// <summary>Resolution of jobs that ask for none (Coordinator:DefaultResolution).</summary>
+    public Resolution DefaultResolution { get; } = defaultResolution == Resolution.Unspecified ? Resolution._720P : defaultResolution;
 
     public TemplateCatalog Templates { get; } = templates;
 
@@ -72,6 +75,8 @@ public sealed partial class RuleBasedPlanner(TemplateCatalog templates, ModelCat
             violations.Add(new("job.max_cost_usd", "must be >= 0"));
         }
 
+        FinishPlanner.Validate(request, model, violations);
+
         // Duration: the request field wins, then a duration stated in the prompt, then the template's default.
         double duration = 0;
         string durationSource = "";
@@ -108,7 +113,7 @@ public sealed partial class RuleBasedPlanner(TemplateCatalog templates, ModelCat
         var spec = BuildSpec(template, subject, duration, durationSource);
         spec.Planner = PlannerName;
         var continuity = request.Continuity == Continuity.Unspecified ? Continuity.Beat : request.Continuity;
-        return ChunkPlanner.Build(spec, model!, continuity);
+        return ChunkPlanner.Build(spec, model!, continuity, FinishPlanner.Build(request, template, DefaultResolution));
     }
 
     /// <summary>Lays the template's beats over the duration: lengths by weight, starts cumulative, summing exactly to the duration.</summary>
@@ -138,11 +143,35 @@ public sealed partial class RuleBasedPlanner(TemplateCatalog templates, ModelCat
                 LengthSeconds = Math.Round(length, 3),
                 ShotDescription = beat.Shot.Replace("{subject}", subject, StringComparison.Ordinal),
                 ImagePrompt = beat.Image.Replace("{subject}", subject, StringComparison.Ordinal),
+                OnScreenText = OnScreenText(beat.Text, subject),
             });
             start += length;
         }
 
         return spec;
+    }
+
+    /// <summary>Maximum length of a beat's on-screen text: it must fit the title-safe width at the title size.</summary>
+    public const int MaxOnScreenTextLength = 36;
+
+    /// <summary>A template beat's text with the subject filled in ("{Subject}" capitalised), cut at a word to fit one title line.</summary>
+    public static string OnScreenText(string template, string subject)
+    {
+        if (string.IsNullOrWhiteSpace(template))
+        {
+            return "";
+        }
+
+        var capitalised = subject.Length == 0 ? subject : char.ToUpperInvariant(subject[0]) + subject[1..];
+        var text = template.Replace("{Subject}", capitalised, StringComparison.Ordinal).Replace("{subject}", subject, StringComparison.Ordinal).Trim();
+        if (text.Length <= MaxOnScreenTextLength)
+        {
+            return text;
+        }
+
+        var cut = text[..MaxOnScreenTextLength];
+        var space = cut.LastIndexOf(' ');
+        return (space > 8 ? cut[..space] : cut).TrimEnd(' ', ',', '.', ';', ':', '-');
     }
 
     /// <summary>"a 30 second product showcase for a titanium smartwatch" → "titanium smartwatch".</summary>

@@ -12,6 +12,12 @@ public sealed record Template
     [JsonPropertyName("keywords")] public IReadOnlyList<string> Keywords { get; init; } = [];
     [JsonPropertyName("style")] public string Style { get; init; } = "";
     [JsonPropertyName("beats")] public IReadOnlyList<TemplateBeat> Beats { get; init; } = [];
+    /// <summary>Transition between takes (see <see cref="FinishCatalog.Transitions"/>); a request may override it.</summary>
+    [JsonPropertyName("transition")] public string Transition { get; init; } = "dissolve";
+    /// <summary>Length of each transition.</summary>
+    [JsonPropertyName("transitionSeconds")] public double TransitionSeconds { get; init; } = FinishCatalog.DefaultTransitionSeconds;
+    /// <summary>Colour look (see <see cref="FinishCatalog.Looks"/>); a request may override it.</summary>
+    [JsonPropertyName("look")] public string Look { get; init; } = "none";
 }
 
 /// <summary>One beat of a template: its share of the duration and its shot and image guidance.</summary>
@@ -24,6 +30,8 @@ public sealed record TemplateBeat
     [JsonPropertyName("shot")] public string Shot { get; init; } = "";
     /// <summary>Storyboard image guidance; "{subject}" is replaced by the job's subject.</summary>
     [JsonPropertyName("image")] public string Image { get; init; } = "";
+    /// <summary>On-screen text (headline, call to action); "{subject}" and "{Subject}" are replaced. Empty: none.</summary>
+    [JsonPropertyName("text")] public string Text { get; init; } = "";
 }
 
 /// <summary>The templates the planner knows, loaded from a folder of JSON files.</summary>
@@ -41,6 +49,12 @@ public sealed class TemplateCatalog
             if (t.Beats.Count == 0 || t.Beats.Any(b => b.Weight <= 0) || t.DefaultDurationSeconds <= 0)
             {
                 throw new InvalidOperationException($"Template '{t.Name}' needs beats with positive weights and a positive default duration.");
+            }
+
+            if (!FinishCatalog.Transitions.ContainsKey(t.Transition) || !FinishCatalog.Looks.Contains(t.Look)
+                || !(t.TransitionSeconds > 0 && t.TransitionSeconds <= FinishCatalog.MaxTransitionSeconds))
+            {
+                throw new InvalidOperationException($"Template '{t.Name}' names an unknown transition '{t.Transition}' or look '{t.Look}', or a transition length outside (0, {FinishCatalog.MaxTransitionSeconds}].");
             }
         }
     }
@@ -67,13 +81,17 @@ public sealed class TemplateCatalog
     public static TemplateCatalog LoadDefault() =>
         LoadDirectory(Path.Combine(AppContext.BaseDirectory, "Planning", "Templates"));
 
-    /// <summary>Picks the template whose keywords the prompt mentions most; the default on a tie at zero.</summary>
+    /// <summary>
+    /// Picks the template whose keywords the prompt mentions most, by meaning rather than exact words: keywords and
+    /// prompt are compared as stems ("announcing" matches "announcement"), keywords may be phrases ("show off"), and
+    /// each template lists its synonyms; the template's own name counts 5. The default on a tie at zero.
+    /// </summary>
     public Template Choose(string prompt)
     {
-        var words = PromptText.Words(prompt);
+        var text = PromptText.StemmedText(prompt);
         var best = Templates.Values
-            .Select(t => (Template: t, Score: t.Keywords.Count(k => words.Contains(k)) + (words.Contains(t.Name.Replace('_', ' ')) ? 5 : 0)
-                + (prompt.Contains(t.Name.Replace('_', ' '), StringComparison.OrdinalIgnoreCase) ? 5 : 0)))
+            .Select(t => (Template: t, Score: t.Keywords.Select(PromptText.StemmedText).Distinct(StringComparer.Ordinal).Count(k => k.Trim().Length > 0 && text.Contains(k, StringComparison.Ordinal))
+                + (text.Contains(PromptText.StemmedText(t.Name.Replace('_', ' ')), StringComparison.Ordinal) ? 5 : 0)))
             .OrderByDescending(x => x.Score)
             .ThenBy(x => x.Template.Name == DefaultTemplate ? 0 : 1)
             .ThenBy(x => x.Template.Name, StringComparer.Ordinal)

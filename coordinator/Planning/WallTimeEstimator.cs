@@ -5,7 +5,7 @@ namespace VideoGen.Coordinator.Planning;
 
 /// <summary>
 /// Expected wall time of a plan on a given number of worker slots: a list-scheduling simulation of
-/// the task DAG (storyboards, then chunks by their dependencies, then the stitch) with the
+/// the task DAG (storyboards, then chunks by their dependencies, then the stitch and the finish) with the
 /// catalog's expected latencies. Pure; no I/O.
 /// </summary>
 public static class WallTimeEstimator
@@ -33,6 +33,7 @@ public static class WallTimeEstimator
             {
                 TaskKind.Storyboard => storyboardSeconds,
                 TaskKind.Chunk => videoModel.ExpectedLatencySeconds,
+                TaskKind.Finish => FinishSeconds(plan),
                 _ => StitchSeconds,
             };
             finish[task.TaskId] = start + length;
@@ -41,4 +42,34 @@ public static class WallTimeEstimator
 
         return Math.Round(finish.Values.DefaultIfEmpty(0).Max(), 3);
     }
+
+    /// <summary>
+    /// Expected seconds of the finish step: one decode of the raw cut and one veryfast H.264 encode per
+    /// rendition, in seconds of encode per second of video by output size (bench/ measures them on 2 cores).
+    /// A deliverable is encoded at the master's pixel count.
+    /// </summary>
+    public static double FinishSeconds(Plan plan)
+    {
+        if (plan.Finish is null)
+        {
+            return 0;
+        }
+
+        var perSecond = plan.Finish.Resolution switch
+        {
+            Resolution._480P => FinishSecondsPerSecond480,
+            Resolution._1080P => FinishSecondsPerSecond1080,
+            _ => FinishSecondsPerSecond720,
+        };
+        return Math.Round(StitchSeconds + plan.Spec.DurationSeconds * perSecond * (1 + plan.Finish.AspectRatios.Count), 3);
+    }
+
+    /// <summary>Finish seconds per second of video at 480p, 720p and 1080p (see bench/README.md).</summary>
+    public const double FinishSecondsPerSecond480 = 0.15;
+
+    /// <inheritdoc cref="FinishSecondsPerSecond480"/>
+    public const double FinishSecondsPerSecond720 = 0.35;
+
+    /// <inheritdoc cref="FinishSecondsPerSecond480"/>
+    public const double FinishSecondsPerSecond1080 = 0.6;
 }

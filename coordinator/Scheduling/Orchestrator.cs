@@ -642,6 +642,11 @@ internal sealed partial class Orchestrator : IAsyncDisposable
             record.Job.State = JobState.Stitching;
             EmitState(record);
         }
+        else if (task.Kind == TaskKind.Finish && record.Job.State is JobState.Rendering or JobState.Stitching)
+        {
+            record.Job.State = JobState.Finishing;
+            EmitState(record);
+        }
 
         _metrics.TaskStarted(task.Kind);
         Log.TaskDispatched(_log, record.Job.JobId, task.TaskId, task.Attempt, worker.Id);
@@ -800,8 +805,10 @@ internal sealed partial class Orchestrator : IAsyncDisposable
         _metrics.TaskFinished(task.Kind, "succeeded", completed.ElapsedSeconds, ModelOf(job, task), completed.MediaSeconds, completed.CostUsd);
         Log.TaskSucceeded(_log, job.JobId, task.TaskId, task.Attempt, worker, completed.ElapsedSeconds);
 
-        if (task.Kind == TaskKind.Stitch)
+        if (task.TaskId == TaskGraph.FinalTaskId(job.Plan))
         {
+            job.Deliverables.Clear();
+            job.Deliverables.AddRange(completed.Deliverables);
             job.OutputUri = completed.OutputUri;
             job.OutputUrl = completed.OutputUrl;
             job.OutputDurationSeconds = completed.MediaSeconds;

@@ -1,6 +1,7 @@
 using VideoGen.Contracts;
 using VideoGen.Contracts.Catalog;
 using VideoGen.Contracts.V1;
+using VideoGen.Coordinator.Planning;
 using TaskStatus = VideoGen.Contracts.V1.TaskStatus;
 
 namespace VideoGen.Coordinator.Scheduling;
@@ -8,12 +9,19 @@ namespace VideoGen.Coordinator.Scheduling;
 /// <summary>
 /// The task DAG of a plan: one storyboard per beat that a reference chunk starts from, one task
 /// per chunk (a reference chunk waits for its beat's storyboard, a continuous chunk for the
-/// previous chunk's last frame), and the stitch, which waits for every chunk.
-/// Tasks come out in a topological order.
+/// previous chunk's last frame), the stitch, which waits for every chunk and joins them into the raw
+/// cut, and the finish, which waits for the stitch and makes the delivered ad (transitions, grade,
+/// titles, resolution, deliverables, soundtrack). Plans made before the finish existed (no
+/// <see cref="Plan.Finish"/>) end with the stitch. Tasks come out in a topological order.
 /// </summary>
 public static class TaskGraph
 {
     public const string StitchTaskId = "stitch";
+
+    public const string FinishTaskId = "finish";
+
+    /// <summary>The task whose success ends the job: the finish, or the stitch for plans without one.</summary>
+    public static string FinalTaskId(Plan plan) => plan.Finish is null ? StitchTaskId : FinishTaskId;
 
     public static string StoryboardTaskId(int beat) => $"storyboard-{beat}";
 
@@ -37,6 +45,13 @@ public static class TaskGraph
         var stitch = new TaskStatus { TaskId = StitchTaskId, Kind = TaskKind.Stitch, Index = -1, State = TaskState.Waiting };
         stitch.DependsOn.AddRange(plan.Chunks.Select(c => ChunkTaskId(c.Index)));
         tasks.Add(stitch);
+        if (plan.Finish is not null)
+        {
+            var finish = new TaskStatus { TaskId = FinishTaskId, Kind = TaskKind.Finish, Index = -1, State = TaskState.Waiting };
+            finish.DependsOn.AddRange(FinishInputs(plan));
+            tasks.Add(finish);
+        }
+
         return tasks;
     }
 
@@ -87,15 +102,84 @@ public static class TaskGraph
                 };
                 break;
             case TaskKind.Stitch:
-                var stitch = new StitchTask { DurationSeconds = plan.Spec.DurationSeconds, OutputKey = ArtifactKeys.Final(job.JobId) };
+                // With a finish the stitch keeps the raw cut (the overlap transitions consume included);
+                // without one (older plans) it is the final video.
+                var stitch = plan.Finish is null
+                    ? new StitchTask { DurationSeconds = plan.Spec.DurationSeconds, OutputKey = ArtifactKeys.Final(job.JobId) }
+                    : new StitchTask { DurationSeconds = ChunkPlanner.RawSeconds(plan), OutputKey = ArtifactKeys.Stitched(job.JobId) };
                 stitch.ChunkUris.AddRange(task.DependsOn.Select(d => tasks[d].OutputUri));
                 request.Stitch = stitch;
+                break;
+            case TaskKind.Finish:
+                request.Finish = BuildFinish(job, tasks);
                 break;
             default:
                 throw new InvalidOperationException($"Task {task.TaskId} has no kind.");
         }
 
         return request;
+    }
+
+    /// <summary>The tasks the finish waits for: the stitch (the soundtrack's tasks join here when a job has them).</summary>
+    public static IEnumerable<string> FinishInputs(Plan plan)
+    {
+        yield return StitchTaskId;
+    }
+
+    /// <summary>
+    /// The finish request: the raw cut, a cut with the plan's transition wherever a chunk starts a new take,
+    /// the beats' on-screen text in the final timeline (while the beat's chunks are on screen, inset so it never
+    /// spans a transition), the master's size and frame rate, and the deliverables.
+    /// </summary>
+    public static FinishTask BuildFinish(Job job, IReadOnlyDictionary<string, TaskStatus> tasks)
+    {
+        var plan = job.Plan;
+        var finish = plan.Finish;
+        var task = new FinishTask
+        {
+            VideoUri = tasks[StitchTaskId].OutputUri,
+            DurationSeconds = plan.Spec.DurationSeconds,
+            WidthPixels = finish.WidthPixels,
+            HeightPixels = finish.HeightPixels,
+            Fps = finish.Fps,
+            Look = finish.Look,
+            OutputKey = ArtifactKeys.Final(job.JobId),
+        };
+        foreach (var chunk in plan.Chunks.Where(c => c.TransitionInSeconds > 0))
+        {
+            task.Cuts.Add(new TakeCut { AtSeconds = ChunkPlanner.RawStart(plan, chunk.Index), Transition = finish.Transition, Seconds = chunk.TransitionInSeconds });
+        }
+
+        if (finish.Titles)
+        {
+            // A beat's text shows while its picture does: from the start of the beat's first chunk to the start of the
+            // next beat's first chunk (chunks belong to the beat their start falls in), inset so it never spans a transition.
+            var inset = Math.Max(finish.TransitionSeconds, 0.25);
+            var starts = plan.Chunks.GroupBy(c => c.BeatIndex).ToDictionary(g => g.Key, g => g.Min(c => c.StartSeconds));
+            var ordered = starts.OrderBy(p => p.Value).ToList();
+            for (var i = 0; i < ordered.Count; i++)
+            {
+                var beat = plan.Spec.Beats[ordered[i].Key];
+                if (beat.OnScreenText.Length == 0)
+                {
+                    continue;
+                }
+
+                var start = ordered[i].Value + (i == 0 ? 0.25 : inset);
+                var end = (i + 1 < ordered.Count ? ordered[i + 1].Value : plan.Spec.DurationSeconds) - inset;
+                if (end - start >= 1.0)
+                {
+                    task.Titles.Add(new TitleText { Text = beat.OnScreenText, StartSeconds = Math.Round(start, 3), EndSeconds = Math.Round(end, 3) });
+                }
+            }
+        }
+
+        foreach (var ratio in finish.AspectRatios)
+        {
+            task.Deliverables.Add(new DeliverableTarget { AspectRatio = ratio, OutputKey = ArtifactKeys.Deliverable(job.JobId, ratio) });
+        }
+
+        return task;
     }
 
     private static long StableSeed(string jobId, int index)

@@ -51,6 +51,7 @@ internal sealed class JobGrpcService(
             CostUsd = ChunkPlanner.Cost(plan),
             ExpectedWallSeconds = WallTimeEstimator.Estimate(plan, model, storyboard, slots),
             Workers = workers.Count,
+            FinishSeconds = WallTimeEstimator.FinishSeconds(plan),
         });
     }
 

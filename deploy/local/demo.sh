@@ -23,7 +23,7 @@ while [[ $# -gt 0 ]]; do
 done
 
 ensure_dotnet
-ensure_apt ffmpeg
+ensure_apt ffmpeg fonts-dejavu-core
 build_release
 
 CLI=(dotnet "$VIDEOGEN_ROOT/artifacts/bin/VideoGen.Cli/release/videogen.dll")

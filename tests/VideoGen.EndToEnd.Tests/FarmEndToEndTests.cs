@@ -27,14 +27,17 @@ public sealed class FarmEndToEndTests
         Assert.True(job.State == JobState.Succeeded, $"job ended {job.State}: {job.Error}\n{farm.Logs()}");
         Assert.Equal(Enumerable.Range(1, (int)job.LastSequence).Select(i => (long)i), events.Select(e => e.Sequence));
 
-        // The video: 30.0 s of H.264 854x480, six 5 s chunks.
-        var video = LocalFarm.LocalPath(job.OutputUri);
-        var info = await Media.ProbeAsync(video);
-        Assert.InRange(info.DurationSeconds, 29.9, 30.1);
-        Assert.Equal(("h264", 854, 480), (info.Codec, info.Width, info.Height));
+        // The finished ad: 30.0 s (±1 frame) of H.264 at the default 720p. The raw cut joins seven 5 s chunks: the
+        // dissolves at the three beat boundaries overlap the takes by 0.5 s each, so 30 s + 1.5 s needs a seventh.
+        var final = await Media.ProbeAsync(LocalFarm.LocalPath(job.OutputUri));
+        Assert.InRange(final.DurationSeconds, 30 - 1 / 24.0, 30 + 1 / 24.0);
+        Assert.Equal(("h264", 1280, 720, 24.0), (final.Codec, final.Width, final.Height, final.Fps));
         Assert.Equal(30.0, job.OutputDurationSeconds, 1);
+        var video = LocalFarm.RawCutPath(farm, job);
+        var info = await Media.ProbeAsync(video);
+        Assert.Equal(("h264", 854, 480), (info.Codec, info.Width, info.Height));
         var chunks = job.Tasks.Where(t => t.Kind == TaskKind.Chunk).OrderBy(t => t.Index).ToList();
-        Assert.Equal(6, chunks.Count);
+        Assert.Equal(7, chunks.Count);
         Assert.All(chunks, c => Assert.Equal(5.0, c.MediaSeconds, 1));
 
         // Both workers ran chunks, and independent chunks overlapped in time.
@@ -44,13 +47,14 @@ public sealed class FarmEndToEndTests
         var overlapping = chunks.SelectMany(a => chunks.Where(b => b.Index > a.Index && a.StartedAt.ToDateTime() < b.FinishedAt.ToDateTime() && b.StartedAt.ToDateTime() < a.FinishedAt.ToDateTime())).Count();
         Assert.True(overlapping > 0, "no two chunks ran at the same time");
 
-        // Continuity: a continuous chunk starts where the previous one ended; a reference chunk starts from its beat's storyboard.
+        // Continuity, in the raw cut (every chunk at full length): a continuous chunk starts where the previous one ended;
+        // a reference chunk starts from its beat's storyboard.
         var frames = Path.Combine(farm.Directory, "frames");
         Directory.CreateDirectory(frames);
         var fps = (int)Math.Round(info.Fps);
         foreach (var plan in job.Plan.Chunks.Where(c => c.Index > 0))
         {
-            var cut = (int)Math.Round(plan.StartSeconds * fps);
+            var cut = (int)Math.Round(plan.Index * job.Plan.ClipSeconds * fps);
             var firstFrame = await Media.FrameAsync(video, cut, Path.Combine(frames, $"{plan.Index}-first.png"));
             if (plan.IsReference)
             {
@@ -127,8 +131,10 @@ public sealed class FarmEndToEndTests
 
         var estimate = await farm.Jobs.EstimateJobAsync(new EstimateJobRequest { Job = new JobRequest { Prompt = ShowcasePrompt } });
 
-        Assert.Equal(6, estimate.Plan.Chunks.Count);
-        Assert.Equal([0, 2, 3, 5], estimate.Plan.Chunks.Where(c => c.IsReference).Select(c => c.Index).ToArray());
+        // Beats at 0, 6, 15 and 24 s; chunk starts 0, 5, 9.5, 14.5, 19, 23.5, 28.5 (each new take 0.5 s early for its dissolve).
+        Assert.Equal(7, estimate.Plan.Chunks.Count);
+        Assert.Equal([0, 2, 4, 5], estimate.Plan.Chunks.Where(c => c.IsReference).Select(c => c.Index).ToArray());
+        Assert.True(estimate.FinishSeconds > 0 && estimate.FinishSeconds < estimate.ExpectedWallSeconds);
         Assert.Equal(2, estimate.Workers);
         Assert.Equal(0, estimate.CostUsd); // the procedural model is free
         Assert.True(estimate.ExpectedWallSeconds > 0);

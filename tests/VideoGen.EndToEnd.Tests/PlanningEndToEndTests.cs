@@ -85,10 +85,13 @@ public sealed class PlanningEndToEndTests
         Assert.Equal(3, job.Plan.Chunks.Count);
         Assert.Equal(3, job.Plan.Spec.Beats.Count);
 
-        var video = LocalFarm.LocalPath(job.OutputUri);
+        var final = await Media.ProbeAsync(LocalFarm.LocalPath(job.OutputUri));
+        Assert.InRange(final.DurationSeconds, 12 - 1 / 24.0, 12 + 1 / 24.0);
+        Assert.Equal(("h264", 1280, 720), (final.Codec, final.Width, final.Height));
+
+        // Reference chunks are checked in the raw cut, where each chunk sits at full length.
+        var video = LocalFarm.RawCutPath(farm, job);
         var info = await Media.ProbeAsync(video);
-        Assert.InRange(info.DurationSeconds, 11.9, 12.1);
-        Assert.Equal(("h264", 854, 480), (info.Codec, info.Width, info.Height));
 
         var references = job.Plan.Chunks.Where(c => c.IsReference).ToList();
         var beats = references.Select(c => c.BeatIndex).Distinct().Order().ToList();
@@ -109,7 +112,7 @@ public sealed class PlanningEndToEndTests
         var fps = (int)Math.Round(info.Fps);
         foreach (var chunk in references)
         {
-            var first = await Media.FrameAsync(video, (int)Math.Round(chunk.StartSeconds * fps), Path.Combine(frames, $"{chunk.Index}-first.png"));
+            var first = await Media.FrameAsync(video, (int)Math.Round(chunk.Index * job.Plan.ClipSeconds * fps), Path.Combine(frames, $"{chunk.Index}-first.png"));
             var ssim = await Media.SsimAsync(first, Storyboard(chunk.BeatIndex));
             Assert.True(ssim >= 0.95, $"chunk {chunk.Index} does not start from the storyboard of beat {chunk.BeatIndex}: SSIM {ssim}");
         }

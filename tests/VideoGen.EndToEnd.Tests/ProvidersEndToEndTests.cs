@@ -22,7 +22,8 @@ public sealed class ProvidersEndToEndTests
         await using var replicate = await ReplicateStandIn.StartAsync();
         await using var farm = await LocalFarm.StartAsync("replicate-30s", ReplicateFarm(replicate));
 
-        var submitted = (await farm.SubmitAsync("a 30 second product showcase for a titanium smartwatch", r => r.Model = Wan)).Job;
+        // Hard cuts: this test is about billing six 5 s clips (transitions would add a seventh for their overlap).
+        var submitted = (await farm.SubmitAsync("a 30 second product showcase for a titanium smartwatch", r => (r.Model, r.Transition) = (Wan, "cut"))).Job;
         var events = await farm.WatchAsync(submitted.JobId);
         var job = await farm.GetJobAsync(submitted.JobId);
 
@@ -39,10 +40,13 @@ public sealed class ProvidersEndToEndTests
         Assert.Equal(2.70, events.Last(e => e.TaskUpdated is not null).TaskUpdated.JobCostUsd, 6);
         Assert.Equal(2.70, events.Last(e => e.StateChanged is not null).StateChanged.CostUsd, 6);
 
-        // The provider's 832x480 clips were normalised, so the stitch joined them: 30 s of 854x480 at 16 fps.
+        // The provider's 832x480 clips were normalised, so the stitch joined them (854x480 at 16 fps), and the finish
+        // made the 16 fps model's cut the farm's 24 fps at 720p.
+        var raw = await Media.ProbeAsync(LocalFarm.RawCutPath(farm, job));
+        Assert.Equal(("h264", 854, 480, 16.0), (raw.Codec, raw.Width, raw.Height, raw.Fps));
         var video = await Media.ProbeAsync(LocalFarm.LocalPath(job.OutputUri));
-        Assert.InRange(video.DurationSeconds, 29.9, 30.1);
-        Assert.Equal(("h264", 854, 480, 16.0), (video.Codec, video.Width, video.Height, video.Fps));
+        Assert.InRange(video.DurationSeconds, 30 - 1 / 24.0, 30 + 1 / 24.0);
+        Assert.Equal(("h264", 1280, 720, 24.0), (video.Codec, video.Width, video.Height, video.Fps));
     }
 
     [Fact]
@@ -51,8 +55,8 @@ public sealed class ProvidersEndToEndTests
         await using var replicate = await ReplicateStandIn.StartAsync();
         await using var farm = await LocalFarm.StartAsync("replicate-32s", ReplicateFarm(replicate));
 
-        var estimate = await farm.Jobs.EstimateJobAsync(new EstimateJobRequest { Job = new JobRequest { Prompt = "a 32 second showcase for a lamp", Model = Wan } });
-        var job = await farm.RunAsync("a 32 second showcase for a lamp", r => r.Model = Wan);
+        var estimate = await farm.Jobs.EstimateJobAsync(new EstimateJobRequest { Job = new JobRequest { Prompt = "a 32 second showcase for a lamp", Model = Wan, Transition = "cut" } });
+        var job = await farm.RunAsync("a 32 second showcase for a lamp", r => (r.Model, r.Transition) = (Wan, "cut"));
 
         Assert.True(job.State == JobState.Succeeded, $"job ended {job.State}: {job.Error}\n{farm.Logs()}");
         Assert.Equal(3.15, estimate.CostUsd, 6);
@@ -70,11 +74,12 @@ public sealed class ProvidersEndToEndTests
         await using var replicate = await ReplicateStandIn.StartAsync();
         await using var farm = await LocalFarm.StartAsync("replicate-budget", ReplicateFarm(replicate, workers: 1));
 
+        // Seven 5 s clips at $0.09/s: the dissolves at the three beat boundaries need a seventh chunk for their overlap.
         var error = await Assert.ThrowsAsync<RpcException>(() =>
             farm.SubmitAsync("a 30 second product showcase for a titanium smartwatch", r => (r.Model, r.MaxCostUsd) = (Wan, 2.69)));
 
         Assert.Equal(StatusCode.ResourceExhausted, error.StatusCode);
-        Assert.Contains("$2.70", error.Status.Detail);
+        Assert.Contains("$3.15", error.Status.Detail);
         Assert.Contains("$2.69", error.Status.Detail);
         Assert.Empty((await farm.Jobs.ListJobsAsync(new ListJobsRequest())).Jobs);
         Assert.Empty(replicate.Requests);

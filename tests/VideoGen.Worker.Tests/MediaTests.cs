@@ -203,6 +203,32 @@ public sealed class MediaTests : IClassFixture<ProceduralClipFixture>
     }
 
     [Fact]
+    public void ProceduralArguments_StoryboardWithCaption_DrawsTheCaptionFileWithTheFont()
+    {
+        var arguments = ProceduralArguments.Storyboard(2, "cta", "logo", "watch", 854, 480, "/tmp/x.png", ("/tmp/x.txt", "/f/font.ttf")).Arguments;
+
+        Assert.Contains("drawtext=fontfile='/f/font.ttf':textfile='/tmp/x.txt':expansion=none", arguments);
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task ProceduralStoryboard_WithAFont_WritesTheBeatAsAnAnimaticCaption()
+    {
+        var token = Timeouts.After(50);
+        const string font = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf";
+        var plain = _fixture.Folder.File("plain.png");
+        var captioned = _fixture.Folder.File("captioned.png");
+        var request = new StoryboardImageRequest(1, "hero_reveal", "slow push-in on the watch", "", "watch", "", 854, 480, plain);
+        await new ProceduralStoryboardRenderer(FfmpegRunner.Silent).RenderAsync(request, token);
+        await new ProceduralStoryboardRenderer(FfmpegRunner.Silent, font).RenderAsync(request with { OutputPath = captioned }, token);
+
+        var (a, b) = (await FfmpegProbe.PixelsAsync(plain, token), await FfmpegProbe.PixelsAsync(captioned, token));
+        var changed = Enumerable.Range(0, a.Length / 3).Count(p => Math.Abs(a[3 * p] - b[3 * p]) + Math.Abs(a[3 * p + 1] - b[3 * p + 1]) + Math.Abs(a[3 * p + 2] - b[3 * p + 2]) > 30);
+        Assert.True(changed > 2000, $"the caption changed {changed} pixels");
+        Assert.False(File.Exists(captioned + ".caption.txt"));
+        Assert.Equal("slow push-in on the\nwatch", ProceduralStoryboardRenderer.Wrap("slow push-in on the watch", 20));
+    }
+
+    [Fact]
     public void ProceduralArguments_Storyboard_DrawsNoText()
     {
         var arguments = ProceduralArguments.Storyboard(2, "cta", "logo", "watch", 854, 480, "/tmp/x.png").Arguments;

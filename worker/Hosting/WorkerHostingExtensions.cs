@@ -37,7 +37,11 @@ public static class WorkerHostingExtensions
         services.AddSingleton<ChunkStitcher>();
 
         services.AddSingleton<ProceduralVideoModel>();
-        services.AddSingleton<ProceduralStoryboardRenderer>();
+        // The font comes from configuration, not IOptions<WorkerOptions>: validating those options resolves the model
+        // registry, which holds this renderer (reading the options here deadlocked the worker's start).
+        services.AddSingleton(sp => new ProceduralStoryboardRenderer(
+            sp.GetRequiredService<FfmpegRunner>(),
+            sp.GetRequiredService<IConfiguration>()[$"{WorkerOptions.Section}:{nameof(WorkerOptions.FontFile)}"] ?? WorkerOptions.DefaultFontFile));
         services.AddSingleton<IModelProvider, ProceduralModelProvider>();
         services.AddReplicateProvider();
         services.AddOpenAiImageProvider();
@@ -49,6 +53,7 @@ public static class WorkerHostingExtensions
         services.AddSingleton<StoryboardExecutor>();
         services.AddSingleton<ChunkExecutor>();
         services.AddSingleton<StitchExecutor>();
+        services.AddSingleton<FinishExecutor>();
         services.AddSingleton<TaskRunner>();
         services.AddSingleton<TaskExecutions>();
 

@@ -35,6 +35,12 @@ public sealed class WorkerOptions
     /// <summary>Scratch folder for task files; default a folder under the system temp folder.</summary>
     public string WorkDirectory { get; set; } = "";
 
+    /// <summary>Font the finish step draws titles with (Debian's fonts-dejavu-core ships this one).</summary>
+    public string FontFile { get; set; } = DefaultFontFile;
+
+    /// <summary>Debian's DejaVu Sans Bold.</summary>
+    public const string DefaultFontFile = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf";
+
     /// <summary>
     /// Seconds a finished task's outcome is kept after it ended, so that a RunTask for the same job and task (the
     /// coordinator restarted while the stream was open) gets it instead of running the task again; 0: not kept.

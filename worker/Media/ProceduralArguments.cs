@@ -54,9 +54,12 @@ public static class ProceduralArguments
 
     /// <summary>
     /// One storyboard PNG: a two-colour gradient whose hues step by the golden angle per beat, plus three boxes
-    /// placed and coloured from a hash of the beat and subject. No drawtext: fonts may be missing.
+    /// placed and coloured from a hash of the beat and subject. With a <paramref name="caption"/> (a text file and a font,
+    /// both present) the beat's name and shot are written over it, top left, so the procedural clips read as an animatic
+    /// of the plan; without one no text is drawn (a worker without fonts still renders).
     /// </summary>
-    public static FFMpegArgumentProcessor Storyboard(int beatIndex, string beatName, string shot, string subject, int width, int height, string outputPath)
+    public static FFMpegArgumentProcessor Storyboard(int beatIndex, string beatName, string shot, string subject, int width, int height, string outputPath,
+        (string TextFile, string FontFile)? caption = null)
     {
         var hash = StableHash.Of(beatIndex.ToString(CultureInfo.InvariantCulture), beatName, shot, subject);
         var hue = (beatIndex * 137.508 + hash % 30) % 360;
@@ -79,6 +82,13 @@ public static class ProceduralArguments
             var y = random.Next(0, height - h);
             var colour = Colour.Hsv(hue + 180 + i * 40, 0.55, i % 2 == 0 ? 0.95 : 0.12);
             boxes.Append(CultureInfo.InvariantCulture, $"{(i == 0 ? "" : ",")}drawbox=x={x}:y={y}:w={w}:h={h}:color=0x{colour}@0.85:t=fill");
+        }
+
+        if (caption is { } c)
+        {
+            var size = Math.Max(12, height / 24);
+            boxes.Append(CultureInfo.InvariantCulture,
+                $",drawtext=fontfile='{c.FontFile}':textfile='{c.TextFile}':expansion=none:fontsize={size}:fontcolor=white:line_spacing={size / 3}:box=1:boxcolor=black@0.45:boxborderw={size / 2}:x={width / 8}:y={height / 8}");
         }
 
         return FFMpegArguments

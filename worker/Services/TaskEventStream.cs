@@ -68,6 +68,13 @@ public static class TaskOutcomes
         ModelSeconds = result.ModelSeconds,
         ElapsedSeconds = result.ElapsedSeconds,
         OutputUrl = result.OutputUrl,
+        Deliverables =
+        {
+            (result.Deliverables ?? []).Select(d => new Deliverable
+            {
+                AspectRatio = d.AspectRatio, Uri = d.Uri, Url = d.Url, WidthPixels = d.Width, HeightPixels = d.Height,
+            }),
+        },
     };
 
     /// <summary>

@@ -2,6 +2,7 @@ using Google.Protobuf.WellKnownTypes;
 using Google.Rpc;
 using Grpc.Core;
 using VideoGen.Contracts.V1;
+using VideoGen.Worker.Media;
 using VideoGen.Worker.Models;
 using VideoGen.Worker.Tasks;
 
@@ -24,7 +25,8 @@ public static class TaskRequestMapper
             RunTaskRequest.TaskOneofCase.Storyboard => Storyboard(request, attempt, request.Storyboard, models),
             RunTaskRequest.TaskOneofCase.Chunk => Chunk(request, attempt, request.Chunk, models),
             RunTaskRequest.TaskOneofCase.Stitch => Stitch(request, attempt, request.Stitch),
-            _ => throw Invalid("task", "one of storyboard, chunk or stitch is required"),
+            RunTaskRequest.TaskOneofCase.Finish => Finish(request, attempt, request.Finish),
+            _ => throw Invalid("task", "one of storyboard, chunk, stitch or finish is required"),
         };
     }
 
@@ -79,6 +81,52 @@ public static class TaskRequestMapper
         RequireKey(task.OutputKey, "stitch.output_key");
         return new StitchWork(request.JobId, request.TaskId, attempt, task.ChunkUris.ToArray(), task.DurationSeconds, task.OutputKey);
     }
+
+    private static FinishWork Finish(RunTaskRequest request, int attempt, FinishTask task)
+    {
+        Require(Uri.TryCreate(task.VideoUri, UriKind.Absolute, out _), "finish.video_uri", "must be an absolute URI");
+        Require(double.IsFinite(task.DurationSeconds) && task.DurationSeconds > 0, "finish.duration_seconds", "must be greater than 0");
+        Require(task.WidthPixels is >= 16 and <= 4096 && task.WidthPixels % 2 == 0, "finish.width_pixels", "must be an even number from 16 to 4096");
+        Require(task.HeightPixels is >= 16 and <= 4096 && task.HeightPixels % 2 == 0, "finish.height_pixels", "must be an even number from 16 to 4096");
+        Require(task.Fps is >= 1 and <= 120, "finish.fps", "must be from 1 to 120");
+        Require(task.Look is "" or "none" || Looks.Grades(task.Look), "finish.look", $"unknown look '{Clip(task.Look)}'");
+        var previous = 0.0;
+        for (var i = 0; i < task.Cuts.Count; i++)
+        {
+            var cut = task.Cuts[i];
+            Require(Finisher.XfadeTransitions.ContainsKey(cut.Transition), $"finish.cuts[{i}].transition", $"unknown transition '{Clip(cut.Transition)}'");
+            Require(double.IsFinite(cut.AtSeconds) && cut.AtSeconds > previous, $"finish.cuts[{i}].at_seconds", "must grow from one cut to the next and be greater than 0");
+            Require(double.IsFinite(cut.Seconds) && cut.Seconds > 0 && cut.Seconds < cut.AtSeconds - previous, $"finish.cuts[{i}].seconds", "must be greater than 0 and shorter than the take before it");
+            previous = cut.AtSeconds;
+        }
+
+        for (var i = 0; i < task.Titles.Count; i++)
+        {
+            var title = task.Titles[i];
+            Require(!string.IsNullOrWhiteSpace(title.Text) && title.Text.Length <= 200, $"finish.titles[{i}].text", "must hold 1 to 200 characters");
+            Require(double.IsFinite(title.StartSeconds) && double.IsFinite(title.EndSeconds) && title.StartSeconds >= 0 && title.EndSeconds > title.StartSeconds,
+                $"finish.titles[{i}].end_seconds", "must be after start_seconds, both finite and not negative");
+        }
+
+        for (var i = 0; i < task.Deliverables.Count; i++)
+        {
+            Require(task.Deliverables[i].AspectRatio is "9:16" or "1:1", $"finish.deliverables[{i}].aspect_ratio", "must be 9:16 or 1:1");
+            RequireKey(task.Deliverables[i].OutputKey, $"finish.deliverables[{i}].output_key");
+        }
+
+        RequireKey(task.OutputKey, "finish.output_key");
+        Require(string.IsNullOrEmpty(task.SoundtrackUri) || Uri.TryCreate(task.SoundtrackUri, UriKind.Absolute, out _), "finish.soundtrack_uri", "must be an absolute URI");
+        return new FinishWork(
+            request.JobId, request.TaskId, attempt, task.VideoUri, task.DurationSeconds,
+            task.Cuts.Select(c => new FinishCut(c.AtSeconds, c.Transition, c.Seconds)).ToArray(),
+            task.WidthPixels, task.HeightPixels, task.Fps, task.Look is "" ? "none" : task.Look,
+            task.Titles.Select(t => (t.Text, t.StartSeconds, t.EndSeconds)).ToArray(),
+            task.Deliverables.Select(d => (d.AspectRatio, d.OutputKey)).ToArray(),
+            task.OutputKey,
+            string.IsNullOrEmpty(task.SoundtrackUri) ? null : task.SoundtrackUri);
+    }
+
+    private static string Clip(string value) => value.Length <= 40 ? value : value[..40] + "…";
 
     private static void RequireKey(string key, string field)
     {

@@ -16,6 +16,7 @@ public sealed class TaskRunner
     private readonly StoryboardExecutor _storyboards;
     private readonly ChunkExecutor _chunks;
     private readonly StitchExecutor _stitches;
+    private readonly FinishExecutor _finishes;
     private readonly string _workRoot;
     private readonly ILogger<TaskRunner> _logger;
 
@@ -23,12 +24,14 @@ public sealed class TaskRunner
         StoryboardExecutor storyboards,
         ChunkExecutor chunks,
         StitchExecutor stitches,
+        FinishExecutor finishes,
         IOptions<WorkerOptions> options,
         ILogger<TaskRunner> logger)
     {
         _storyboards = storyboards;
         _chunks = chunks;
         _stitches = stitches;
+        _finishes = finishes;
         _workRoot = options.Value.WorkDirectory;
         _logger = logger;
     }
@@ -48,6 +51,7 @@ public sealed class TaskRunner
                 StoryboardWork storyboard => await _storyboards.RunAsync(storyboard, directory, reporter, cancellationToken),
                 ChunkWork chunk => await _chunks.RunAsync(chunk, directory, reporter, cancellationToken),
                 StitchWork stitch => await _stitches.RunAsync(stitch, directory, reporter, cancellationToken),
+                FinishWork finish => await _finishes.RunAsync(finish, directory, reporter, cancellationToken),
                 _ => throw new PermanentTaskException($"Unknown task kind {work.GetType().Name}."),
             };
             outcome = "succeeded";

@@ -64,6 +64,29 @@ public sealed record StitchWork(
     public override string Kind => "stitch";
 }
 
+/// <summary>Finish the raw cut into the delivered ad: transitions, grade, titles, renditions, soundtrack.</summary>
+public sealed record FinishWork(
+    string JobId,
+    string TaskId,
+    int Attempt,
+    string VideoUri,
+    double DurationSeconds,
+    IReadOnlyList<Media.FinishCut> Cuts,
+    int Width,
+    int Height,
+    int Fps,
+    string Look,
+    IReadOnlyList<(string Text, double StartSeconds, double EndSeconds)> Titles,
+    IReadOnlyList<(string AspectRatio, string OutputKey)> Deliverables,
+    string OutputKey,
+    string? SoundtrackUri) : TaskWork(JobId, TaskId, Attempt)
+{
+    public override string Kind => "finish";
+}
+
+/// <summary>One rendition a finish stored.</summary>
+public sealed record DeliverableResult(string AspectRatio, string Uri, string Url, int Width, int Height);
+
 /// <summary>What a successful attempt produced.</summary>
 /// <param name="OutputUri">Main output (clip, image or final video).</param>
 /// <param name="LastFrameUri">For chunks: the last frame; else empty.</param>
@@ -72,6 +95,7 @@ public sealed record StitchWork(
 /// <param name="ModelSeconds">Wall time of the model call.</param>
 /// <param name="ElapsedSeconds">Wall time of the whole attempt.</param>
 /// <param name="OutputUrl">An http(s) URL of the main output where the store makes one (S3 presigned GET); else empty.</param>
+/// <param name="Deliverables">For the finish: every rendition stored, the master first.</param>
 public sealed record TaskResult(
     string OutputUri,
     string LastFrameUri = "",
@@ -79,7 +103,8 @@ public sealed record TaskResult(
     double CostUsd = 0,
     double ModelSeconds = 0,
     double ElapsedSeconds = 0,
-    string OutputUrl = "");
+    string OutputUrl = "",
+    IReadOnlyList<DeliverableResult>? Deliverables = null);
 
 /// <summary>Where an executor reports progress and stored artifacts while it runs.</summary>
 public interface ITaskReporter

@@ -37,6 +37,11 @@ public static class CommandCatalog
         new("priority", "N", "-100..100, higher runs first (default 0)"),
         new("tenant", "NAME", "who the job is for (default \"default\")"),
         new("max-cost", "USD", "refuse the job when its estimate costs more"),
+        new("resolution", "480p|720p|1080p", "output resolution of the finished ad (default: the coordinator's, 720p)"),
+        new("transition", "NAME", "between takes: cut, dissolve, fade_black, wipe or zoom (default: the template's)"),
+        new("transition-seconds", "S", "length of each transition (default: the template's, 0.5)"),
+        new("look", "NAME", "colour grade: none, warm, cool, teal_orange or mono (default: the template's)"),
+        new("aspect", "LIST", "extra deliverables cut from the 16:9 master, e.g. 9:16,1:1"),
     ];
 
     public static readonly CommandSpec FarmUp = new("farm up",
@@ -61,6 +66,7 @@ public static class CommandCatalog
             new("request-id", "ID", "idempotency key (default: a new UUID)"),
             new("watch", null, "follow the job until it ends"),
             new("out", "FILE", "copy the final video to FILE (implies --watch); prints its absolute path last"),
+            new("deliverable", "ASPECT", "with --out: the rendition to copy, 16:9 (the master, default) or one asked with --aspect"),
         ]);
 
     public static readonly CommandSpec Watch = new("watch", "follow a job's events until it ends", ["JOB"], []);

@@ -25,6 +25,26 @@ public static class JobRequestBuilder
         {
             request.MaxCostUsd = maxCost;
         }
+        if (parsed.Get("resolution") is { } resolution)
+        {
+            request.Resolution = resolution.Trim().ToLowerInvariant() switch
+            {
+                "480p" => Resolution._480P,
+                "720p" => Resolution._720P,
+                "1080p" => Resolution._1080P,
+                _ => throw new UsageException($"--resolution must be 480p, 720p or 1080p, got '{resolution}'", parsed.Command),
+            };
+        }
+        request.Transition = parsed.Get("transition") ?? "";
+        if (parsed.GetDouble("transition-seconds") is { } transitionSeconds)
+        {
+            request.TransitionSeconds = transitionSeconds;
+        }
+        request.Look = parsed.Get("look") ?? "";
+        if (parsed.Get("aspect") is { } aspects)
+        {
+            request.AspectRatios.AddRange(aspects.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+        }
         if (parsed.Get("continuity") is { } continuity)
         {
             request.Continuity = Names.ParseContinuity(continuity)

@@ -54,7 +54,16 @@ public static class SubmitCommand
         }
         if (outFile is not null)
         {
-            var path = await OutputFetcher.FetchAsync(model.OutputUri, model.OutputUrl, outFile, cancellationToken);
+            var (uri, url) = (model.OutputUri, model.OutputUrl);
+            if (parsed.Get("deliverable") is { } aspect && aspect != "16:9")
+            {
+                var done = (await context.Coordinator.Jobs.GetJobAsync(new GetJobRequest { JobId = job.JobId }, cancellationToken: cancellationToken)).Job;
+                var deliverable = done.Deliverables.FirstOrDefault(d => d.AspectRatio == aspect)
+                    ?? throw new CliException($"the job has no {aspect} deliverable (it has {string.Join(", ", done.Deliverables.Select(d => d.AspectRatio))}); ask for it with --aspect", ExitCodes.JobFailed);
+                (uri, url) = (deliverable.Uri, deliverable.Url);
+            }
+
+            var path = await OutputFetcher.FetchAsync(uri, url, outFile, cancellationToken);
             if (context.Json)
             {
                 context.Output.WriteLine(System.Text.Json.JsonSerializer.Serialize(new Dictionary<string, string> { ["outputFile"] = path }));

@@ -127,8 +127,8 @@ public sealed class ProgressModel(string jobId)
         {
             return _tasks.Count;
         }
-        // Beats each get a storyboard, chunks one task each, plus the stitch.
-        var planned = (Plan.Spec?.Beats.Count ?? 0) + Plan.Chunks.Count + 1;
+        // Beats each get a storyboard, chunks one task each, plus the stitch and the finish.
+        var planned = (Plan.Spec?.Beats.Count ?? 0) + Plan.Chunks.Count + 1 + (Plan.Finish is null ? 0 : 1);
         return Math.Max(planned, _tasks.Count);
     }
 
@@ -137,6 +137,7 @@ public sealed class ProgressModel(string jobId)
         TaskKind.Storyboard => 0,
         TaskKind.Chunk => 1,
         TaskKind.Stitch => 2,
-        _ => 3,
+        TaskKind.Finish => 3,
+        _ => 4,
     };
 }

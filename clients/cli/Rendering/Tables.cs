@@ -135,6 +135,13 @@ public static class Tables
         {
             text.Append($" ({spec.PlannerNote})");
         }
+        if (plan.Finish is { } finish)
+        {
+            var aspects = finish.AspectRatios.Count == 0 ? "" : $", also {string.Join(", ", finish.AspectRatios)}";
+            text.AppendLine();
+            text.Append(string.Create(Invariant,
+                $"finish     {finish.WidthPixels}x{finish.HeightPixels} {finish.Fps} fps, {finish.Transition} {finish.TransitionSeconds:0.0#} s between takes, look {finish.Look}{aspects}"));
+        }
         return text.ToString();
     }
 

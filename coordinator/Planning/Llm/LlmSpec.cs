@@ -188,11 +188,27 @@ internal static class LlmSpecMapper
                 LengthSeconds = length,
                 ShotDescription = Clip(b.ShotDescription!.Trim()),
                 ImagePrompt = Clip(b.ImagePrompt!.Trim()),
+                OnScreenText = RuleBasedPlanner.OnScreenText(TemplateText(template, b.Name, i, beats.Count), subject),
             });
             start += length;
         }
 
         return (spec, null);
+    }
+
+    /// <summary>
+    /// On-screen text for an LLM beat: the template's text of the beat with the same name, else the template's
+    /// opening text for the first beat and its closing text (the call to action) for the last.
+    /// </summary>
+    private static string TemplateText(Template template, string? name, int index, int count)
+    {
+        var named = template.Beats.FirstOrDefault(t => string.Equals(t.Name, name?.Trim(), StringComparison.OrdinalIgnoreCase));
+        if (named is not null)
+        {
+            return named.Text;
+        }
+
+        return index == 0 ? template.Beats[0].Text : index == count - 1 ? template.Beats[^1].Text : "";
     }
 
     /// <summary>Some OpenAI-compatible servers wrap JSON in a Markdown code fence even when asked for a schema.</summary>

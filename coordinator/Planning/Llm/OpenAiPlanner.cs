@@ -136,7 +136,7 @@ public sealed partial class OpenAiPlanner : IJobPlanner
 
         spec.Planner = PlannerName;
         spec.PlannerNote = $"model {_options.Model}";
-        var plan = ChunkPlanner.Build(spec, model, rulesPlan.Continuity);
+        var plan = ChunkPlanner.Build(spec, model, rulesPlan.Continuity, rulesPlan.Finish);
 
         // The budget was checked against the rules plan at submit; an LLM duration must not spend past it.
         var cost = ChunkPlanner.Cost(plan);

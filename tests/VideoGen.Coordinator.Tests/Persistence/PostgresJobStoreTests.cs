@@ -101,7 +101,7 @@ public sealed class PostgresJobStoreTests(PostgresServerFixture server, ITestOut
         await after.JoinAsync("w1", slots: 1);
         var attempts = await after.RunToEndAsync(jobId);
 
-        Assert.Equal(["chunk-0", "stitch"], attempts.Select(a => a.TaskId).ToArray());
+        Assert.Equal(["chunk-0", "stitch", "finish"], attempts.Select(a => a.TaskId).ToArray());
         Assert.Equal(2, attempts[0].Request.Attempt);
         var events = after.Store.Events(jobId, 0);
         Assert.Equal(Enumerable.Range(1, events.Count).Select(i => (long)i), events.Select(e => e.Sequence));

@@ -316,7 +316,8 @@ public sealed class OpenAiPlannerTests
 
     private static (JobRequest Request, Plan Rules) Request(string prompt, double? duration = null, string template = "")
     {
-        var request = new JobRequest { Prompt = prompt, Template = template };
+        // Hard cuts: these tests pin the LLM spec's chunk arithmetic; transitions' overlap is FinishPlanningTests' subject.
+        var request = new JobRequest { Prompt = prompt, Template = template, Transition = "cut" };
         if (duration is { } d)
         {
             request.DurationSeconds = d;

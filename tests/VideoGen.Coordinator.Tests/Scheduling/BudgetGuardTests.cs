@@ -52,7 +52,7 @@ public sealed class BudgetGuardTests
     {
         await using var h = new OrchestratorHarness();
         await JoinAsync(h);
-        var job = await h.SubmitAsync("a 10 second showcase for a watch", r => (r.Model, r.MaxCostUsd) = (Wan, 0.90));
+        var job = await h.SubmitAsync("a 10 second showcase for a watch", r => (r.Model, r.MaxCostUsd, r.Transition) = (Wan, 0.90, "cut"));
 
         await h.RunToEndAsync(job.JobId);
 

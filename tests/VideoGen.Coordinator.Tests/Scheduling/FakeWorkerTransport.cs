@@ -54,6 +54,7 @@ internal sealed class FakeAttempt(string address, RunTaskRequest request, Cancel
         {
             RunTaskRequest.TaskOneofCase.Chunk => request.Chunk.ClipSeconds,
             RunTaskRequest.TaskOneofCase.Stitch => request.Stitch.DurationSeconds,
+            RunTaskRequest.TaskOneofCase.Finish => request.Finish.DurationSeconds,
             _ => 0,
         },
         CostUsd = request.TaskCase == RunTaskRequest.TaskOneofCase.Chunk ? request.Chunk.ClipSeconds * request.Chunk.PricePerSecondUsd : 0,

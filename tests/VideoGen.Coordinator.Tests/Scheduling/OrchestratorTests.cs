@@ -20,9 +20,9 @@ public sealed class OrchestratorTests
         var done = h.Orchestrator.GetJob(job.JobId)!;
         Assert.Equal(JobState.Succeeded, done.State);
         Assert.Equal(3, done.Plan.Chunks.Count);
-        Assert.Equal(["chunk-0", "chunk-1", "chunk-2", "stitch", "storyboard-0", "storyboard-1", "storyboard-2"], attempts.Select(a => a.TaskId).Order().ToArray());
+        Assert.Equal(["chunk-0", "chunk-1", "chunk-2", "finish", "stitch", "storyboard-0", "storyboard-1", "storyboard-2"], attempts.Select(a => a.TaskId).Order().ToArray());
         Assert.All(done.Tasks, t => Assert.Equal(1, t.Attempt));
-        Assert.Equal($"file:///fake/{job.JobId}/stitch", done.OutputUri);
+        Assert.Equal($"file:///fake/{job.JobId}/finish", done.OutputUri);
         Assert.Equal(12, done.OutputDurationSeconds, 3);
     }
 
@@ -65,7 +65,7 @@ public sealed class OrchestratorTests
     {
         await using var h = new OrchestratorHarness();
         await h.JoinAsync("w1", slots: 8);
-        var job = await h.SubmitAsync("a 30 second product showcase for a titanium smartwatch");
+        var job = await h.SubmitAsync("a 30 second product showcase for a titanium smartwatch", r => r.Transition = "cut");
 
         // Four beats → four storyboards at once.
         var storyboards = new List<FakeAttempt>();
@@ -258,7 +258,7 @@ public sealed class OrchestratorTests
         await after.JoinAsync("w1", slots: 1);
         var attempts = await after.RunToEndAsync(jobId);
 
-        Assert.Equal(["chunk-0", "stitch"], attempts.Select(a => a.TaskId).ToArray());
+        Assert.Equal(["chunk-0", "stitch", "finish"], attempts.Select(a => a.TaskId).ToArray());
         Assert.Equal(2, attempts[0].Request.Attempt);
         var events = after.Store.Events(jobId, 0);
         Assert.Equal(Enumerable.Range(1, events.Count).Select(i => (long)i), events.Select(e => e.Sequence));

@@ -221,6 +221,10 @@ public sealed class LocalFarm : IAsyncDisposable
     /// <summary>The local path behind a file:// artifact URI.</summary>
     public static string LocalPath(string uri) => new Uri(uri).LocalPath;
 
+    /// <summary>The raw cut the stitch made (every chunk at full length), before the finish.</summary>
+    public static string RawCutPath(LocalFarm farm, Job job) =>
+        LocalPath(job.Tasks.Single(t => t.TaskId == "stitch").OutputUri);
+
     public string Logs() =>
         $"--- coordinator ---\n{Coordinator?.Tail(60)}\n" + string.Join("\n", _workers.Select(w => $"--- {w.Name} ---\n{w.Tail(30)}"));
 

@@ -43,6 +43,33 @@ public static partial class Media
     [GeneratedRegex(@"All:([0-9.]+)")]
     private static partial Regex SsimRegex();
 
+    /// <summary>Scene scores above <paramref name="threshold"/> (FFmpeg's scene detection): the hard cuts of a video.</summary>
+    public static async Task<IReadOnlyList<double>> SceneCutsAsync(string video, double threshold = 0.3)
+    {
+        var output = await RunAsync("ffmpeg", ["-v", "error", "-i", video, "-vf", $"select='gt(scene,{threshold.ToString(CultureInfo.InvariantCulture)})',metadata=print:file=-", "-an", "-f", "null", "-"]);
+        return SceneScoreRegex().Matches(output).Select(m => double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture)).ToList();
+    }
+
+    [GeneratedRegex(@"lavfi\.scene_score=([0-9.]+)")]
+    private static partial Regex SceneScoreRegex();
+
+    /// <summary>Mean colour of an image (area-averaged to one pixel).</summary>
+    public static async Task<(int R, int G, int B)> MeanColourAsync(string png)
+    {
+        var path = Path.ChangeExtension(png, ".rgb");
+        await RunAsync("ffmpeg", ["-v", "error", "-y", "-i", png, "-vf", "scale=1:1:flags=area", "-f", "rawvideo", "-pix_fmt", "rgb24", path]);
+        var pixel = await File.ReadAllBytesAsync(path);
+        return (pixel[0], pixel[1], pixel[2]);
+    }
+
+    /// <summary>Whether the MP4's <c>moov</c> box comes before its <c>mdat</c> (<c>+faststart</c>: players start at once).</summary>
+    public static async Task<bool> MoovFirstAsync(string mp4)
+    {
+        var text = System.Text.Encoding.Latin1.GetString(await File.ReadAllBytesAsync(mp4));
+        var (moov, mdat) = (text.IndexOf("moov", StringComparison.Ordinal), text.IndexOf("mdat", StringComparison.Ordinal));
+        return moov >= 0 && moov < mdat;
+    }
+
     /// <summary>Runs ffmpeg or ffprobe, bounded; throws with its stderr when it fails.</summary>
     public static async Task<string> RunAsync(string file, string[] args, bool stderr = false)
     {
