@@ -11,6 +11,7 @@ public static class ArtifactKinds
         ArtifactKind.LastFrame => "last_frame",
         ArtifactKind.Image => "image",
         ArtifactKind.Video => "video",
+        ArtifactKind.Deliverable => "deliverable",
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "not an artifact kind"),
     };
 }
