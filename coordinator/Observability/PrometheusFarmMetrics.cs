@@ -27,11 +27,11 @@ internal sealed class PrometheusFarmMetrics : IFarmMetrics
     private static readonly Counter StaleReports = Metrics.CreateCounter("videogen_stale_reports_total", "Reports refused because they came from an attempt that no longer owns its task.");
     private static readonly Gauge Queue = Metrics.CreateGauge("videogen_queue_tasks", "Tasks waiting to run, by state (ready: inputs exist; waiting: on dependencies).", "state");
     private static readonly Gauge Workers = Metrics.CreateGauge("videogen_workers",
-        "Workers known to the coordinator, by state: ready, busy, draining, lost partition them; blocklisted counts workers blocklisted by at least one active job (they are also in one of the others).", "state");
+        "Workers known to the coordinator, by state: ready, busy, draining, quarantined, lost partition them (as ListWorkers reports them); blocklisted counts workers blocklisted by at least one active job (they are also in one of the others).", "state");
     private static readonly Gauge SlotsInUse = Metrics.CreateGauge("videogen_slots_in_use", "Task slots in use across workers, as the coordinator sees them (tasks running).");
     private static readonly Gauge SlotsTotal = Metrics.CreateGauge("videogen_slots", "Task slots across schedulable workers, as the coordinator sees them.");
 
-    private static readonly string[] WorkerStates = ["ready", "busy", "draining", "lost"];
+    private static readonly string[] WorkerStateLabels = [.. Scheduling.WorkerStates.All.Select(Scheduling.WorkerStates.Label)];
     private static readonly string[] Kinds = ["storyboard", "chunk", "stitch"];
     private static readonly string[] TaskOutcomes = ["succeeded", "retried", "failed", "cancelled"];
     private static readonly string[] JobOutcomes = ["succeeded", "failed", "cancelled"];
@@ -60,7 +60,7 @@ internal sealed class PrometheusFarmMetrics : IFarmMetrics
             Requeues.WithLabels(reason);
         }
 
-        foreach (var state in (string[])[.. WorkerStates, "blocklisted"])
+        foreach (var state in (string[])[.. WorkerStateLabels, "blocklisted"])
         {
             Workers.WithLabels(state).Set(0);
         }
@@ -111,16 +111,15 @@ internal sealed class PrometheusFarmMetrics : IFarmMetrics
 
     public void StaleReportRefused() => StaleReports.Inc();
 
-    public void ObserveQueue(int ready, int waiting, IEnumerable<WorkerRecord> workers)
+    public void ObserveQueue(int ready, int waiting, IEnumerable<WorkerRecord> workers, DateTimeOffset now)
     {
         Queue.WithLabels("ready").Set(ready);
         Queue.WithLabels("waiting").Set(waiting);
-        var counts = WorkerStates.ToDictionary(s => s, _ => 0);
+        var counts = WorkerStateLabels.ToDictionary(s => s, _ => 0);
         int inUse = 0, total = 0;
         foreach (var w in workers)
         {
-            var state = w.Lost ? "lost" : w.Draining ? "draining" : w.Running.Count >= w.Slots ? "busy" : "ready";
-            counts[state]++;
+            counts[Scheduling.WorkerStates.Label(Scheduling.WorkerStates.Of(w, now))]++;
             inUse += w.Running.Count;
             total += w.IsSchedulable ? w.Slots : 0;
         }

@@ -21,6 +21,10 @@ public interface IJobStore : IDisposable
     /// <summary>The job's events with a sequence greater than <paramref name="afterSequence"/>, in order.</summary>
     IReadOnlyList<JobEvent> Events(string jobId, long afterSequence);
 
-    /// <summary>Jobs newest first; <paramref name="offset"/> from the page token.</summary>
-    IReadOnlyList<Job> List(JobState state, string tenant, int offset, int limit);
+    /// <summary>
+    /// Up to <paramref name="limit"/> jobs, strictly newest first: by creation time, and among jobs
+    /// created in the same millisecond the one stored later first. After <paramref name="after"/>
+    /// (a previous page's <see cref="JobPage.Next"/>) when given, so inserts never shift pages.
+    /// </summary>
+    JobPage List(JobState state, string tenant, JobCursor? after, int limit);
 }

@@ -118,10 +118,11 @@ public sealed class SqliteJobStore : IJobStore
         return events;
     }
 
-    public IReadOnlyList<Job> List(JobState state, string tenant, int offset, int limit)
+    public JobPage List(JobState state, string tenant, JobCursor? after, int limit)
     {
+        // rowid is the insertion order (max + 1, kept by the upsert): the tie-breaker.
         var where = new List<string>();
-        var args = new List<(string, object)> { ("$limit", limit), ("$offset", offset) };
+        var args = new List<(string, object)> { ("$limit", limit + 1) };
         if (state != JobState.Unspecified)
         {
             where.Add("state = $state");
@@ -134,8 +135,32 @@ public sealed class SqliteJobStore : IJobStore
             args.Add(("$tenant", tenant));
         }
 
+        if (after is { } cursor)
+        {
+            where.Add("(created_at < $created OR (created_at = $created AND rowid < $seq))");
+            args.Add(("$created", cursor.CreatedAtMs));
+            args.Add(("$seq", cursor.Sequence));
+        }
+
         var filter = where.Count == 0 ? "" : "WHERE " + string.Join(" AND ", where);
-        return QueryJobs($"SELECT body FROM jobs {filter} ORDER BY created_at DESC, job_id LIMIT $limit OFFSET $offset", [.. args]);
+        using var connection = Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = $"SELECT body, created_at, rowid FROM jobs {filter} ORDER BY created_at DESC, rowid DESC LIMIT $limit";
+        foreach (var (name, value) in args)
+        {
+            command.Parameters.AddWithValue(name, value);
+        }
+
+        using var reader = command.ExecuteReader();
+        var rows = new List<(Job Job, JobCursor At)>();
+        while (reader.Read())
+        {
+            rows.Add((Job.Parser.ParseFrom((byte[])reader[0]), new JobCursor(reader.GetInt64(1), reader.GetInt64(2))));
+        }
+
+        return rows.Count > limit
+            ? new JobPage(rows.Take(limit).Select(r => r.Job).ToList(), rows[limit - 1].At)
+            : new JobPage(rows.Select(r => r.Job).ToList(), null);
     }
 
     public void Dispose() => _writer.Dispose();

@@ -11,7 +11,7 @@ internal interface IFarmMetrics
     void TaskFinished(TaskKind kind, string outcome, double elapsedSeconds, string model, double mediaSeconds, double costUsd);
     void TaskRequeued(string reason);
     void StaleReportRefused();
-    void ObserveQueue(int ready, int waiting, IEnumerable<WorkerRecord> workers);
+    void ObserveQueue(int ready, int waiting, IEnumerable<WorkerRecord> workers, DateTimeOffset now);
 
     /// <summary>Active jobs after a commit: counts the workers blocklisted by at least one of them.</summary>
     void ObserveJobs(IEnumerable<JobRecord> activeJobs);
@@ -29,7 +29,7 @@ internal sealed class NullFarmMetrics : IFarmMetrics
     public void TaskFinished(TaskKind kind, string outcome, double elapsedSeconds, string model, double mediaSeconds, double costUsd) { }
     public void TaskRequeued(string reason) { }
     public void StaleReportRefused() { }
-    public void ObserveQueue(int ready, int waiting, IEnumerable<WorkerRecord> workers) { }
+    public void ObserveQueue(int ready, int waiting, IEnumerable<WorkerRecord> workers, DateTimeOffset now) { }
     public void ObserveJobs(IEnumerable<JobRecord> activeJobs) { }
     public void BudgetRefused() { }
 }

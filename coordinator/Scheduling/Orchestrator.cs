@@ -577,7 +577,7 @@ internal sealed partial class Orchestrator : IAsyncDisposable
             .Where(c => !(record.Tasks.TryGetValue(TaskGraph.ChunkTaskId(c.Index), out var t) && t.State == TaskState.Succeeded))
             .ToList();
         var planned = unpaid.Sum(c => c.CostUsd);
-        if (job.CostUsd + planned <= job.Request.MaxCostUsd + 1e-9)
+        if (!Budget.Exceeds(job.CostUsd + planned, job.Request.MaxCostUsd))
         {
             return false;
         }
@@ -591,7 +591,7 @@ internal sealed partial class Orchestrator : IAsyncDisposable
     private string ModelOf(Job job, TaskStatus task) => task.Kind switch
     {
         TaskKind.Chunk => job.Plan.Model,
-        TaskKind.Storyboard => _options.StoryboardImageModel.Length > 0 ? _options.StoryboardImageModel : "procedural-image",
+        TaskKind.Storyboard => _options.StoryboardImageModel.Length > 0 ? _options.StoryboardImageModel : ModelCatalog.ProceduralImageModel,
         _ => "ffmpeg",
     };
 
@@ -1003,7 +1003,7 @@ internal sealed partial class Orchestrator : IAsyncDisposable
     {
         // Gauges are read at scrape time: refreshing them on this tick, not after every batch, keeps
         // a walk over every task off the dispatch path.
-        _metrics.ObserveQueue(_ready.Count, _jobs.Values.Sum(j => j.WaitingCount), _workers.Values);
+        _metrics.ObserveQueue(_ready.Count, _jobs.Values.Sum(j => j.WaitingCount), _workers.Values, _time.GetUtcNow());
         _metrics.ObserveJobs(_jobs.Values);
         var now = _time.GetUtcNow();
         foreach (var worker in _workers.Values)
@@ -1083,20 +1083,15 @@ internal sealed partial class Orchestrator : IAsyncDisposable
 
     public static bool IsTerminal(JobState state) => state is JobState.Succeeded or JobState.Failed or JobState.Cancelled;
 
-    private string WorkerState(WorkerRecord w) =>
-        w.Lost ? "lost"
-        : w.Draining ? "draining"
-        : w.QuarantinedUntil > _time.GetUtcNow() ? "quarantined"
-        : w.Running.Count >= w.Slots ? "busy"
-        : "ready";
-
     private WorkerInfo ToInfo(WorkerRecord w, int blocklistedJobs)
     {
+        var state = WorkerStates.Of(w, _time.GetUtcNow());
         var info = new WorkerInfo
         {
             WorkerId = w.Id,
             Address = w.Address,
-            State = WorkerState(w),
+            WorkerState = state,
+            State = WorkerStates.Label(state),
             Slots = w.Slots,
             RunningTasks = w.Running.Count,
             LastHeartbeat = Timestamp.FromDateTimeOffset(w.LastHeartbeat),

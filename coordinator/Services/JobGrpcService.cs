@@ -1,4 +1,5 @@
 using Grpc.Core;
+using VideoGen.Contracts.Catalog;
 using VideoGen.Contracts.V1;
 using VideoGen.Coordinator.Events;
 using VideoGen.Coordinator.Persistence;
@@ -15,7 +16,7 @@ internal sealed class JobGrpcService(
     JobEventHub hub,
     IFarmMetrics metrics) : JobService.JobServiceBase
 {
-    private const string ImageModel = "procedural-image";
+    private const string ImageModel = ModelCatalog.ProceduralImageModel;
 
     public override async Task<SubmitJobResponse> SubmitJob(SubmitJobRequest request, ServerCallContext context)
     {
@@ -27,7 +28,7 @@ internal sealed class JobGrpcService(
         var job = request.Job ?? new JobRequest();
         var plan = rules.Plan(job);
         var cost = ChunkPlanner.Cost(plan);
-        if (job.HasMaxCostUsd && cost > job.MaxCostUsd + 1e-9)
+        if (job.HasMaxCostUsd && Budget.Exceeds(cost, job.MaxCostUsd))
         {
             metrics.BudgetRefused();
             throw new BudgetExceededException(cost, job.MaxCostUsd);
@@ -40,7 +41,7 @@ internal sealed class JobGrpcService(
     public override Task<EstimateJobResponse> EstimateJob(EstimateJobRequest request, ServerCallContext context)
     {
         var plan = rules.Plan(request.Job ?? new JobRequest());
-        var workers = orchestrator.Workers.Where(w => w.State is "ready" or "busy" && w.Models.Contains(plan.Model)).ToList();
+        var workers = orchestrator.Workers.Where(w => w.WorkerState is WorkerState.Ready or WorkerState.Busy && w.Models.Contains(plan.Model)).ToList();
         var slots = workers.Sum(w => w.Slots);
         var model = rules.Models.Models[plan.Model];
         var storyboard = rules.Models.Models.TryGetValue(ImageModel, out var image) ? image.ExpectedLatencySeconds : 0.5;
@@ -65,16 +66,19 @@ internal sealed class JobGrpcService(
         }
 
         var size = request.PageSize == 0 ? 20 : request.PageSize;
-        var offset = 0;
-        if (!string.IsNullOrEmpty(request.PageToken) && !(int.TryParse(request.PageToken, out offset) && offset >= 0))
+        JobCursor? after = null;
+        if (!string.IsNullOrEmpty(request.PageToken))
         {
-            throw new RequestValidationException([new("page_token", "is not a token this server returned")]);
+            if (!JobCursor.TryDecode(request.PageToken, out var cursor))
+            {
+                throw new RequestValidationException([new("page_token", "is not a token this server returned")]);
+            }
+            after = cursor;
         }
 
-        // One more than asked tells whether another page exists.
-        var jobs = store.List(request.State, request.Tenant, offset, size + 1);
-        var response = new ListJobsResponse { NextPageToken = jobs.Count > size ? (offset + size).ToString() : "" };
-        foreach (var job in jobs.Take(size))
+        var page = store.List(request.State, request.Tenant, after, size);
+        var response = new ListJobsResponse { NextPageToken = page.Next?.Encode() ?? "" };
+        foreach (var job in page.Jobs)
         {
             var summary = orchestrator.GetJob(job.JobId) ?? job;
             summary = summary.Clone();

@@ -46,6 +46,9 @@ public sealed record ModelSpec
 /// <summary>The model catalog: configuration, not code. The embedded default lives in Catalog/models.json.</summary>
 public sealed class ModelCatalog
 {
+    /// <summary>The embedded image model: storyboards use it unless configured otherwise.</summary>
+    public const string ProceduralImageModel = "procedural-image";
+
     private static readonly JsonSerializerOptions JsonOptions = new()
     {
         PropertyNameCaseInsensitive = true,

@@ -21,6 +21,40 @@ public class FarmTests
     }
 
     [Fact]
+    public void RestartPolicy_BackoffDoublesPerRestartInTheLastMinute_UpToTheMax()
+    {
+        var policy = new RestartPolicy(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(4), maxPerMinute: 10);
+        var t0 = DateTimeOffset.UnixEpoch;
+
+        var delays = Enumerable.Range(0, 5).Select(i => policy.OnExit("worker-1", t0.AddSeconds(i)).Delay.TotalSeconds).ToArray();
+
+        Assert.Equal([1.0, 2, 4, 4, 4], delays);
+        Assert.Equal(TimeSpan.FromSeconds(1), policy.OnExit("worker-2", t0.AddSeconds(5)).Delay); // per process
+    }
+
+    [Fact]
+    public void RestartPolicy_MoreThanTheLimitInAMinute_GivesUp_AndAQuietMinuteResetsIt()
+    {
+        var policy = new RestartPolicy(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(16), maxPerMinute: 3);
+        var t0 = DateTimeOffset.UnixEpoch;
+
+        Assert.All(Enumerable.Range(0, 3), i => Assert.True(policy.OnExit("coordinator", t0.AddSeconds(i * 10)).Restart));
+        var fourth = policy.OnExit("coordinator", t0.AddSeconds(59));
+
+        Assert.False(fourth.Restart);
+        Assert.Equal(3, fourth.RecentRestarts);
+        var later = policy.OnExit("coordinator", t0.AddSeconds(60 + 10 + 1)); // the first two left the window
+        Assert.True(later.Restart);
+        Assert.Equal(TimeSpan.FromSeconds(2), later.Delay);
+    }
+
+    [Fact]
+    public void RestartPolicy_ZeroPerMinute_NeverRestarts()
+    {
+        Assert.False(RestartPolicy.Default(0).OnExit("worker-1", DateTimeOffset.UnixEpoch).Restart);
+    }
+
+    [Fact]
     public void FarmLayout_NoSlots_LeavesWorkerDefault()
     {
         var layout = new FarmLayout(1, 7070, "/f", null);

@@ -106,6 +106,10 @@ public sealed class FarmEndToEndTests
         await ExpectInvalid("job.model", r => r.Model = "sora-9000");
         await ExpectInvalid("job.continuity", r => r.Continuity = (Continuity)99);
 
+        var badToken = await Assert.ThrowsAsync<RpcException>(() => farm.Jobs.ListJobsAsync(new ListJobsRequest { PageToken = "20" }).ResponseAsync);
+        Assert.Equal(StatusCode.InvalidArgument, badToken.StatusCode);
+        Assert.Contains(badToken.GetRpcStatus()!.GetDetail<BadRequest>().FieldViolations, v => v.Field == "page_token");
+
         foreach (var call in new Func<Task>[]
                  {
                      () => farm.Jobs.GetJobAsync(new GetJobRequest { JobId = "job-nope" }).ResponseAsync,
@@ -171,19 +175,24 @@ public sealed class FarmEndToEndTests
         var cancelled = (await farm.Jobs.CancelJobAsync(new CancelJobRequest { JobId = job.JobId })).Job;
 
         Assert.Equal(JobState.Cancelled, cancelled.State);
-        Assert.All(cancelled.Tasks, t => Assert.Equal(TaskState.Cancelled, t.State));
+        // A task that finished before the cancel arrived (a storyboard, on a busy machine) keeps
+        // its result; every other task ends cancelled, and none is left waiting or running. No
+        // chunk can have finished: each one waits 60 s for the model.
+        Assert.All(cancelled.Tasks, t => Assert.True(t.State is TaskState.Cancelled or TaskState.Succeeded, $"task {t.TaskId} ended {t.State}"));
+        Assert.All(cancelled.Tasks.Where(t => t.Kind is TaskKind.Chunk or TaskKind.Stitch), t => Assert.Equal(TaskState.Cancelled, t.State));
         foreach (var worker in workers)
         {
             using var channel = Grpc.Net.Client.GrpcChannel.ForAddress(worker.Address);
             var client = new WorkerService.WorkerServiceClient(channel);
             await Poll.UntilAsync(
                 async () => (await client.GetWorkerStatusAsync(new GetWorkerStatusRequest())).RunningTasks.Count == 0,
-                TimeSpan.FromSeconds(5),
+                TimeSpan.FromSeconds(30),
                 $"{worker.WorkerId} still runs tasks of the cancelled job");
         }
 
-        // The model's 60 s latency was cut short: every task stopped on its worker within a second of the cancel.
-        Assert.True(stopwatch.Elapsed < TimeSpan.FromSeconds(1), $"tasks stopped {stopwatch.Elapsed.TotalMilliseconds:0} ms after the cancel");
+        // The model's 60 s latency was cut short: the workers stopped the running calls instead of
+        // letting them finish (on a quiet machine within a second; the bound leaves room for a busy one).
+        Assert.True(stopwatch.Elapsed < TimeSpan.FromSeconds(30), $"tasks stopped {stopwatch.Elapsed.TotalMilliseconds:0} ms after the cancel");
         var events = await farm.WatchAsync(job.JobId);
         Assert.Equal(JobState.Cancelled, events[^1].StateChanged.State);
     }

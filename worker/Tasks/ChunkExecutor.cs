@@ -1,3 +1,4 @@
+using VideoGen.Contracts.V1;
 using VideoGen.Worker.Media;
 using VideoGen.Worker.Models;
 using VideoGen.Worker.Observability;
@@ -64,8 +65,8 @@ public sealed class ChunkExecutor
         var lastFrameUpload = _store.PutAsync(work.LastFrameKey, lastFramePath, "image/png", cancellationToken);
         await Task.WhenAll(clipUpload, lastFrameUpload);
         var (clipUri, lastFrameUri) = (await clipUpload, await lastFrameUpload);
-        await reporter.ArtifactAsync("clip", clipUri, new FileInfo(generated.OutputPath).Length, cancellationToken);
-        await reporter.ArtifactAsync("last_frame", lastFrameUri, new FileInfo(lastFramePath).Length, cancellationToken);
+        await reporter.ArtifactAsync(ArtifactKind.Clip, clipUri, new FileInfo(generated.OutputPath).Length, cancellationToken);
+        await reporter.ArtifactAsync(ArtifactKind.LastFrame, lastFrameUri, new FileInfo(lastFramePath).Length, cancellationToken);
         await reporter.ProgressAsync(1.0, "upload", cancellationToken);
 
         var cost = clip.DurationSeconds * work.PricePerSecondUsd;

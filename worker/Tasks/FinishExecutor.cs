@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using VideoGen.Contracts.V1;
 using VideoGen.Worker.Hosting;
 using VideoGen.Worker.Media;
 using VideoGen.Worker.Storage;
@@ -69,7 +70,7 @@ public sealed class FinishExecutor
         {
             var key = i == 0 ? work.OutputKey : work.Deliverables[i - 1].OutputKey;
             var uri = await _store.PutAsync(key, outputs[i].Path, "video/mp4", cancellationToken);
-            await reporter.ArtifactAsync(i == 0 ? "video" : "deliverable", uri, new FileInfo(outputs[i].Path).Length, cancellationToken);
+            await reporter.ArtifactAsync(i == 0 ? ArtifactKind.Video : ArtifactKind.Deliverable, uri, new FileInfo(outputs[i].Path).Length, cancellationToken);
             var url = await _store.GetDownloadUrlAsync(uri, cancellationToken);
             results.Add(new DeliverableResult(outputs[i].AspectRatio, uri, url, probes[i].Width, probes[i].Height));
         }

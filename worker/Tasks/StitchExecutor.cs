@@ -1,3 +1,4 @@
+using VideoGen.Contracts.V1;
 using VideoGen.Worker.Media;
 using VideoGen.Worker.Storage;
 
@@ -27,7 +28,7 @@ public sealed class StitchExecutor
         await reporter.ProgressAsync(0.8, "stitch", cancellationToken);
 
         var outputUri = await _store.PutAsync(work.OutputKey, outputPath, "video/mp4", cancellationToken);
-        await reporter.ArtifactAsync("video", outputUri, new FileInfo(outputPath).Length, cancellationToken);
+        await reporter.ArtifactAsync(ArtifactKind.Video, outputUri, new FileInfo(outputPath).Length, cancellationToken);
         var outputUrl = await _store.GetDownloadUrlAsync(outputUri, cancellationToken);
         await reporter.ProgressAsync(1.0, "upload", cancellationToken);
         return new TaskResult(outputUri, MediaSeconds: video.DurationSeconds, OutputUrl: outputUrl);

@@ -1,3 +1,5 @@
+using VideoGen.Contracts.Catalog;
+using VideoGen.Contracts.V1;
 using VideoGen.Worker.Models;
 using VideoGen.Worker.Observability;
 using VideoGen.Worker.Storage;
@@ -7,7 +9,7 @@ namespace VideoGen.Worker.Tasks;
 /// <summary>Runs a storyboard task: render the beat's image and store it.</summary>
 public sealed class StoryboardExecutor
 {
-    private const string FallbackModel = "procedural-image";
+    private const string FallbackModel = ModelCatalog.ProceduralImageModel;
 
     private readonly ModelRegistry _models;
     private readonly ProceduralStoryboardRenderer _fallback;
@@ -45,7 +47,7 @@ public sealed class StoryboardExecutor
         await reporter.ProgressAsync(0.8, "model_done", cancellationToken);
 
         var uri = await _store.PutAsync(work.OutputKey, imagePath, "image/png", cancellationToken);
-        await reporter.ArtifactAsync("image", uri, new FileInfo(imagePath).Length, cancellationToken);
+        await reporter.ArtifactAsync(ArtifactKind.Image, uri, new FileInfo(imagePath).Length, cancellationToken);
         await reporter.ProgressAsync(1.0, "upload", cancellationToken);
 
         // Image models are priced per image.

@@ -422,10 +422,11 @@ public sealed class TaskExecution
 
         public void TryProgress(double fraction, string step) => execution.Publish(Progress(fraction, step), droppable: true);
 
-        public ValueTask ArtifactAsync(string name, string uri, long sizeBytes, CancellationToken cancellationToken)
+        public ValueTask ArtifactAsync(ArtifactKind kind, string uri, long sizeBytes, CancellationToken cancellationToken)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            execution.Publish(new TaskEvent { Artifact = new TaskArtifact { Name = name, Uri = uri, SizeBytes = sizeBytes } }, droppable: false);
+            var artifact = new TaskArtifact { Kind = kind, Name = ArtifactKinds.Name(kind), Uri = uri, SizeBytes = sizeBytes };
+            execution.Publish(new TaskEvent { Artifact = artifact }, droppable: false);
             return ValueTask.CompletedTask;
         }
 

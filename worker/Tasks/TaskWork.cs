@@ -1,3 +1,5 @@
+using VideoGen.Contracts.V1;
+
 namespace VideoGen.Worker.Tasks;
 
 /// <summary>One task attempt as the worker runs it: the domain form of a validated <c>RunTaskRequest</c>.</summary>
@@ -129,5 +131,5 @@ public interface ITaskReporter
     void TryProgress(double fraction, string step);
 
     /// <summary>Reports a stored artifact.</summary>
-    ValueTask ArtifactAsync(string name, string uri, long sizeBytes, CancellationToken cancellationToken);
+    ValueTask ArtifactAsync(ArtifactKind kind, string uri, long sizeBytes, CancellationToken cancellationToken);
 }

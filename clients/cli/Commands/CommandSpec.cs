@@ -55,6 +55,7 @@ public static class CommandCatalog
             new("coordinator-dll", "PATH", "coordinator DLL (default: $VIDEOGEN_COORDINATOR_DLL or found under artifacts/bin)"),
             new("worker-dll", "PATH", "worker DLL (default: $VIDEOGEN_WORKER_DLL or found under artifacts/bin)"),
             new("ready-timeout", "SECONDS", "how long to wait for the workers to be ready (default 60)"),
+            new("max-restarts", "N", "restarts of one dead process a minute before the farm gives up (default 5; 0: no restarts)"),
         ]);
 
     public static readonly CommandSpec Submit = new("submit",

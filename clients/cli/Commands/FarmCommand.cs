@@ -20,6 +20,7 @@ public static class FarmCommand
         {
             throw new UsageException("--ready-timeout must be positive", parsed.Command);
         }
+        var maxRestarts = parsed.GetInt("max-restarts", defaultValue: 5, min: 0);
         var layout = new FarmLayout(workers, port, Path.GetFullPath(parsed.Get("dir") ?? ".farm"), slots);
 
         var baseDirectory = AppContext.BaseDirectory;
@@ -32,6 +33,7 @@ public static class FarmCommand
         {
             ReadyTimeout = TimeSpan.FromSeconds(readyTimeout),
             Json = context.Json,
+            Restarts = RestartPolicy.Default(maxRestarts),
         };
         return await supervisor.RunAsync(stop);
     }

@@ -30,10 +30,12 @@ public sealed class ChildProcess : IDisposable
     /// <summary>Completes with the exit code when the process ends, whoever ended it.</summary>
     public Task<int> Exited => _exited.Task;
 
-    public static ChildProcess Start(string name, string dotnetHost, string dll, IEnumerable<string> arguments, string logFile)
+    /// <summary>Starts the process; <paramref name="appendLog"/> keeps the log of an earlier run (a restart).</summary>
+    public static ChildProcess Start(string name, string dotnetHost, string dll, IEnumerable<string> arguments, string logFile, bool appendLog = false)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(logFile)!);
-        var log = new StreamWriter(new FileStream(logFile, FileMode.Create, FileAccess.Write, FileShare.ReadWrite)) { AutoFlush = true };
+        var mode = appendLog ? FileMode.Append : FileMode.Create;
+        var log = new StreamWriter(new FileStream(logFile, mode, FileAccess.Write, FileShare.ReadWrite)) { AutoFlush = true };
         var startInfo = new ProcessStartInfo(dotnetHost)
         {
             RedirectStandardOutput = true,

@@ -9,7 +9,11 @@ namespace VideoGen.Cli.Farm;
 /// <summary>
 /// Runs a local farm: starts the coordinator and the workers as child processes, waits
 /// until the coordinator lists every worker as ready, then supervises them until asked to
-/// stop (or until one dies), and stops them: workers first, so they can leave cleanly.
+/// stop, and stops them: workers first, so they can leave cleanly. A process that dies once
+/// the farm is ready is restarted (same id, same arguments, its log appended) after the
+/// <see cref="RestartPolicy"/>'s backoff; one that dies more often than the policy allows ends
+/// the farm with its log's last lines. A restarted worker rejoins and gets work again; a
+/// restarted coordinator resumes every job from its store.
 /// </summary>
 public sealed class FarmSupervisor(FarmLayout layout, string coordinatorDll, string workerDll, TextWriter output, TextWriter errors)
 {
@@ -19,31 +23,40 @@ public sealed class FarmSupervisor(FarmLayout layout, string coordinatorDll, str
 
     public bool Json { get; init; }
 
+    /// <summary>When a dead process is restarted; <c>RestartPolicy.Default(0)</c> turns healing off.</summary>
+    public RestartPolicy Restarts { get; init; } = RestartPolicy.Default();
+
+    public TimeProvider Time { get; init; } = TimeProvider.System;
+
     /// <summary>The line printed once every worker is ready; scripts wait for it.</summary>
     public static string ReadyLine(FarmLayout layout) =>
         $"farm ready: coordinator {layout.CoordinatorUrl}, {layout.Workers} workers";
 
-    /// <summary>Runs until <paramref name="stop"/> fires (exit 0) or a process dies (exit 1).</summary>
+    /// <summary>Runs until <paramref name="stop"/> fires (exit 0) or a process dies too often (exit 1).</summary>
     public async Task<int> RunAsync(CancellationToken stop)
     {
         var host = DotnetHost();
-        var coordinator = (ChildProcess?)null;
-        var workers = new List<ChildProcess>();
+        var coordinator = new Supervised("coordinator", host, coordinatorDll, layout.CoordinatorArguments(), layout.LogFile("coordinator"));
+        var workers = Enumerable.Range(1, layout.Workers)
+            .Select(i => new Supervised(FarmLayout.WorkerId(i), host, workerDll, layout.WorkerArguments(i), layout.LogFile(FarmLayout.WorkerId(i))))
+            .ToList();
+        var all = workers.Prepend(coordinator).ToList();
+        var ready = false;
         try
         {
             Directory.CreateDirectory(layout.ArtifactsDirectory);
-            coordinator = ChildProcess.Start("coordinator", host, coordinatorDll, layout.CoordinatorArguments(), layout.LogFile("coordinator"));
-            Info($"farm: coordinator pid {coordinator.ProcessId} on {layout.CoordinatorUrl} (log {coordinator.LogFile})");
-            for (var i = 1; i <= layout.Workers; i++)
+            coordinator.Start(appendLog: false);
+            Info($"farm: coordinator pid {coordinator.Current!.ProcessId} on {layout.CoordinatorUrl} (log {coordinator.LogFile})");
+            foreach (var worker in workers)
             {
-                var id = FarmLayout.WorkerId(i);
-                var worker = ChildProcess.Start(id, host, workerDll, layout.WorkerArguments(i), layout.LogFile(id));
-                workers.Add(worker);
-                Info($"farm: {id} pid {worker.ProcessId} (log {worker.LogFile})");
+                worker.Start(appendLog: false);
+                Info($"farm: {worker.Name} pid {worker.Current!.ProcessId} (log {worker.LogFile})");
             }
-            var all = workers.Prepend(coordinator).ToList();
 
-            await WaitUntilReadyAsync(all, stop);
+            // A process that dies before the farm is ready is a configuration problem (a port in
+            // use, a missing model): restarting it would only hide the message.
+            await WaitUntilReadyAsync(all.Select(s => s.Current!).ToList(), stop);
+            ready = true;
             if (Json)
             {
                 output.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
@@ -58,32 +71,48 @@ public sealed class FarmSupervisor(FarmLayout layout, string coordinatorDll, str
             }
             output.Flush();
 
-            var anyExit = Task.WhenAny(all.Select(c => c.Exited));
-            await Task.WhenAny(anyExit, Task.Delay(Timeout.Infinite, stop)).ContinueWith(_ => { }, TaskScheduler.Default);
-            if (!stop.IsCancellationRequested)
-            {
-                var dead = all.First(c => c.Exited.IsCompleted);
-                throw new FarmException(Died(dead));
-            }
+            await SuperviseAsync(all, stop);
             Info("farm: stopping");
             return ExitCodes.Ok;
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested)
         {
-            Info("farm: stopping before it was ready");
-            return ExitCodes.JobFailed;
+            Info(ready ? "farm: stopping" : "farm: stopping before it was ready");
+            return ready ? ExitCodes.Ok : ExitCodes.JobFailed;
         }
         finally
         {
             // Workers first: they drain and leave while the coordinator still answers.
             await Task.WhenAll(workers.Select(w => w.StopAsync(StopGrace)));
-            if (coordinator is not null)
+            await coordinator.StopAsync(StopGrace);
+            foreach (var supervised in all)
             {
-                await coordinator.StopAsync(StopGrace);
+                supervised.Dispose();
             }
-            foreach (var child in workers.Prepend(coordinator).OfType<ChildProcess>())
+        }
+    }
+
+    /// <summary>Until <paramref name="stop"/>: restarts each process that dies, as the policy allows.</summary>
+    private async Task SuperviseAsync(IReadOnlyList<Supervised> all, CancellationToken stop)
+    {
+        while (true)
+        {
+            var anyExit = Task.WhenAny(all.Select(s => s.Current!.Exited));
+            await Task.WhenAny(anyExit, Task.Delay(Timeout.Infinite, stop)).ConfigureAwait(false);
+            stop.ThrowIfCancellationRequested();
+            foreach (var dead in all.Where(s => s.Current!.Exited.IsCompleted))
             {
-                child.Dispose();
+                var decision = Restarts.OnExit(dead.Name, Time.GetUtcNow());
+                if (!decision.Restart)
+                {
+                    throw new FarmException(Died(dead.Current!)
+                        + $"\nfarm: {dead.Name} died {decision.RecentRestarts + 1} times within a minute; giving up");
+                }
+                Info($"farm: {dead.Name} pid {dead.Current!.ProcessId} exited with code {dead.Current.Exited.Result}; "
+                     + $"restarting in {decision.Delay.TotalSeconds:0.#} s (restart {decision.RecentRestarts} of at most {Restarts.MaxPerMinute} a minute; log {dead.LogFile})");
+                await Task.Delay(decision.Delay, Time, stop);
+                dead.Start(appendLog: true);
+                Info($"farm: {dead.Name} restarted, pid {dead.Current.ProcessId}");
             }
         }
     }
@@ -105,7 +134,7 @@ public sealed class FarmSupervisor(FarmLayout layout, string coordinatorDll, str
             {
                 var response = await connection.Jobs.ListWorkersAsync(
                     new ListWorkersRequest(), deadline: DateTime.UtcNow.AddSeconds(3), cancellationToken: stop);
-                var ready = response.Workers.Count(w => expected.Contains(w.WorkerId) && w.State is "ready" or "busy");
+                var ready = response.Workers.Count(w => expected.Contains(w.WorkerId) && w.WorkerState is WorkerState.Ready or WorkerState.Busy);
                 if (ready != lastReady)
                 {
                     Info($"farm: {ready}/{layout.Workers} workers ready");
@@ -153,5 +182,25 @@ public sealed class FarmSupervisor(FarmLayout layout, string coordinatorDll, str
         }
         var host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH");
         return !string.IsNullOrEmpty(host) && File.Exists(host) ? host : "dotnet";
+    }
+
+    /// <summary>One server of the farm across its restarts: its command line and its current process.</summary>
+    private sealed class Supervised(string name, string host, string dll, IReadOnlyList<string> arguments, string logFile) : IDisposable
+    {
+        public string Name => name;
+
+        public string LogFile => logFile;
+
+        public ChildProcess? Current { get; private set; }
+
+        public void Start(bool appendLog)
+        {
+            Current?.Dispose();
+            Current = ChildProcess.Start(name, host, dll, arguments, logFile, appendLog);
+        }
+
+        public Task StopAsync(TimeSpan grace) => Current?.StopAsync(grace) ?? Task.CompletedTask;
+
+        public void Dispose() => Current?.Dispose();
     }
 }

@@ -141,7 +141,7 @@ public sealed partial class OpenAiPlanner : IJobPlanner
 
         // The budget was checked against the rules plan at submit; an LLM duration must not spend past it.
         var cost = ChunkPlanner.Cost(plan);
-        if (request.HasMaxCostUsd && cost > request.MaxCostUsd + 1e-9)
+        if (request.HasMaxCostUsd && Budget.Exceeds(cost, request.MaxCostUsd))
         {
             return (null, $"the llm plan costs ${cost:0.00}, over the budget ${request.MaxCostUsd:0.00}");
         }

@@ -79,7 +79,7 @@ public abstract class JobStoreContractTests : IAsyncLifetime
         var reopened = await StoreAsync();
         Assert.Equal(job, reopened.Get("job-1"));
         reopened.Commit([], []); // nothing to write is a no-op
-        Assert.Single(reopened.List(JobState.Unspecified, "", 0, 10));
+        Assert.Single(reopened.List(JobState.Unspecified, "", null, 10).Jobs);
     }
 
     [Fact]
@@ -94,9 +94,9 @@ public abstract class JobStoreContractTests : IAsyncLifetime
         store.Commit([updated], []);
 
         Assert.Equal(updated, store.Get("job-1"));
-        Assert.Equal(["job-1"], Ids(store.List(JobState.Unspecified, "", 0, 10)));
-        Assert.Empty(store.List(JobState.Queued, "", 0, 10));
-        Assert.Equal(["job-1"], Ids(store.List(JobState.Stitching, "", 0, 10)));
+        Assert.Equal(["job-1"], Ids(store.List(JobState.Unspecified, "", null, 10).Jobs));
+        Assert.Empty(store.List(JobState.Queued, "", null, 10).Jobs);
+        Assert.Equal(["job-1"], Ids(store.List(JobState.Stitching, "", null, 10).Jobs));
         Assert.Equal("job-1", store.FindByRequestId("req-1")?.JobId);
     }
 
@@ -125,7 +125,7 @@ public abstract class JobStoreContractTests : IAsyncLifetime
         Assert.Equal("job-1", store.FindByRequestId("req-1")?.JobId);
         Assert.Null(store.FindByRequestId("req-2"));
         Assert.Null(store.FindByRequestId(""));
-        Assert.Equal(3, store.List(JobState.Unspecified, "", 0, 10).Count);
+        Assert.Equal(3, store.List(JobState.Unspecified, "", null, 10).Jobs.Count);
     }
 
     [Fact]
@@ -158,22 +158,68 @@ public abstract class JobStoreContractTests : IAsyncLifetime
             NewJob("j0", JobState.Succeeded, tenant: "acme", minute: 0),
             NewJob("j1", JobState.Rendering, tenant: "acme", minute: 1),
             NewJob("j2b", JobState.Succeeded, tenant: "acme", minute: 2),
-            NewJob("j2a", JobState.Rendering, tenant: "globex", minute: 2), // same time as j2b: job id breaks the tie
+            NewJob("j2a", JobState.Rendering, tenant: "globex", minute: 2), // same time as j2b, stored after it: newer
             NewJob("j3", JobState.Succeeded, tenant: "globex", minute: 3),
             NewJob("j4", JobState.Queued, tenant: "acme", minute: 4),
         ], []);
 
-        Assert.Equal(["j4", "j3", "j2a", "j2b", "j1", "j0"], Ids(store.List(JobState.Unspecified, "", 0, 100)));
-        Assert.Equal(["j4", "j3"], Ids(store.List(JobState.Unspecified, "", 0, 2)));
-        Assert.Equal(["j2a", "j2b"], Ids(store.List(JobState.Unspecified, "", 2, 2)));
-        Assert.Equal(["j1", "j0"], Ids(store.List(JobState.Unspecified, "", 4, 2)));
-        Assert.Empty(store.List(JobState.Unspecified, "", 6, 2));
-        Assert.Equal(["j3", "j2b", "j0"], Ids(store.List(JobState.Succeeded, "", 0, 10)));
-        Assert.Equal(["j4", "j2b", "j1", "j0"], Ids(store.List(JobState.Unspecified, "acme", 0, 10)));
-        Assert.Equal(["j2b", "j0"], Ids(store.List(JobState.Succeeded, "acme", 0, 10)));
-        Assert.Equal(["j0"], Ids(store.List(JobState.Succeeded, "acme", 1, 10)));
-        Assert.Empty(store.List(JobState.Failed, "acme", 0, 10));
-        Assert.Empty(store.List(JobState.Unspecified, "initech", 0, 10));
+        Assert.Equal(["j4", "j3", "j2a", "j2b", "j1", "j0"], Ids(store.List(JobState.Unspecified, "", null, 100).Jobs));
+        Assert.Null(store.List(JobState.Unspecified, "", null, 100).Next);
+        Assert.Equal(["j4", "j3", "j2a", "j2b", "j1", "j0"], Ids(AllPages(store, JobState.Unspecified, "", 2)));
+        Assert.Equal(["j4", "j3", "j2a", "j2b", "j1", "j0"], Ids(AllPages(store, JobState.Unspecified, "", 4)));
+        Assert.Equal(["j3", "j2b", "j0"], Ids(store.List(JobState.Succeeded, "", null, 10).Jobs));
+        Assert.Equal(["j4", "j2b", "j1", "j0"], Ids(AllPages(store, JobState.Unspecified, "acme", 3)));
+        Assert.Equal(["j2b", "j0"], Ids(AllPages(store, JobState.Succeeded, "acme", 1)));
+        Assert.Empty(store.List(JobState.Failed, "acme", null, 10).Jobs);
+        Assert.Empty(store.List(JobState.Unspecified, "initech", null, 10).Jobs);
+    }
+
+    [Fact]
+    public async Task List_SameMillisecond_TheJobStoredLaterComesFirst_WhateverTheIds()
+    {
+        var store = await StoreAsync();
+        store.Commit([NewJob("job-zzz", minute: 5)], []);
+        store.Commit([NewJob("job-aaa", minute: 5)], []);
+        store.Commit([NewJob("job-mmm", minute: 5)], []);
+        store.Commit([NewJob("job-zzz", JobState.Rendering, minute: 5)], []); // an update keeps its place
+
+        Assert.Equal(["job-mmm", "job-aaa", "job-zzz"], Ids(store.List(JobState.Unspecified, "", null, 10).Jobs));
+        Assert.Equal(["job-mmm", "job-aaa", "job-zzz"], Ids(AllPages(store, JobState.Unspecified, "", 1)));
+    }
+
+    [Fact]
+    public async Task List_Cursor_IsStableUnderInsertsBetweenPages_NothingRepeatedOrSkipped()
+    {
+        var store = await StoreAsync();
+        store.Commit([.. Enumerable.Range(0, 6).Select(i => NewJob($"old-{i}", minute: i))], []);
+
+        var first = store.List(JobState.Unspecified, "", null, 3);
+        Assert.Equal(["old-5", "old-4", "old-3"], Ids(first.Jobs));
+        // Jobs arrive between the pages: newer ones, and one in the same millisecond as the page's last.
+        store.Commit([NewJob("new-0", minute: 10), NewJob("new-1", minute: 3), NewJob("new-2", minute: 11)], []);
+        var second = store.List(JobState.Unspecified, "", first.Next, 3);
+
+        Assert.Equal(["old-2", "old-1", "old-0"], Ids(second.Jobs));
+        Assert.Null(second.Next);
+        Assert.Equal(["new-2", "new-0", "old-5", "old-4", "new-1", "old-3"], Ids(store.List(JobState.Unspecified, "", null, 6).Jobs));
+    }
+
+    private static List<Job> AllPages(IJobStore store, JobState state, string tenant, int size)
+    {
+        var jobs = new List<Job>();
+        JobCursor? after = null;
+        for (var pages = 0; pages < 100; pages++)
+        {
+            var page = store.List(state, tenant, after, size);
+            Assert.InRange(page.Jobs.Count, page.Next is null ? 0 : size, size);
+            jobs.AddRange(page.Jobs);
+            if (page.Next is null)
+            {
+                return jobs;
+            }
+            after = page.Next;
+        }
+        throw new InvalidOperationException("paging did not end");
     }
 
     [Fact]

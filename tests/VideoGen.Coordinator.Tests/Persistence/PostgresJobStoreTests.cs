@@ -43,7 +43,7 @@ public sealed class PostgresJobStoreTests(PostgresServerFixture server, ITestOut
         // 4 jobs + 6 events = 10 statements: four batches in one transaction.
         var jobs = Enumerable.Range(0, 4).Select(i => NewJob($"job-{i}", $"req-{i}")).ToList();
         store.Commit(jobs, [.. Enumerable.Range(1, 6).Select(i => NewEvent("job-0", i))]);
-        Assert.Equal(4, store.List(JobState.Unspecified, "", 0, 10).Count);
+        Assert.Equal(4, store.List(JobState.Unspecified, "", null, 10).Jobs.Count);
         Assert.Equal(6, store.Events("job-0", 0).Count);
 
         // The last batch fails (job-9 reuses req-0): the batches before it are rolled back too.
@@ -51,7 +51,7 @@ public sealed class PostgresJobStoreTests(PostgresServerFixture server, ITestOut
             [NewJob("job-5", "req-5"), NewJob("job-6", "req-6"), NewJob("job-7", "req-7"), NewJob("job-8", "req-8"), NewJob("job-9", "req-0")],
             [NewEvent("job-5", 1)]);
         Assert.Throws<PostgresException>(failing);
-        Assert.Equal(4, store.List(JobState.Unspecified, "", 0, 10).Count);
+        Assert.Equal(4, store.List(JobState.Unspecified, "", null, 10).Jobs.Count);
         Assert.Null(store.Get("job-5"));
         Assert.Empty(store.Events("job-5", 0));
     }
@@ -77,7 +77,7 @@ public sealed class PostgresJobStoreTests(PostgresServerFixture server, ITestOut
         await using var connection = new NpgsqlConnection(connectionString);
         await connection.OpenAsync().WaitAsync(Bound);
         await using var command = new NpgsqlCommand("SELECT count(*) FROM pg_indexes WHERE schemaname = current_schema()", connection);
-        Assert.Equal(7L, await command.ExecuteScalarAsync().WaitAsync(Bound)); // jobs pkey, request_id unique, 4 indexes, events pkey
+        Assert.Equal(8L, await command.ExecuteScalarAsync().WaitAsync(Bound)); // jobs pkey, request_id unique, 5 indexes, events pkey
     }
 
     [Fact]

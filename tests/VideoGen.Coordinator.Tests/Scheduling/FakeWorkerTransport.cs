@@ -36,8 +36,6 @@ internal sealed class FakeWorkerTransport : IWorkerTransport
         using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(10));
         return await Started.Reader.ReadAsync(cts.Token);
     }
-
-    public bool TryNext(out FakeAttempt attempt) => Started.Reader.TryRead(out attempt!);
 }
 
 internal sealed class FakeAttempt(string address, RunTaskRequest request, CancellationToken token)

@@ -48,6 +48,23 @@ internal sealed class OrchestratorHarness : IAsyncDisposable
     /// <summary>Waits until the loop has applied everything posted before this call (a sync point, not a sleep).</summary>
     public Task SyncAsync() => Orchestrator.HeartbeatAsync(new HeartbeatRequest { WorkerId = "__sync__" }).WaitAsync(TimeSpan.FromSeconds(10));
 
+    /// <summary>
+    /// The tasks of <paramref name="jobIds"/> that the loop has dispatched and that have not ended,
+    /// as of a sync point. The loop marks a task running (worker, attempt) before its commit and
+    /// starts the attempt's stream on the thread pool after it, so this reads the decision itself:
+    /// a test asserting "nothing dispatched" on it fails when a task was wrongly dispatched, even
+    /// when the stream has not started yet. Sorted by task id.
+    /// </summary>
+    public async Task<List<(string TaskId, string WorkerId, int Attempt)>> DispatchedAsync(params string[] jobIds)
+    {
+        await SyncAsync();
+        return jobIds.SelectMany(id => Orchestrator.GetJob(id)!.Tasks)
+            .Where(t => t.State == TaskState.Running)
+            .Select(t => (t.TaskId, t.WorkerId, t.Attempt))
+            .OrderBy(t => t.TaskId, StringComparer.Ordinal)
+            .ToList();
+    }
+
     /// <summary>Completes attempts as they start until the job ends; returns the attempts seen.</summary>
     public async Task<List<FakeAttempt>> RunToEndAsync(string jobId, Func<FakeAttempt, bool>? complete = null)
     {

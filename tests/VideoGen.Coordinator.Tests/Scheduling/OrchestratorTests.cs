@@ -75,7 +75,7 @@ public sealed class OrchestratorTests
         Assert.True(created1);
         Assert.False(created2);
         Assert.Equal(first.JobId, second.JobId);
-        Assert.Single(h.Store.List(JobState.Unspecified, "", 0, 10));
+        Assert.Single(h.Store.List(JobState.Unspecified, "", null, 10).Jobs);
     }
 
     [Fact]
@@ -103,8 +103,7 @@ public sealed class OrchestratorTests
         }
 
         Assert.Equal(["chunk-0", "chunk-2", "chunk-3", "chunk-5"], chunks.Select(a => a.TaskId).Order().ToArray());
-        await h.SyncAsync();
-        Assert.False(h.Transport.TryNext(out _));
+        Assert.Equal(["chunk-0", "chunk-2", "chunk-3", "chunk-5"], (await h.DispatchedAsync(job.JobId)).Select(d => d.TaskId));
         chunks.Single(c => c.TaskId == "chunk-0").Complete();
         Assert.Equal("chunk-1", (await h.Transport.NextAsync()).TaskId);
     }
@@ -186,7 +185,7 @@ public sealed class OrchestratorTests
             .Tasks.Single(t => t.TaskId == "storyboard-0");
         Assert.Equal(TaskState.Ready, waiting.State);
         Assert.Equal(1, waiting.Failures);
-        Assert.False(h.Transport.TryNext(out _)); // backing off: 10 s ± 20 %
+        Assert.Empty(await h.DispatchedAsync(job.JobId)); // backing off: 10 s ± 20 %
 
         h.Time.Advance(TimeSpan.FromSeconds(12.5));
         var retry = await h.Transport.NextAsync();
@@ -318,12 +317,11 @@ public sealed class OrchestratorTests
         }
 
         var quarantined = h.Orchestrator.Workers.Single();
-        Assert.Equal("quarantined", quarantined.State);
+        Assert.Equal((WorkerState.Quarantined, "quarantined"), (quarantined.WorkerState, quarantined.State));
         Assert.Equal(h.Time.GetUtcNow().AddSeconds(60), quarantined.QuarantinedUntil.ToDateTimeOffset());
 
         var next = await h.SubmitAsync("a 5 second showcase for a watch");
-        await h.SyncAsync();
-        Assert.False(h.Transport.TryNext(out _));
+        Assert.Empty(await h.DispatchedAsync(next.JobId));
         h.Time.Advance(TimeSpan.FromSeconds(61));
         Assert.Equal("storyboard-0", (await h.Transport.NextAsync()).TaskId);
         Assert.Equal(next.JobId, h.Orchestrator.GetJob(next.JobId)!.JobId);
@@ -342,8 +340,7 @@ public sealed class OrchestratorTests
         var after = await h.WaitForStateAsync(job.JobId, j => j.Tasks.Single(t => t.TaskId == running.TaskId).State == TaskState.Succeeded);
 
         Assert.Equal("draining", h.Orchestrator.Workers.Single().State);
-        await h.SyncAsync();
-        Assert.False(h.Transport.TryNext(out _));
+        Assert.Empty(await h.DispatchedAsync(job.JobId));
         Assert.Null(await h.Orchestrator.DrainAsync("nobody"));
         Assert.NotEqual(JobState.Succeeded, after.State);
     }
@@ -372,12 +369,11 @@ public sealed class OrchestratorTests
     [Fact]
     public async Task Restart_TaskThatWasRunning_GoesBackToItsWorker_EvenWhenAnotherIsFree()
     {
-        var directory = await StopWithChunkRunningOnW1Async();
+        var (directory, jobId) = await StopWithChunkRunningOnW1Async();
 
         await using var after = new OrchestratorHarness(new SchedulingOptions { WorkerLeaseSeconds = 6 }, directory: directory);
         await after.JoinAsync("w2", slots: 1); // free, but not the worker still running chunk-0
-        await after.SyncAsync();
-        Assert.False(after.Transport.TryNext(out _));
+        Assert.DoesNotContain(await after.DispatchedAsync(jobId), d => d.WorkerId == "w2");
 
         await after.JoinAsync("w1", slots: 1); // w1 notices the restart and joins again
         var resumed = await after.Transport.NextAsync();
@@ -388,29 +384,29 @@ public sealed class OrchestratorTests
     [Fact]
     public async Task Restart_WorkerThatDoesNotComeBack_ItsTaskRunsElsewhereAfterTheGrace()
     {
-        var directory = await StopWithChunkRunningOnW1Async();
+        var (directory, jobId) = await StopWithChunkRunningOnW1Async();
 
         await using var after = new OrchestratorHarness(new SchedulingOptions { WorkerLeaseSeconds = 6, ResumeGraceSeconds = 6 }, directory: directory);
         await after.JoinAsync("w2", slots: 1);
         after.Time.Advance(TimeSpan.FromSeconds(4));
         Assert.True(await after.Orchestrator.HeartbeatAsync(new HeartbeatRequest { WorkerId = "w2" }));
-        Assert.False(after.Transport.TryNext(out _)); // still waiting for w1
+        Assert.DoesNotContain(await after.DispatchedAsync(jobId), d => d.WorkerId == "w2"); // still waiting for w1
         after.Time.Advance(TimeSpan.FromSeconds(2.5));
         var moved = await after.Transport.NextAsync();
 
         Assert.Equal(("chunk-0", "w2"), (moved.TaskId, moved.Address));
     }
 
-    /// <summary>A coordinator that stops while chunk-0 of a 5 s job runs on w1; returns its data folder.</summary>
-    private static async Task<string> StopWithChunkRunningOnW1Async()
+    /// <summary>A coordinator that stops while chunk-0 of a 5 s job runs on w1; returns its data folder and the job.</summary>
+    private static async Task<(string Directory, string JobId)> StopWithChunkRunningOnW1Async()
     {
         var directory = Path.Combine(Path.GetTempPath(), "videogen-tests", Guid.NewGuid().ToString("n"));
         await using var before = new OrchestratorHarness(new SchedulingOptions { WorkerLeaseSeconds = 6 }, directory: directory);
         await before.JoinAsync("w1", slots: 1);
-        await before.SubmitAsync("a 5 second showcase for a watch");
+        var job = await before.SubmitAsync("a 5 second showcase for a watch");
         (await before.Transport.NextAsync()).Complete();
         Assert.Equal("chunk-0", (await before.Transport.NextAsync()).TaskId);
         await before.SyncAsync();
-        return directory;
+        return (directory, job.JobId);
     }
 }
