@@ -12,6 +12,7 @@ public static class ArtifactKinds
         ArtifactKind.Image => "image",
         ArtifactKind.Video => "video",
         ArtifactKind.Deliverable => "deliverable",
+        ArtifactKind.Audio => "audio",
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "not an artifact kind"),
     };
 }

@@ -1,3 +1,4 @@
+using VideoGen.Contracts.V1;
 using VideoGen.Worker.Media;
 using VideoGen.Worker.Storage;
 
@@ -36,7 +37,7 @@ public sealed class SoundtrackExecutor
 
         await reporter.ProgressAsync(0.9, "mix", cancellationToken);
         var uri = await _store.PutAsync(work.OutputKey, output, "audio/mp4", cancellationToken);
-        await reporter.ArtifactAsync("audio", uri, new FileInfo(output).Length, cancellationToken);
+        await reporter.ArtifactAsync(ArtifactKind.Audio, uri, new FileInfo(output).Length, cancellationToken);
         await reporter.ProgressAsync(1.0, "upload", cancellationToken);
         return new TaskResult(uri, MediaSeconds: seconds);
     }
