@@ -9,10 +9,12 @@ const JOBS_PROTO = path.join(PROTO_ROOT, 'videogen', 'v1', 'jobs.proto');
 // google/protobuf/*.proto (timestamp) are built into proto-loader (protobufjs); its folder is
 // listed as the place for any other google/ include a future proto might need.
 const GOOGLE_INCLUDES = path.dirname(require.resolve('@grpc/proto-loader/package.json'));
+// google/api/annotations.proto and http.proto (the REST routes' options), vendored from googleapis.
+const THIRD_PARTY = path.join(PROTO_ROOT, 'third_party');
 
 function loadJobService() {
   const definition = protoLoader.loadSync(JOBS_PROTO, {
-    includeDirs: [PROTO_ROOT, GOOGLE_INCLUDES],
+    includeDirs: [PROTO_ROOT, THIRD_PARTY, GOOGLE_INCLUDES],
     keepCase: true, // field names as in the .proto: job_id, after_sequence
     longs: Number, // int64 sequence numbers fit a double for any real job
     enums: String, // "JOB_STATE_SUCCEEDED"

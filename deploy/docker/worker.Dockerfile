@@ -19,10 +19,10 @@ COPY worker/ worker/
 RUN dotnet publish worker/VideoGen.Worker.csproj -c Release --no-restore -o /out -p:UseAppHost=false
 
 # .NET 10's aspnet:10.0 is Ubuntu 24.04 (there are no Debian images for .NET 10): FFmpeg comes from its apt
-# (ffmpeg and ffprobe on PATH, where FFMpegCore looks); curl is for HEALTHCHECK.
+# (ffmpeg and ffprobe on PATH, where FFMpegCore looks; the finish step's title font; espeak-ng for voiceovers); curl is for HEALTHCHECK.
 FROM mcr.microsoft.com/dotnet/aspnet:10.0 AS runtime
 RUN apt-get update \
- && apt-get install -y --no-install-recommends ffmpeg curl \
+ && apt-get install -y --no-install-recommends ffmpeg fonts-dejavu-core espeak-ng curl \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY --from=build /out ./

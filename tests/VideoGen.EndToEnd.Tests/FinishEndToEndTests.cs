@@ -19,7 +19,8 @@ public sealed class FinishEndToEndTests
 
         Assert.True(job.State == JobState.Succeeded, $"job ended {job.State}: {job.Error}\n{farm.Logs()}");
         var finish = job.Tasks.Single(t => t.Kind == TaskKind.Finish);
-        Assert.Equal((TaskState.Succeeded, "stitch"), (finish.State, finish.DependsOn.Single()));
+        Assert.Equal(TaskState.Succeeded, finish.State);
+        Assert.Contains("stitch", finish.DependsOn);
 
         // Every rendition: 30.000 s ±1 frame at 24 fps, its size, moov before mdat; the master is Job.output_uri.
         Assert.Equal(["16:9", "9:16"], job.Deliverables.Select(d => d.AspectRatio).ToArray());
