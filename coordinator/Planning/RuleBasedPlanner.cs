@@ -115,7 +115,7 @@ public sealed partial class RuleBasedPlanner(TemplateCatalog templates, ModelCat
         spec.Planner = PlannerName;
         var continuity = request.Continuity == Continuity.Unspecified ? Continuity.Beat : request.Continuity;
         SoundtrackPlanner.Apply(request, template, spec);
-        return ChunkPlanner.Build(spec, model!, continuity, FinishPlanner.Build(request, template, DefaultResolution));
+        return ChunkPlanner.Build(spec, model!, continuity, FinishPlanner.Build(request, template, DefaultResolution, subject));
     }
 
     /// <summary>Lays the template's beats over the duration: lengths by weight, starts cumulative, summing exactly to the duration.</summary>
@@ -146,6 +146,7 @@ public sealed partial class RuleBasedPlanner(TemplateCatalog templates, ModelCat
                 ShotDescription = beat.Shot.Replace("{subject}", subject, StringComparison.Ordinal),
                 ImagePrompt = beat.Image.Replace("{subject}", subject, StringComparison.Ordinal),
                 OnScreenText = OnScreenText(beat.Text, subject),
+                Focus = beat.Focus is { } f ? new FocusPoint { X = f[0], Y = f[1] } : null,
             });
             start += length;
         }

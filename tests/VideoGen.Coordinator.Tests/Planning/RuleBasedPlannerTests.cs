@@ -55,8 +55,9 @@ public sealed class RuleBasedPlannerTests
     [InlineData("Galaxy S24 phone showcase, 20 seconds", 20, "product_showcase", 4)]
     public void Plan_Prompt_PinsDurationTemplateAndChunkCount(string prompt, double duration, string template, int chunks)
     {
-        // Hard cuts: the chunk count is the model's arithmetic alone (FinishPlanningTests covers the overlap transitions add).
-        var plan = Planner.Plan(new JobRequest { Prompt = prompt, Transition = "cut" });
+        // The model's arithmetic alone: hard cuts, no end card, every chunk from a reference (FinishPlanningTests covers what
+        // transitions, end cards and the continuous chunks' repeated frame add).
+        var plan = Planner.Plan(new JobRequest { Prompt = prompt, Transition = "cut", EndCard = false, Continuity = Continuity.None });
 
         Assert.Equal(duration, plan.Spec.DurationSeconds, 3);
         Assert.Equal(template, plan.Spec.Template);
@@ -68,7 +69,7 @@ public sealed class RuleBasedPlannerTests
     [Fact]
     public void Plan_ExplicitDuration_BeatsThePromptsDuration()
     {
-        var plan = Planner.Plan(new JobRequest { Prompt = "A 30 second product showcase for a titanium smartwatch", DurationSeconds = 12, Transition = "cut" });
+        var plan = Planner.Plan(new JobRequest { Prompt = "A 30 second product showcase for a titanium smartwatch", DurationSeconds = 12, Transition = "cut", EndCard = false, Continuity = Continuity.None });
 
         Assert.Equal(12, plan.Spec.DurationSeconds);
         Assert.Equal("request", plan.Spec.DurationSource);
