@@ -88,7 +88,7 @@ public sealed record FinishSpec(
 public static class Finisher
 {
     /// <summary>x264 preset of the delivered renditions unless <c>Worker:FinishPreset</c> says otherwise.</summary>
-    public const string DefaultPreset = "veryfast";
+    public const string DefaultPreset = "superfast";
 
     /// <summary>The x264 presets a worker may be configured with.</summary>
     public static readonly IReadOnlySet<string> Presets = new HashSet<string>(StringComparer.Ordinal)

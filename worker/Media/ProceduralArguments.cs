@@ -20,7 +20,9 @@ public static class ProceduralArguments
     /// </summary>
     /// <remarks>
     /// zoompan rounds its crop window to whole pixels, which makes a slow zoom jitter; upscaling 2× first halves
-    /// the step. It costs ≈0.5 s per 5 s clip here, the cheapest smooth option measured.
+    /// the step. The start image is read once and zoompan makes every frame from it (<c>d</c> = the clip's frames):
+    /// the same frames, bit for bit, as looping the image through the filters 120 times, at a fraction of the cost
+    /// (0.37 s of CPU per 5 s clip here against 1.1 s, measured; 4 clips at once 3.7 s wall against 5.4 s).
     /// </remarks>
     public static FFMpegArgumentProcessor ImageToVideo(string startImagePath, double clipSeconds, int width, int height, int fps, string outputPath, long seed = 0)
     {
@@ -29,12 +31,12 @@ public static class ProceduralArguments
         var (hueShift, brightnessShift) = ColourCast(seed);
         var filter = string.Create(CultureInfo.InvariantCulture,
             $"scale={width * 2}:{height * 2}:flags=bicubic,setsar=1," +
-            $"zoompan=z='1+{EndZoom - 1:0.###}*on/{frames}':x='iw/2-(iw/zoom/2)':y='ih/2-(ih/zoom/2)':d=1:s={width}x{height}:fps={fps}," +
+            $"zoompan=z='1+{EndZoom - 1:0.###}*on/{frames}':x='iw/2-(iw/zoom/2)':y='ih/2-(ih/zoom/2)':d={frames}:s={width}x{height}:fps={fps}," +
             $"hue=h='{hueShift:0.###}+8*t':b='{brightnessShift:0.###}+0.25*sin(PI*t/{clip})',format=yuv420p");
         return FFMpegArguments
-            .FromFileInput(startImagePath, verifyExists: true, o => o.WithCustomArgument($"-loop 1 -framerate {fps}"))
+            .FromFileInput(startImagePath, verifyExists: true)
             .OutputToFile(outputPath, overwrite: true, o => o
-                .WithCustomArgument($"-vf \"{filter}\" -t {clip}")
+                .WithCustomArgument($"-vf \"{filter}\" -frames:v {frames}")
                 .WithClipEncoding(fps));
     }
 
