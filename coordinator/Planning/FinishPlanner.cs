@@ -67,9 +67,10 @@ public static class FinishPlanner
         if (request.HasTransitionSeconds)
         {
             var max = Math.Min(FinishCatalog.MaxTransitionSeconds, (model?.ClipSeconds ?? 2 * FinishCatalog.MaxTransitionSeconds) / 2);
-            if (!(request.TransitionSeconds > 0 && request.TransitionSeconds <= max))
+            var min = 1.0 / FinishCatalog.OutputFps;
+            if (!(request.TransitionSeconds >= min && request.TransitionSeconds <= max))
             {
-                violations.Add(new("job.transition_seconds", $"must be > 0 and <= {max.ToString("0.###", CultureInfo.InvariantCulture)} (at most half the model's clip); got {request.TransitionSeconds.ToString(CultureInfo.InvariantCulture)}"));
+                violations.Add(new("job.transition_seconds", $"must be at least one frame ({min.ToString("0.###", CultureInfo.InvariantCulture)} s) and at most {max.ToString("0.###", CultureInfo.InvariantCulture)} (half the model's clip); got {request.TransitionSeconds.ToString(CultureInfo.InvariantCulture)}"));
             }
         }
 

@@ -138,4 +138,52 @@ public sealed class RuleBasedPlannerTests
     {
         Assert.Equal(["announcement", "lifestyle_ad", "product_showcase"], Planner.Templates.Templates.Keys.Order().ToArray());
     }
+
+    [Theory]
+    [InlineData("acme", true)]
+    [InlineData("a", true)]
+    [InlineData("team-7_x", true)]
+    [InlineData("Acme", false)]
+    [InlineData("-acme", false)]
+    [InlineData("_acme", false)]
+    [InlineData("ac me", false)]
+    [InlineData("acme\n", false)]
+    [InlineData("ac\0me", false)]
+    [InlineData("../acme", false)]
+    [InlineData("acmé", false)]
+    public void TenantNames_AreLowercaseLettersDigitsDashAndUnderscore(string tenant, bool valid)
+    {
+        Assert.Equal(valid, PlanningLimits.IsTenantName(tenant));
+        var request = new JobRequest { Prompt = "a 10 second showcase for a watch", Tenant = tenant };
+        if (valid)
+        {
+            Planner.Plan(request);
+        }
+        else
+        {
+            Assert.Contains(Assert.Throws<RequestValidationException>(() => Planner.Plan(request)).Violations, v => v.Field == "job.tenant");
+        }
+
+        Assert.False(PlanningLimits.IsTenantName(new string('a', 65)));
+    }
+
+    [Theory]
+    [InlineData("\0\0\0")]
+    [InlineData("\u200B\u200B")]
+    [InlineData("watch\u0007 showcase")]
+    public void Prompt_NeedsVisibleCharacters_AndNoControlCharacters(string prompt)
+    {
+        var error = Assert.Throws<RequestValidationException>(() => Planner.Plan(new JobRequest { Prompt = prompt }));
+        Assert.Contains(error.Violations, v => v.Field == "job.prompt");
+    }
+
+    [Theory]
+    [InlineData(1e-300)]
+    [InlineData(0.04)]
+    public void Duration_IsAtLeastOneFrameOfTheModel(double seconds)
+    {
+        var error = Assert.Throws<RequestValidationException>(() => Planner.Plan(new JobRequest { Prompt = "a showcase for a watch", DurationSeconds = seconds }));
+        Assert.Contains(error.Violations, v => v.Field == "job.duration_seconds");
+        Planner.Plan(new JobRequest { Prompt = "a showcase for a watch", DurationSeconds = 1.0 / 24 });
+    }
 }
