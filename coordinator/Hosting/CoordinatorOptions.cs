@@ -21,6 +21,12 @@ public sealed class CoordinatorOptions
     /// <summary>Resolution of a job that asks for none: "480p", "720p" (the default) or "1080p".</summary>
     public string DefaultResolution { get; set; } = "720p";
 
+    /// <summary>CIDR ranges a worker's advertised IP must be in for the coordinator to dial it; empty: loopback and the private ranges.</summary>
+    public List<string> AllowedWorkerNetworks { get; set; } = [];
+
+    /// <summary>Host names a worker may advertise (exact, or ".suffix"); empty: <c>localhost</c> only.</summary>
+    public List<string> AllowedWorkerHosts { get; set; } = [];
+
     /// <summary><see cref="DefaultResolution"/> as the contract's enum; null when it names none.</summary>
     public Contracts.V1.Resolution? ParsedDefaultResolution => DefaultResolution.Trim().ToLowerInvariant() switch
     {

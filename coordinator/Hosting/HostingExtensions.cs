@@ -67,6 +67,7 @@ public static partial class HostingExtensions
         builder.Services.AddSingleton<JobEventHub>();
         builder.Services.AddSingleton<IWorkerTransport, GrpcWorkerTransport>();
         builder.Services.AddSingleton<IFarmMetrics, PrometheusFarmMetrics>();
+        builder.Services.AddSingleton(sp => new Membership.WorkerAddressPolicy(sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<CoordinatorOptions>>()));
         builder.Services.AddSingleton(sp => new Orchestrator(
             sp.GetRequiredService<IJobStore>(),
             sp.GetRequiredService<JobEventHub>(),

@@ -59,6 +59,7 @@ internal sealed class ConsulWorkerFollower : BackgroundService
     private readonly Orchestrator _orchestrator;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
+    private readonly WorkerAddressPolicy _addresses;
     private readonly HashSet<string> _reportedInvalid = new(StringComparer.Ordinal);
     private volatile ImmutableDictionary<string, Member> _members = ImmutableDictionary<string, Member>.Empty.WithComparers(StringComparer.Ordinal);
 
@@ -68,8 +69,10 @@ internal sealed class ConsulWorkerFollower : BackgroundService
         IOptions<SchedulingOptions> scheduling,
         Orchestrator orchestrator,
         TimeProvider time,
-        ILogger<ConsulWorkerFollower> logger)
+        ILogger<ConsulWorkerFollower> logger,
+        WorkerAddressPolicy? addresses = null)
     {
+        _addresses = addresses ?? new WorkerAddressPolicy(null, null);
         _consul = consul;
         _options = options.Value;
         _scheduling = scheduling.Value;
@@ -197,7 +200,14 @@ internal sealed class ConsulWorkerFollower : BackgroundService
                 continue;
             }
 
-            if (ToJoinRequest(entry, out var problem) is not { } join)
+            var join = ToJoinRequest(entry, out var problem);
+            if (join is not null && !_addresses.Allows(join.Address, out var refusal))
+            {
+                problem = $"address {join.Address} {refusal}";
+                join = null;
+            }
+
+            if (join is null)
             {
                 if (_reportedInvalid.Add(entry.Service.Id + "|" + problem))
                 {

@@ -16,6 +16,7 @@ internal sealed class PrometheusFarmMetrics : IFarmMetrics
     private static readonly Counter JobsFinished = Metrics.CreateCounter("videogen_jobs_finished_total", "Jobs that reached a terminal state, by outcome (succeeded, failed, cancelled).", "outcome");
     private static readonly Histogram JobDuration = Metrics.CreateHistogram("videogen_job_duration_seconds", "Wall time of jobs from submission to their terminal state, by outcome.",
         new HistogramConfiguration { LabelNames = ["outcome"], Buckets = Histogram.ExponentialBuckets(1, 2, 13) });
+    private static readonly Counter WorkersRefused = Metrics.CreateCounter("videogen_workers_refused_total", "Workers the coordinator refused to admit, by reason (address).", "reason");
     private static readonly Counter BudgetRefusals = Metrics.CreateCounter("videogen_budget_refusals_total", "Submissions refused because their cost estimate exceeds the job's budget (max_cost_usd).");
     private static readonly Counter TasksStarted = Metrics.CreateCounter("videogen_tasks_started_total", "Task attempts dispatched to workers, by kind.", "kind");
     private static readonly Counter TasksFinished = Metrics.CreateCounter("videogen_tasks_finished_total", "Task attempts that ended, by kind and outcome (succeeded, retried, failed).", "kind", "outcome");
@@ -70,6 +71,8 @@ internal sealed class PrometheusFarmMetrics : IFarmMetrics
     }
 
     public void JobSubmitted() => JobsSubmitted.Inc();
+
+    public void WorkerRefused(string reason) => WorkersRefused.WithLabels(reason).Inc();
 
     public void JobFinished(JobState state, double costUsd, TimeSpan? duration = null)
     {

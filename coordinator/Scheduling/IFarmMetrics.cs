@@ -18,6 +18,9 @@ internal interface IFarmMetrics
 
     /// <summary>A submission refused because its estimate exceeds its budget (max_cost_usd).</summary>
     void BudgetRefused();
+
+    /// <summary>A worker the coordinator refused to admit, by reason (address).</summary>
+    void WorkerRefused(string reason);
 }
 
 internal sealed class NullFarmMetrics : IFarmMetrics
@@ -32,4 +35,5 @@ internal sealed class NullFarmMetrics : IFarmMetrics
     public void ObserveQueue(int ready, int waiting, IEnumerable<WorkerRecord> workers, DateTimeOffset now) { }
     public void ObserveJobs(IEnumerable<JobRecord> activeJobs) { }
     public void BudgetRefused() { }
+    public void WorkerRefused(string reason) { }
 }

@@ -6,7 +6,11 @@ using VideoGen.Coordinator.Scheduling;
 namespace VideoGen.Coordinator.Services;
 
 /// <summary>Direct membership: validates and hands workers' join/heartbeat/leave to the orchestrator.</summary>
-internal sealed class MembershipGrpcService(Orchestrator orchestrator) : MembershipService.MembershipServiceBase
+internal sealed partial class MembershipGrpcService(
+    Orchestrator orchestrator,
+    Membership.WorkerAddressPolicy addresses,
+    IFarmMetrics metrics,
+    Microsoft.Extensions.Logging.ILogger<MembershipGrpcService> logger) : MembershipService.MembershipServiceBase
 {
     public override Task<JoinResponse> Join(JoinRequest request, ServerCallContext context)
     {
@@ -58,6 +62,17 @@ internal sealed class MembershipGrpcService(Orchestrator orchestrator) : Members
             throw new RequestValidationException(violations);
         }
 
+        if (!addresses.Allows(request.Address, out var reason))
+        {
+            metrics.WorkerRefused("address");
+            if (addresses.FirstRefusal($"{request.WorkerId} {request.Address}"))
+            {
+                AddressRefused(logger, request.WorkerId, InputText.Quote(request.Address), reason);
+            }
+
+            throw new RpcException(new Status(StatusCode.PermissionDenied, $"address: '{InputText.Quote(request.Address)}' {reason}"));
+        }
+
         return orchestrator.JoinAsync(request);
     }
 
@@ -85,4 +100,7 @@ internal sealed class MembershipGrpcService(Orchestrator orchestrator) : Members
         await orchestrator.LeaveAsync(request.WorkerId);
         return new LeaveResponse();
     }
+
+    [Microsoft.Extensions.Logging.LoggerMessage(EventId = 40, Level = Microsoft.Extensions.Logging.LogLevel.Warning, Message = "worker={WorkerId} refused: its address {Address} {Reason}")]
+    private static partial void AddressRefused(Microsoft.Extensions.Logging.ILogger logger, string workerId, string address, string reason);
 }

@@ -142,6 +142,11 @@ public sealed class MalformedRequestTests
 
         Assert.True(failures.Count == 0, $"{failures.Count} of {cases.Count} malformed requests got no clear status:\n{string.Join("\n", failures)}\n{farm.Logs()}");
 
+        // A worker advertising an address outside the allowed networks is refused before the coordinator would dial it.
+        var refused = await Assert.ThrowsAsync<RpcException>(() => membership.JoinAsync(Join(j => j.Address = "http://169.254.169.254:80"), deadline: DateTime.UtcNow.AddSeconds(10)).ResponseAsync);
+        Assert.Equal(StatusCode.PermissionDenied, refused.StatusCode);
+        Assert.Contains("address", refused.Status.Detail);
+
         // Still serving: a valid job is accepted and read back.
         var accepted = await jobs.SubmitJobAsync(new SubmitJobRequest { Job = Valid() }, deadline: DateTime.UtcNow.AddSeconds(10));
         var read = await jobs.GetJobAsync(new GetJobRequest { JobId = accepted.Job.JobId }, deadline: DateTime.UtcNow.AddSeconds(10));

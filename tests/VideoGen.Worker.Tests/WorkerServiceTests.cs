@@ -49,8 +49,9 @@ public sealed class WorkerServiceTests
     {
         var token = Timeouts.After(50);
         await using var worker = await WorkerTestHost.StartAsync(null, token);
-        using var inputs = new TempFolder();
-        var startImage = inputs.File("start.png");
+        // Inputs live in the worker's storage (it reads nothing else).
+        var startImage = Path.Combine(worker.StorageRoot, "jobs", "j", "storyboard", "0.png");
+        Directory.CreateDirectory(Path.GetDirectoryName(startImage)!);
         await FfmpegProbe.StartImageAsync(startImage, token);
 
         using var call = worker.Client.RunTask(ChunkRequest(new Uri(startImage).AbsoluteUri, clipSeconds: 2), cancellationToken: token);
@@ -397,10 +398,28 @@ public sealed class WorkerServiceTests
         var token = Timeouts.After(25);
         await using var worker = await WorkerTestHost.StartAsync(null, token);
 
-        var events = await ReadAllAsync(worker.Client.RunTask(ChunkRequest("file:///nowhere/missing.png"), cancellationToken: token), token);
+        var missing = new Uri(Path.Combine(worker.StorageRoot, "jobs", "j", "storyboard", "missing.png")).AbsoluteUri;
+        var events = await ReadAllAsync(worker.Client.RunTask(ChunkRequest(missing), cancellationToken: token), token);
 
         Assert.True(events[^1].Failed.Retryable);
         Assert.Contains("does not exist", events[^1].Failed.Reason);
+    }
+
+    [Theory(Timeout = 30_000)]
+    [InlineData("file:///etc/passwd")]
+    [InlineData("file:///tmp/../etc/passwd")]
+    [InlineData("https://example.com/start.png")]
+    [InlineData("s3://bucket/jobs/j/start.png")]
+    public async Task RunTask_InputOutsideTheWorkersStorage_FailsPermanentlyWithTheReason(string uri)
+    {
+        var token = Timeouts.After(25);
+        await using var worker = await WorkerTestHost.StartAsync(null, token);
+
+        var events = await ReadAllAsync(worker.Client.RunTask(ChunkRequest(uri), cancellationToken: token), token);
+
+        Assert.False(events[^1].Failed.Retryable);
+        Assert.Contains("only", events[^1].Failed.Reason);
+        Assert.Contains("storage", events[^1].Failed.Reason);
     }
 
     [Fact(Timeout = 30_000)]

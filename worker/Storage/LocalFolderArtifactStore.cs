@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using VideoGen.Worker.Tasks;
 
 namespace VideoGen.Worker.Storage;
 
@@ -69,12 +70,18 @@ public sealed class LocalFolderArtifactStore : IArtifactStore
             throw new ArgumentException($"'{uri}' is not an absolute artifact URI.", nameof(uri));
         }
 
-        if (!parsed.IsFile)
+        if (!parsed.IsFile || !string.IsNullOrEmpty(parsed.Host))
         {
-            throw new NotSupportedException($"The local folder store cannot read '{parsed.Scheme}' URIs ('{uri}'); only file:// is served.");
+            throw new PermanentTaskException($"This worker reads artifacts only from its storage ({new Uri(Root + Path.DirectorySeparatorChar).AbsoluteUri}); '{Quote(uri)}' is not there.");
         }
 
-        var path = parsed.LocalPath;
+        // Confined to the root: a file:// URI naming anything outside it (after resolving '.' and '..') is refused.
+        var path = Path.GetFullPath(parsed.LocalPath);
+        if (!path.StartsWith(Root + Path.DirectorySeparatorChar, StringComparison.Ordinal))
+        {
+            throw new PermanentTaskException($"This worker reads artifacts only under its storage root {Root}; '{Quote(uri)}' is outside it.");
+        }
+
         if (!File.Exists(path))
         {
             throw new FileNotFoundException($"Artifact '{uri}' does not exist.", path);
@@ -82,4 +89,6 @@ public sealed class LocalFolderArtifactStore : IArtifactStore
 
         return Task.FromResult(path);
     }
+
+    private static string Quote(string value) => value.Length <= 200 ? value.ReplaceLineEndings(" ") : value[..200].ReplaceLineEndings(" ") + "…";
 }

@@ -1,3 +1,4 @@
+using VideoGen.Worker.Tasks;
 using Amazon;
 using Amazon.Runtime;
 using Amazon.S3;
@@ -106,6 +107,7 @@ public sealed class S3ArtifactStore : IArtifactStore, IDisposable
     public async Task<string> GetLocalPathAsync(string uri, string workDirectory, CancellationToken cancellationToken)
     {
         var (bucket, objectKey) = Parse(uri);
+        RequireOwn(uri, bucket, objectKey);
 
         // Mirror the key under the task's folder: two artifacts never collide, and a second read is free.
         var target = Path.Combine(workDirectory, "s3", bucket, objectKey.Replace('/', Path.DirectorySeparatorChar));
@@ -145,6 +147,7 @@ public sealed class S3ArtifactStore : IArtifactStore, IDisposable
     {
         cancellationToken.ThrowIfCancellationRequested();
         var (bucket, objectKey) = Parse(uri);
+        RequireOwn(uri, bucket, objectKey);
         return _client.GetPreSignedURLAsync(new GetPreSignedUrlRequest
         {
             BucketName = bucket,
@@ -172,7 +175,7 @@ public sealed class S3ArtifactStore : IArtifactStore, IDisposable
 
         if (parsed.Scheme != "s3")
         {
-            throw new NotSupportedException($"The S3 store cannot read '{parsed.Scheme}' URIs ('{uri}'); only s3:// is served.");
+            throw new PermanentTaskException($"This worker reads artifacts only from its S3 storage (s3://); '{Quote(uri)}' is not there.");
         }
 
         var key = Uri.UnescapeDataString(parsed.AbsolutePath.TrimStart('/'));
@@ -183,4 +186,18 @@ public sealed class S3ArtifactStore : IArtifactStore, IDisposable
 
         return (parsed.Host, key);
     }
+
+    /// <summary>Confinement: an artifact must be in this store's bucket, under its prefix; anything else fails the task permanently.</summary>
+    private void RequireOwn(string uri, string bucket, string objectKey)
+    {
+        var configured = _options.Prefix.Trim('/');
+        var prefix = configured.Length == 0 ? "" : configured + "/";
+        if (!string.Equals(bucket, Bucket, StringComparison.Ordinal) || !objectKey.StartsWith(prefix, StringComparison.Ordinal)
+            || objectKey.Split('/').Any(part => part is ".." or "."))
+        {
+            throw new PermanentTaskException($"This worker reads artifacts only from s3://{Bucket}/{prefix}; '{Quote(uri)}' is outside it.");
+        }
+    }
+
+    private static string Quote(string value) => value.Length <= 200 ? value.ReplaceLineEndings(" ") : value[..200].ReplaceLineEndings(" ") + "…";
 }

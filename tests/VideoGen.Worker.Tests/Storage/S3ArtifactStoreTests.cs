@@ -1,3 +1,4 @@
+using VideoGen.Worker.Tasks;
 using System.Diagnostics;
 using System.Security.Cryptography;
 using Amazon.S3.Model;
@@ -117,7 +118,11 @@ public sealed class S3ArtifactStoreTests : IClassFixture<S3ServerFixture>, IDisp
         using var store = Store();
 
         await Assert.ThrowsAsync<FileNotFoundException>(() => store.GetLocalPathAsync($"s3://{_server.Bucket}/jobs/nope/final.mp4", _folder.File("work"), Timeout()));
-        await Assert.ThrowsAsync<NotSupportedException>(() => store.GetLocalPathAsync("file:///tmp/x.mp4", _folder.File("work"), Timeout()));
+        // Confined to its bucket and prefix: another scheme, another bucket, or a key outside the prefix fails for good.
+        await Assert.ThrowsAsync<PermanentTaskException>(() => store.GetLocalPathAsync("file:///tmp/x.mp4", _folder.File("work"), Timeout()));
+        await Assert.ThrowsAsync<PermanentTaskException>(() => store.GetLocalPathAsync("https://example.com/x.mp4", _folder.File("work"), Timeout()));
+        await Assert.ThrowsAsync<PermanentTaskException>(() => store.GetLocalPathAsync($"s3://{_server.Bucket}-other/jobs/j/final.mp4", _folder.File("work"), Timeout()));
+        await Assert.ThrowsAsync<PermanentTaskException>(() => store.GetDownloadUrlAsync($"s3://{_server.Bucket}-other/jobs/j/final.mp4", Timeout()));
         Assert.Throws<ArgumentException>(() => store.ObjectKey("jobs/../etc/passwd"));
     }
 
