@@ -8,7 +8,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 # What the tests need on this machine. Extension point: add packages here as the tests
 # grow (prometheus, postgresql, nodejs/npm, chromium…); ensure_apt skips what is present.
-TEST_APT_PACKAGES=(ffmpeg fonts-dejavu-core espeak-ng prometheus postgresql)
+TEST_APT_PACKAGES=(ffmpeg fonts-dejavu-core espeak-ng prometheus postgresql
+  protobuf-compiler protobuf-compiler-grpc python3-grpcio python3-protobuf)
 
 # Extension point: set-up steps that are not apt packages (npm installs for the Node
 # client and the S3 test server, …). Keep each one idempotent.

@@ -49,4 +49,38 @@ public sealed class ClientsEndToEndTests
         Assert.Contains(node.Lines, l => l.Contains("JOB_STATE_SUCCEEDED"));
         Assert.StartsWith("{\"final\"", node.Lines.Last(l => l.Length > 0));
     }
+
+    [Fact]
+    public async Task PythonClient_SubmitsWatchesWithResumeGetsAndCancels()
+    {
+        await using var farm = await LocalFarm.StartAsync("python", new FarmOptions { Workers = 1 });
+        var python = Path.Combine(RepoPaths.Root, "clients", "python");
+
+        // Stubs are generated from protos/ at test time with Debian's protoc and grpc_python_plugin.
+        await using (var generate = ServerProcess.Start("generate", "bash", [Path.Combine(python, "generate.sh")], Path.Combine(farm.Directory, "generate.log")))
+        {
+            Assert.True(await generate.WaitForExitAsync(TimeSpan.FromMinutes(1)) == 0, generate.Output);
+        }
+
+        await using var client = ServerProcess.Start("python", "/usr/bin/python3",
+            [Path.Combine(python, "check.py"), "--coordinator", $"127.0.0.1:{farm.GrpcPort}", "--prompt", "Announce our new store opening", "--duration", "12"],
+            Path.Combine(farm.Directory, "python.log"), workingDirectory: python);
+        var exit = await client.WaitForExitAsync(TimeSpan.FromMinutes(3));
+
+        Assert.True(exit == 0, client.Output + farm.Logs());
+        using var summary = System.Text.Json.JsonDocument.Parse(client.Lines.Last(l => l.Length > 0));
+        var root = summary.RootElement;
+        Assert.Equal("JOB_STATE_SUCCEEDED", root.GetProperty("state").GetString());
+        Assert.InRange(root.GetProperty("duration").GetDouble(), 11.95, 12.05);
+        Assert.True(File.Exists(LocalFarm.LocalPath(root.GetProperty("output_uri").GetString()!)));
+        // The watch was dropped after three events and resumed: every sequence once, in order, none missing.
+        var sequences = root.GetProperty("sequences").EnumerateArray().Select(e => e.GetInt64()).ToList();
+        Assert.Equal(3, root.GetProperty("resumed_after").GetInt64());
+        Assert.Equal(Enumerable.Range(1, sequences.Count).Select(i => (long)i), sequences);
+        var job = await farm.GetJobAsync(root.GetProperty("job").GetString()!);
+        Assert.Equal(job.LastSequence, sequences[^1]);
+        Assert.Equal("JOB_STATE_CANCELLED", root.GetProperty("cancelled").GetString());
+        Assert.StartsWith("INVALID_ARGUMENT", root.GetProperty("bad_prompt").GetString());
+        Assert.Contains("job.prompt", root.GetProperty("bad_prompt").GetString());
+    }
 }
