@@ -285,9 +285,11 @@ public sealed class DeployFilesTests(ITestOutputHelper output)
             Assert.Equal(PortOf(EnvValue($"{component}__GrpcUrl")), ports["grpc"]);
             Assert.Equal(PortOf(EnvValue($"{component}__HttpUrl")), ports["http"]);
 
-            // Probes: GET /healthz on the HTTP port (by name or number).
+            // Probes: readiness is grpc.health.v1 on the gRPC port (a number: Kubernetes' grpc probes take no port names);
+            // startup and liveness GET /healthz on the HTTP port (by name or number).
             Assert.True(Map(container, "readinessProbe") is not null && Map(container, "livenessProbe") is not null, $"{where}: needs a readinessProbe and a livenessProbe");
-            foreach (var probe in new[] { "startupProbe", "readinessProbe", "livenessProbe" }.Where(p => Map(container, p) is not null))
+            Assert.Equal(ports["grpc"].ToString(System.Globalization.CultureInfo.InvariantCulture), Str(Map(Map(container, "readinessProbe"), "grpc"), "port"));
+            foreach (var probe in new[] { "startupProbe", "livenessProbe" }.Where(p => Map(container, p) is not null))
             {
                 var get = Map(Map(container, probe), "httpGet");
                 Assert.Equal("/healthz", Str(get, "path"));

@@ -405,6 +405,21 @@ public sealed class WorkerServiceTests
         Assert.Contains("does not exist", events[^1].Failed.Reason);
     }
 
+    [Fact(Timeout = 30_000)]
+    public async Task GrpcHealth_IsServing_UntilTheWorkerDrains_ThenNotServing()
+    {
+        var token = Timeouts.After(25);
+        await using var worker = await WorkerTestHost.StartAsync(null, token);
+        var health = new Grpc.Health.V1.Health.HealthClient(worker.Channel);
+
+        var before = await health.CheckAsync(new Grpc.Health.V1.HealthCheckRequest(), cancellationToken: token);
+        await worker.Client.DrainAsync(new DrainRequest(), cancellationToken: token);
+        var after = await health.CheckAsync(new Grpc.Health.V1.HealthCheckRequest(), cancellationToken: token);
+
+        Assert.Equal(Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus.Serving, before.Status);
+        Assert.Equal(Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus.NotServing, after.Status);
+    }
+
     [Theory(Timeout = 30_000)]
     [InlineData("file:///etc/passwd")]
     [InlineData("file:///tmp/../etc/passwd")]

@@ -77,6 +77,9 @@ public static class WorkerHostingExtensions
             o.MaxReceiveMessageSize = 1 << 20;
             o.MaxSendMessageSize = 4 << 20;
         });
+        // grpc.health.v1.Health: "" and videogen.v1.WorkerService report readiness (NOT_SERVING while draining),
+        // evaluated on every call rather than from a cache, so a drain shows at once.
+        services.AddGrpcHealthChecks(o => o.UseHealthChecksCache = false).AddCheck<WorkerHealthCheck>("worker");
 
         var plan = new KestrelListenPlan();
         services.AddSingleton(plan);
@@ -102,6 +105,7 @@ public static class WorkerHostingExtensions
     {
         app.UseHttpMetrics();
         app.MapGrpcService<WorkerGrpcService>();
+        app.MapGrpcHealthChecksService();
         app.MapMetrics();
         app.MapGet("/healthz", (WorkerCapacity capacity) => Results.Ok(new { status = capacity.Draining ? "draining" : "ok" }));
 
