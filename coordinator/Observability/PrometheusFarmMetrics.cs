@@ -154,6 +154,8 @@ internal sealed class PrometheusFarmMetrics : IFarmMetrics
         TaskKind.Stitch => "stitch",
         TaskKind.Finish => "finish",
         TaskKind.Soundtrack => "soundtrack",
+        TaskKind.Voiceover => "voiceover",
+        TaskKind.Music => "music",
         _ => "unknown",
     };
 
