@@ -369,21 +369,37 @@ public sealed class SoundtrackMaker
     {
         var spoken = new (VoiceLine Line, string Path, double Tempo, int Calls, int Characters)?[lines.Count];
         using var gate = new SemaphoreSlim(Math.Max(1, parallelLines));
+        // The first line that fails stops the others: the task fails anyway, and a hosted model bills every call.
+        using var failed = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var done = 0;
-        await Task.WhenAll(Enumerable.Range(0, lines.Count).Where(i => !string.IsNullOrWhiteSpace(lines[i].Text)).Select(async i =>
+        var speaking = Enumerable.Range(0, lines.Count).Where(i => !string.IsNullOrWhiteSpace(lines[i].Text)).Select(async i =>
         {
-            await gate.WaitAsync(cancellationToken);
+            await gate.WaitAsync(failed.Token);
             try
             {
-                var (path, tempo, calls, characters) = await SpeakFittedAsync(lines[i], speak, i, cancellationToken);
+                var (path, tempo, calls, characters) = await SpeakFittedAsync(lines[i], speak, i, failed.Token);
                 spoken[i] = (lines[i], path, tempo, calls, characters);
                 lineDone?.Invoke(Interlocked.Increment(ref done));
+            }
+            catch (Exception) when (!failed.IsCancellationRequested)
+            {
+                await failed.CancelAsync();
+                throw;
             }
             finally
             {
                 gate.Release();
             }
-        }));
+        }).ToList();
+        try
+        {
+            await Task.WhenAll(speaking);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            // A sibling's cancellation surfaced first: report the line that failed, not the lines it stopped.
+            throw speaking.Select(t => t.Exception?.InnerException).FirstOrDefault(e => e is not null and not OperationCanceledException) ?? throw new InvalidOperationException("A voiceover line was cancelled.");
+        }
 
         var fitted = spoken.Where(x => x is not null).Select(x => x!.Value).ToList();
         var args = new List<string> { "-y" };
