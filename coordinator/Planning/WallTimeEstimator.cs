@@ -32,7 +32,7 @@ public static class WallTimeEstimator
             slotFree.Enqueue(i, 0);
         }
 
-        // Tasks come out of TaskGraph.Build in a topological order (voiceover and music, storyboards, chunks, mix, stitch, finish).
+        // Tasks come out of TaskGraph.Build in a topological order (voiceover, music and their mix, storyboards, chunks, stitch, finish).
         foreach (var task in graph)
         {
             var ready = task.DependsOn.Select(d => finish[d]).DefaultIfEmpty(0).Max();

@@ -50,6 +50,11 @@ public static class TaskGraph
             // slowest call of a job, and nothing waits for it but the mix and the finish.
             tasks.Add(new TaskStatus { TaskId = VoiceoverTaskId, Kind = TaskKind.Voiceover, Index = -1, State = TaskState.Ready });
             tasks.Add(new TaskStatus { TaskId = MusicTaskId, Kind = TaskKind.Music, Index = -1, State = TaskState.Ready });
+            // The mix right after them, before the storyboards and chunks: the first slot freed once both are done goes
+            // to it, so it runs beside the chunks instead of waiting behind them and then holding up the finish.
+            var mix = new TaskStatus { TaskId = SoundtrackTaskId, Kind = TaskKind.Soundtrack, Index = -1, State = TaskState.Waiting };
+            mix.DependsOn.AddRange([VoiceoverTaskId, MusicTaskId]);
+            tasks.Add(mix);
         }
 
         foreach (var beat in plan.Chunks.Where(c => c.IsReference).Select(c => c.BeatIndex).Distinct().Order())
@@ -62,13 +67,6 @@ public static class TaskGraph
             var task = new TaskStatus { TaskId = ChunkTaskId(chunk.Index), Kind = TaskKind.Chunk, Index = chunk.Index, State = TaskState.Waiting };
             task.DependsOn.Add(chunk.IsReference ? StoryboardTaskId(chunk.BeatIndex) : ChunkTaskId(chunk.Index - 1));
             tasks.Add(task);
-        }
-
-        if (HasSoundtrack(plan))
-        {
-            var mix = new TaskStatus { TaskId = SoundtrackTaskId, Kind = TaskKind.Soundtrack, Index = -1, State = TaskState.Waiting };
-            mix.DependsOn.AddRange([VoiceoverTaskId, MusicTaskId]);
-            tasks.Add(mix);
         }
 
         var stitch = new TaskStatus { TaskId = StitchTaskId, Kind = TaskKind.Stitch, Index = -1, State = TaskState.Waiting };

@@ -57,8 +57,9 @@ public sealed class SoundtrackPlanningTests
         var graph = TaskGraph.Build(plan);
         var tasks = graph.ToDictionary(t => t.TaskId);
 
-        // First in the task order (placement starts them before the storyboards), ready from the start.
-        Assert.Equal([TaskGraph.VoiceoverTaskId, TaskGraph.MusicTaskId], graph.Take(2).Select(t => t.TaskId).ToArray());
+        // First in the task order (placement starts them before the storyboards), ready from the start; the mix right
+        // after them, so the first slot freed once both are done goes to it, not to a chunk.
+        Assert.Equal([TaskGraph.VoiceoverTaskId, TaskGraph.MusicTaskId, TaskGraph.SoundtrackTaskId], graph.Take(3).Select(t => t.TaskId).ToArray());
         Assert.All(graph.Take(2), t => Assert.Equal((TaskState.Ready, 0), (t.State, t.DependsOn.Count)));
         Assert.Equal((TaskKind.Voiceover, TaskKind.Music), (tasks[TaskGraph.VoiceoverTaskId].Kind, tasks[TaskGraph.MusicTaskId].Kind));
         var mix = tasks[TaskGraph.SoundtrackTaskId];

@@ -35,13 +35,33 @@ public sealed class OrchestratorTests
 
         var job = await h.SubmitAsync(Announcement, r => r.Audio = true);
         // They depend only on the plan and come first in the task order: the first two slots go to them, not to storyboards.
-        Assert.Equal(["music", "voiceover"], (await h.DispatchedAsync(job.JobId)).Select(t => t.TaskId).ToArray());
+        var first = await h.WaitForStateAsync(job.JobId, j => j.Tasks.Count(t => t.State == TaskState.Running) == 2);
+        Assert.Equal(["music", "voiceover"], first.Tasks.Where(t => t.State == TaskState.Running).Select(t => t.TaskId).Order().ToArray());
+        // Complete the two; the slot the first frees goes to storyboard-0 (the mix is not ready yet); hold what else starts.
+        var held = new List<FakeAttempt>();
+        for (var audio = 0; audio < 2;)
+        {
+            var attempt = await h.Transport.NextAsync();
+            if (attempt.TaskId is "voiceover" or "music")
+            {
+                attempt.Complete();
+                audio++;
+            }
+            else
+            {
+                held.Add(attempt);
+            }
+        }
+
+        // Once both are done the mix is ready, and it takes the slot the second frees, ahead of the other storyboards.
+        var running = await h.WaitForStateAsync(job.JobId, j =>
+            j.Tasks.Count(t => t.TaskId is "voiceover" or "music" && t.State == TaskState.Succeeded) == 2 && j.Tasks.Count(t => t.State == TaskState.Running) == 2);
+        Assert.Equal(["soundtrack", "storyboard-0"], running.Tasks.Where(t => t.State == TaskState.Running).Select(t => t.TaskId).Order().ToArray());
+        held.ForEach(a => a.Complete());
         var attempts = await h.RunToEndAsync(job.JobId);
 
         var done = h.Orchestrator.GetJob(job.JobId)!;
         Assert.Equal(JobState.Succeeded, done.State);
-        var order = attempts.Select(a => a.TaskId).ToList();
-        Assert.True(order.IndexOf("soundtrack") > Math.Max(order.IndexOf("voiceover"), order.IndexOf("music")), string.Join(",", order));
         var mix = attempts.Single(a => a.TaskId == "soundtrack").Request.Soundtrack;
         Assert.Equal($"file:///fake/{job.JobId}/voiceover", mix.VoiceoverUri);
         Assert.Equal($"file:///fake/{job.JobId}/music", mix.MusicUri);
