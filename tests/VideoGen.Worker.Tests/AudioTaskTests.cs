@@ -124,6 +124,48 @@ public sealed partial class AudioTaskTests
         Assert.True(await RmsDbAsync(stored, 9, 1, token) > -20, "the model's music was not looped to the duration");
         Assert.True(await RmsDbAsync(stored, 0, 0.05, token) < await RmsDbAsync(stored, 5, 0.05, token) - 20, "no fade in");
         Assert.True(await RmsDbAsync(stored, 11.95, 0.05, token) < await RmsDbAsync(stored, 5, 0.05, token) - 20, "no fade out");
+
+        // A later attempt (the coordinator restarted) re-attaches to the kept result: no second prediction, no second bill.
+        var again = MusicRequest("musicgen", 0.002);
+        again.Attempt = 2;
+        var resumed = await RunAsync(worker, again, token);
+        Assert.True(resumed[0].Accepted.Resumed);
+        Assert.Equal((completed.OutputUri, completed.CostUsd), (resumed[^1].Completed.OutputUri, resumed[^1].Completed.CostUsd));
+        Assert.Single(replicate.Creates);
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task Voiceover_CancelTask_CutsTheHostedCallShort_AndEndsTheStreamCancelled()
+    {
+        var token = Timeouts.After(50);
+        var asked = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var speech = await OpenAiStandIn.StartAsync(async (_, _, ct) =>
+        {
+            asked.TrySetResult();
+            await Task.Delay(TimeSpan.FromSeconds(60), ct);
+        });
+        await using var worker = await WorkerTestHost.StartAsync(OpenAiSettings(speech, new() { ["OpenAI:TimeoutSeconds"] = "120" }), token);
+
+        using var call = worker.Client.RunTask(VoiceoverRequest("tts-1", "calm", 0.000015), cancellationToken: token);
+        var reading = Task.Run(async () =>
+        {
+            var events = new List<TaskEvent>();
+            await foreach (var e in call.ResponseStream.ReadAllAsync(token))
+            {
+                events.Add(e);
+            }
+
+            return events;
+        }, token);
+        await asked.Task.WaitAsync(TimeSpan.FromSeconds(20), token);
+        var stopwatch = System.Diagnostics.Stopwatch.StartNew();
+        var cancelled = await worker.Client.CancelTaskAsync(new CancelTaskRequest { JobId = "job-audio", TaskId = "voiceover", Reason = "job cancelled" }, cancellationToken: token);
+        var events = await reading.WaitAsync(TimeSpan.FromSeconds(20), token);
+
+        Assert.True(cancelled.Found);
+        Assert.True(stopwatch.Elapsed < TimeSpan.FromSeconds(10), $"the voiceover ended {stopwatch.Elapsed} after its cancel");
+        Assert.Equal("cancelled: job cancelled", events[^1].Failed?.Reason);
+        Assert.False(File.Exists(Path.Combine(worker.StorageRoot, ArtifactKeys.Voiceover("job-audio"))));
     }
 
     [Fact(Timeout = 60_000)]
