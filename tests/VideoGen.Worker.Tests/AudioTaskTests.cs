@@ -202,6 +202,18 @@ public sealed partial class AudioTaskTests
         Assert.True(await RmsDbAsync(new Uri(voice.OutputUri).LocalPath, 5.05, 0.5, token) > -40, "no speech at the third beat");
     }
 
+    [Fact(Timeout = 30_000)]
+    public async Task StartUp_ServingTts1WithoutAKey_FailsNamingTheKeyAndTheModel()
+    {
+        var token = Timeouts.After(25);
+        var settings = new Dictionary<string, string?> { ["Worker:Models"] = "procedural-i2v,tts-1", ["OpenAI:ApiKey"] = "", ["OPENAI_API_KEY"] = "" };
+
+        var error = await Assert.ThrowsAsync<Microsoft.Extensions.Options.OptionsValidationException>(() => WorkerTestHost.StartAsync(settings, token));
+
+        Assert.Contains("OpenAI:ApiKey", error.Message);
+        Assert.Contains("tts-1", error.Message);
+    }
+
     public static TheoryData<string, RunTaskRequest> MalformedAudioTasks()
     {
         RunTaskRequest Voice(Action<VoiceoverTask> change)
