@@ -106,7 +106,6 @@ public sealed class MusicExecutor
         await reporter.ProgressAsync(1.0, "upload", cancellationToken);
 
         var cost = Math.Round(result.BilledSeconds * work.PricePerSecondUsd, 6);
-        WorkerMetrics.GeneratedSeconds.WithLabels(work.Model).Inc(result.BilledSeconds);
         WorkerMetrics.CostUsd.WithLabels(work.Model).Inc(cost);
         return new TaskResult(uri, MediaSeconds: seconds, CostUsd: cost, ModelSeconds: result.ModelSeconds);
     }
