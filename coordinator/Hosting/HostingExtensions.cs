@@ -40,7 +40,14 @@ public static partial class HostingExtensions
 
         // JSON transcoding: the google.api.http routes of jobs.proto (REST/JSON on the HTTP/1.1 endpoint),
         // through the same interceptors as gRPC.
-        builder.Services.AddGrpc(o => o.Interceptors.Add<ErrorMappingInterceptor>()).AddJsonTranscoding(o =>
+        builder.Services.AddGrpc(o =>
+        {
+            o.Interceptors.Add<ErrorMappingInterceptor>();
+            // Explicit limits: the largest request is a job request (a 4,000-character prompt); a Job with its plan and
+            // event log stays far below 16 MiB.
+            o.MaxReceiveMessageSize = GrpcLimits.MaxReceiveMessageBytes;
+            o.MaxSendMessageSize = GrpcLimits.MaxSendMessageBytes;
+        }).AddJsonTranscoding(o =>
             // Error bodies carry the status details (google.rpc.BadRequest names the field).
             o.TypeRegistry = Google.Protobuf.Reflection.TypeRegistry.FromMessages(Google.Rpc.BadRequest.Descriptor, Google.Rpc.ErrorInfo.Descriptor));
         // grpc.health.v1.Health: "" and videogen.v1.JobService report the orchestrator's readiness.

@@ -19,16 +19,25 @@ public static class ChunkPlanner
     /// entered with the finish's transition, which overlaps the end of the take before it by
     /// <see cref="FinishPlan.TransitionSeconds"/>: that chunk starts earlier in the final video by the overlap,
     /// so the takes still cover the duration exactly once the transitions are made (and one more chunk may be needed).
+    /// A continuous chunk's first frame repeats the last frame of the chunk before it (the model started from it);
+    /// the finish drops it, so such a chunk covers one model frame less. An end card covers the last
+    /// <see cref="EndCard.Seconds"/>, entered with the transition like a take: the chunks end where it is fully in.
     /// </summary>
     public static Plan Build(Spec spec, ModelSpec model, Continuity continuity, FinishPlan? finish = null)
     {
         var plan = new Plan { Spec = spec, Model = model.Name, ClipSeconds = model.ClipSeconds, Continuity = continuity, Finish = finish };
         var overlap = finish is null || !(finish.TransitionSeconds > 0) ? 0 : Math.Min(finish.TransitionSeconds, model.ClipSeconds / 2);
+        var videoEnd = VideoEnd(spec, finish, overlap);
+        // Only the finish drops the repeated frame; a plan without one (older plans) stitches chunks whole.
+        var repeated = finish is null ? 0 : RepeatedFrameSeconds(model);
         var previousBeat = -1;
         double next = 0;
         for (var i = 0; ; i++)
         {
-            var beat = BeatAt(spec, next);
+            // A chunk belongs to the beat its start falls in, or to the next beat when that starts within a snap of it:
+            // a beat starting a few frames after a chunk boundary (the repeated frames and overlaps move boundaries a
+            // little) still gets its own take instead of being swallowed by the chunk before it.
+            var beat = BeatAt(spec, next + Math.Min(BeatSnapSeconds, model.ClipSeconds / 4));
             var isReference = continuity switch
             {
                 Continuity.None => true,
@@ -37,20 +46,21 @@ public static class ChunkPlanner
             };
             var transitionIn = i > 0 && isReference ? overlap : 0;
             var start = next - transitionIn;
+            var covers = model.ClipSeconds - (isReference ? 0 : repeated);
             plan.Chunks.Add(new ChunkPlan
             {
                 Index = i,
                 StartSeconds = Math.Round(start, 3),
                 GeneratedSeconds = model.ClipSeconds,
-                UsedSeconds = Math.Round(Math.Min(model.ClipSeconds, spec.DurationSeconds - start), 3),
+                UsedSeconds = Math.Round(Math.Min(covers, videoEnd - start), 3),
                 BeatIndex = beat,
                 IsReference = isReference,
                 CostUsd = Math.Round(model.ClipSeconds * model.PricePerSecondUsd, 6),
                 TransitionInSeconds = transitionIn,
             });
             previousBeat = beat;
-            next = start + model.ClipSeconds;
-            if (next >= spec.DurationSeconds - Epsilon)
+            next = start + covers;
+            if (next >= videoEnd - Epsilon)
             {
                 break;
             }
@@ -59,9 +69,28 @@ public static class ChunkPlanner
         return plan;
     }
 
-    /// <summary>Seconds of raw cut the stitch must keep: every chunk at full length, the last one up to its used part.</summary>
-    public static double RawSeconds(Plan plan) =>
-        Math.Round(plan.Chunks.Take(plan.Chunks.Count - 1).Sum(c => c.GeneratedSeconds) + plan.Chunks[^1].UsedSeconds, 3);
+    /// <summary>How close after a chunk's start a beat may start and still get the chunk (at most a quarter of a clip).</summary>
+    public const double BeatSnapSeconds = 0.5;
+
+    /// <summary>Seconds of one model frame: what a continuous chunk loses when the finish drops its repeated first frame.</summary>
+    public static double RepeatedFrameSeconds(ModelSpec model) => model.Fps > 0 ? 1.0 / model.Fps : 0;
+
+    /// <summary>Where the chunks must reach in the final timeline: the duration, or the end card's start plus the overlap it is entered with.</summary>
+    public static double VideoEnd(Spec spec, FinishPlan? finish, double overlap) =>
+        finish?.EndCard is { Seconds: > 0 } card ? spec.DurationSeconds - card.Seconds + overlap : spec.DurationSeconds;
+
+    /// <summary>Where the end card starts in the final timeline (its transition included); the duration when there is none.</summary>
+    public static double EndCardStart(Plan plan) =>
+        plan.Finish?.EndCard is { Seconds: > 0 } card ? Math.Round(plan.Spec.DurationSeconds - card.Seconds, 3) : plan.Spec.DurationSeconds;
+
+    /// <summary>
+    /// Seconds of raw cut the stitch keeps. Without a finish (older plans) the raw cut is the video: every chunk at full
+    /// length, the last one up to its used part. With one, the raw cut is a review copy of every chunk whole (the finish
+    /// reads the chunks themselves).
+    /// </summary>
+    public static double RawSeconds(Plan plan) => plan.Finish is null
+        ? Math.Round(plan.Chunks.Take(plan.Chunks.Count - 1).Sum(c => c.GeneratedSeconds) + plan.Chunks[^1].UsedSeconds, 3)
+        : Math.Round(plan.Chunks.Sum(c => c.GeneratedSeconds), 3);
 
     /// <summary>Where chunk <paramref name="index"/> starts in the raw cut (chunks are joined at full length).</summary>
     public static double RawStart(Plan plan, int index) => Math.Round(plan.Chunks.Take(index).Sum(c => c.GeneratedSeconds), 3);

@@ -16,6 +16,9 @@ public static class FinishCatalog
 
     public const int MaxDeliverables = 2;
 
+    /// <summary>Longest end card a template may have.</summary>
+    public const double MaxEndCardSeconds = 5.0;
+
     /// <summary>Transition name → whether it overlaps the takes (everything but "cut").</summary>
     public static readonly IReadOnlyDictionary<string, bool> Transitions = new Dictionary<string, bool>(StringComparer.Ordinal)
     {
@@ -64,9 +67,10 @@ public static class FinishPlanner
         if (request.HasTransitionSeconds)
         {
             var max = Math.Min(FinishCatalog.MaxTransitionSeconds, (model?.ClipSeconds ?? 2 * FinishCatalog.MaxTransitionSeconds) / 2);
-            if (!(request.TransitionSeconds > 0 && request.TransitionSeconds <= max))
+            var min = 1.0 / FinishCatalog.OutputFps;
+            if (!(request.TransitionSeconds >= min && request.TransitionSeconds <= max))
             {
-                violations.Add(new("job.transition_seconds", $"must be > 0 and <= {max.ToString("0.###", CultureInfo.InvariantCulture)} (at most half the model's clip); got {request.TransitionSeconds.ToString(CultureInfo.InvariantCulture)}"));
+                violations.Add(new("job.transition_seconds", $"must be at least one frame ({min.ToString("0.###", CultureInfo.InvariantCulture)} s) and at most {max.ToString("0.###", CultureInfo.InvariantCulture)} (half the model's clip); got {request.TransitionSeconds.ToString(CultureInfo.InvariantCulture)}"));
             }
         }
 
@@ -100,7 +104,7 @@ public static class FinishPlanner
     }
 
     /// <summary>The finish settings of a valid request: its own options, else the template's, else the coordinator's defaults.</summary>
-    public static FinishPlan Build(JobRequest request, Template template, Resolution defaultResolution)
+    public static FinishPlan Build(JobRequest request, Template template, Resolution defaultResolution, string subject = "")
     {
         var resolution = request.Resolution == Resolution.Unspecified ? defaultResolution : request.Resolution;
         var (width, height) = FinishCatalog.Size(resolution);
@@ -117,8 +121,19 @@ public static class FinishPlanner
             HeightPixels = height,
             Fps = FinishCatalog.OutputFps,
             Titles = true,
+            ColourMatch = !request.HasColourMatch || request.ColourMatch,
         };
         finish.AspectRatios.AddRange(request.AspectRatios);
+        if (template.EndCard is { } card && (!request.HasEndCard || request.EndCard))
+        {
+            finish.EndCard = new EndCard
+            {
+                Seconds = card.Seconds,
+                Text = string.Join('\n', card.Lines.Select(line => RuleBasedPlanner.OnScreenText(line, subject)).Where(line => line.Length > 0)),
+                Background = card.Background,
+            };
+        }
+
         return finish;
     }
 

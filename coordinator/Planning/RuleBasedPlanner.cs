@@ -36,26 +36,36 @@ public sealed partial class RuleBasedPlanner(TemplateCatalog templates, ModelCat
         {
             violations.Add(new("job.prompt", $"is {prompt.Length} characters; the limit is {PlanningLimits.MaxPromptLength}"));
         }
-
-        if (request.HasDurationSeconds && !(request.DurationSeconds > 0 && request.DurationSeconds <= PlanningLimits.MaxDurationSeconds))
+        else if (!prompt.Any(PlanningLimits.IsVisible))
         {
-            violations.Add(new("job.duration_seconds", $"must be > 0 and <= {PlanningLimits.MaxDurationSeconds}; got {request.DurationSeconds}"));
+            violations.Add(new("job.prompt", "needs visible characters (it holds only spaces and control characters)"));
+        }
+        else if (prompt.Any(c => char.IsControl(c) && c is not ('\n' or '\r' or '\t')))
+        {
+            violations.Add(new("job.prompt", "must not hold control characters other than line breaks and tabs"));
         }
 
         Template? template = null;
         if (!string.IsNullOrEmpty(request.Template) && !Templates.Templates.TryGetValue(request.Template, out template))
         {
-            violations.Add(new("job.template", $"unknown template '{request.Template}'; known: {string.Join(", ", Templates.Templates.Keys.Order())}"));
+            violations.Add(new("job.template", $"unknown template '{Quote(request.Template)}'; known: {string.Join(", ", Templates.Templates.Keys.Order())}"));
         }
 
         ModelSpec? model = null;
         if (!Models.TryGet(request.Model, out var found) || found.Kind != "video")
         {
-            violations.Add(new("job.model", $"unknown video model '{request.Model}'; known: {string.Join(", ", Models.Models.Values.Where(m => m.Kind == "video").Select(m => m.Name).Order())}"));
+            violations.Add(new("job.model", $"unknown video model '{Quote(request.Model)}'; known: {string.Join(", ", Models.Models.Values.Where(m => m.Kind == "video").Select(m => m.Name).Order())}"));
         }
         else
         {
             model = found;
+        }
+
+        // At least one frame of the model (1e-300 s is not a video), at most the limit.
+        var shortest = model is { Fps: > 0 } ? 1.0 / model.Fps : 1.0 / 24;
+        if (request.HasDurationSeconds && !(request.DurationSeconds >= shortest && request.DurationSeconds <= PlanningLimits.MaxDurationSeconds))
+        {
+            violations.Add(new("job.duration_seconds", $"must be at least one frame of the model ({PromptText.Format(shortest)} s) and at most {PlanningLimits.MaxDurationSeconds} s; got {request.DurationSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture)}"));
         }
 
         if (!Enum.IsDefined(request.Continuity))
@@ -68,9 +78,9 @@ public sealed partial class RuleBasedPlanner(TemplateCatalog templates, ModelCat
             violations.Add(new("job.priority", $"must be between -{PlanningLimits.MaxPriority} and {PlanningLimits.MaxPriority}"));
         }
 
-        if ((request.Tenant ?? "").Length > PlanningLimits.MaxTenantLength)
+        if (!string.IsNullOrEmpty(request.Tenant) && !PlanningLimits.IsTenantName(request.Tenant))
         {
-            violations.Add(new("job.tenant", $"must be at most {PlanningLimits.MaxTenantLength} characters"));
+            violations.Add(new("job.tenant", $"must match [a-z0-9][a-z0-9_-]{{0,{PlanningLimits.MaxTenantLength - 1}}}; got '{Quote(request.Tenant)}'"));
         }
 
         if (request.HasMaxCostUsd && !(request.MaxCostUsd >= 0))
@@ -118,7 +128,7 @@ public sealed partial class RuleBasedPlanner(TemplateCatalog templates, ModelCat
         spec.Planner = PlannerName;
         var continuity = request.Continuity == Continuity.Unspecified ? Continuity.Beat : request.Continuity;
         SoundtrackPlanner.Apply(request, template, spec, Models, SoundtrackModels);
-        return ChunkPlanner.Build(spec, model!, continuity, FinishPlanner.Build(request, template, DefaultResolution));
+        return ChunkPlanner.Build(spec, model!, continuity, FinishPlanner.Build(request, template, DefaultResolution, subject));
     }
 
     /// <summary>Lays the template's beats over the duration: lengths by weight, starts cumulative, summing exactly to the duration.</summary>
@@ -149,6 +159,7 @@ public sealed partial class RuleBasedPlanner(TemplateCatalog templates, ModelCat
                 ShotDescription = beat.Shot.Replace("{subject}", subject, StringComparison.Ordinal),
                 ImagePrompt = beat.Image.Replace("{subject}", subject, StringComparison.Ordinal),
                 OnScreenText = OnScreenText(beat.Text, subject),
+                Focus = beat.Focus is { } f ? new FocusPoint { X = f[0], Y = f[1] } : null,
             });
             start += length;
         }
@@ -211,4 +222,7 @@ public sealed partial class RuleBasedPlanner(TemplateCatalog templates, ModelCat
 
     [GeneratedRegex(@"[\s,.;:!?-]+$|\s+(?:video|clip|spot|ad)$", RegexOptions.IgnoreCase)]
     private static partial Regex TrailingRegex();
+
+    /// <summary>Input quoted in a message: at most 200 characters, control characters escaped.</summary>
+    private static string Quote(string value) => Services.InputText.Quote(value);
 }

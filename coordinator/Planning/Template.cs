@@ -20,6 +20,18 @@ public sealed record Template
     [JsonPropertyName("look")] public string Look { get; init; } = "none";
     /// <summary>Music bed style (see <see cref="SoundtrackPlanner.MusicStyles"/>); a request may override it.</summary>
     [JsonPropertyName("music")] public string Music { get; init; } = "corporate";
+    /// <summary>The closing card; null: none. A request may turn it off.</summary>
+    [JsonPropertyName("endCard")] public TemplateEndCard? EndCard { get; init; }
+}
+
+/// <summary>A template's closing card: how long, what it says ("{Subject}" is replaced), on what colour.</summary>
+public sealed record TemplateEndCard
+{
+    [JsonPropertyName("seconds")] public double Seconds { get; init; } = 2.5;
+    /// <summary>Lines of text; "{subject}" and "{Subject}" are replaced.</summary>
+    [JsonPropertyName("lines")] public IReadOnlyList<string> Lines { get; init; } = [];
+    /// <summary>Background colour, RRGGBB hex.</summary>
+    [JsonPropertyName("background")] public string Background { get; init; } = "101418";
 }
 
 /// <summary>One beat of a template: its share of the duration and its shot and image guidance.</summary>
@@ -34,6 +46,8 @@ public sealed record TemplateBeat
     [JsonPropertyName("image")] public string Image { get; init; } = "";
     /// <summary>On-screen text (headline, call to action); "{subject}" and "{Subject}" are replaced. Empty: none.</summary>
     [JsonPropertyName("text")] public string Text { get; init; } = "";
+    /// <summary>Where the subject is framed, [x, y] as fractions of the frame; null: the centre. Crops keep it in view.</summary>
+    [JsonPropertyName("focus")] public IReadOnlyList<double>? Focus { get; init; }
 }
 
 /// <summary>The templates the planner knows, loaded from a folder of JSON files.</summary>
@@ -57,6 +71,17 @@ public sealed class TemplateCatalog
                 || !(t.TransitionSeconds > 0 && t.TransitionSeconds <= FinishCatalog.MaxTransitionSeconds))
             {
                 throw new InvalidOperationException($"Template '{t.Name}' names an unknown transition '{t.Transition}' or look '{t.Look}', or a transition length outside (0, {FinishCatalog.MaxTransitionSeconds}].");
+            }
+
+            if (t.EndCard is { } card && (!(card.Seconds >= 1 && card.Seconds <= FinishCatalog.MaxEndCardSeconds) || card.Lines.Count == 0
+                || card.Background.Length != 6 || !card.Background.All(Uri.IsHexDigit)))
+            {
+                throw new InvalidOperationException($"Template '{t.Name}': an end card needs 1..{FinishCatalog.MaxEndCardSeconds} s, at least one line and an RRGGBB background.");
+            }
+
+            if (t.Beats.Any(b => b.Focus is { } f && (f.Count != 2 || f.Any(v => !(v >= 0 && v <= 1)))))
+            {
+                throw new InvalidOperationException($"Template '{t.Name}': a beat's focus is [x, y] with both in 0..1.");
             }
         }
     }

@@ -26,4 +26,14 @@ public static class PlanningLimits
     public const int MaxRequestIdLength = 128;
     public const int MaxTenantLength = 64;
     public const int MaxPriority = 100;
+
+    /// <summary>A character a person sees: not white space, not a control or format character.</summary>
+    public static bool IsVisible(char c) =>
+        !char.IsWhiteSpace(c) && !char.IsControl(c) && char.GetUnicodeCategory(c) is not (System.Globalization.UnicodeCategory.Format or System.Globalization.UnicodeCategory.OtherNotAssigned);
+
+    /// <summary>Tenant names: <c>[a-z0-9][a-z0-9_-]{0,63}</c> (they name folders, metric labels and log fields).</summary>
+    public static bool IsTenantName(string tenant) =>
+        tenant.Length is > 0 and <= MaxTenantLength
+        && (char.IsAsciiLetterLower(tenant[0]) || char.IsAsciiDigit(tenant[0]))
+        && tenant.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c is '_' or '-');
 }

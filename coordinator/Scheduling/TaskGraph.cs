@@ -217,10 +217,35 @@ public static class TaskGraph
             Look = finish.Look,
             OutputKey = ArtifactKeys.Final(job.JobId),
             SoundtrackUri = tasks.TryGetValue(SoundtrackTaskId, out var soundtrackTask) ? soundtrackTask.OutputUri : "",
+            ColourMatch = finish.ColourMatch,
+            EndCard = finish.EndCard,
         };
         foreach (var chunk in plan.Chunks.Where(c => c.TransitionInSeconds > 0))
         {
+            // For workers from before FinishTask.chunks: they cut the raw cut into takes here.
             task.Cuts.Add(new TakeCut { AtSeconds = ChunkPlanner.RawStart(plan, chunk.Index), Transition = finish.Transition, Seconds = chunk.TransitionInSeconds });
+        }
+
+        // Every chunk with its seam, anchor and framing: a take's anchor is the storyboard its reference chunk started from.
+        var anchor = "";
+        foreach (var chunk in plan.Chunks)
+        {
+            var chunkTask = tasks[ChunkTaskId(chunk.Index)];
+            if (chunk.IsReference)
+            {
+                anchor = tasks.TryGetValue(StoryboardTaskId(chunk.BeatIndex), out var storyboard) ? storyboard.OutputUri : "";
+            }
+
+            task.Chunks.Add(new FinishChunk
+            {
+                Uri = chunkTask.OutputUri,
+                MediaSeconds = chunkTask.MediaSeconds > 0 ? chunkTask.MediaSeconds : chunk.GeneratedSeconds,
+                Continues = !chunk.IsReference,
+                AnchorUri = anchor,
+                TransitionInSeconds = chunk.TransitionInSeconds,
+                Transition = chunk.TransitionInSeconds > 0 ? finish.Transition : "",
+                Focus = plan.Spec.Beats[chunk.BeatIndex].Focus,
+            });
         }
 
         if (finish.Titles)
@@ -239,7 +264,7 @@ public static class TaskGraph
                 }
 
                 var start = ordered[i].Value + (i == 0 ? 0.25 : inset);
-                var end = (i + 1 < ordered.Count ? ordered[i + 1].Value : plan.Spec.DurationSeconds) - inset;
+                var end = (i + 1 < ordered.Count ? ordered[i + 1].Value : ChunkPlanner.EndCardStart(plan)) - inset;
                 if (end - start >= 1.0)
                 {
                     task.Titles.Add(new TitleText { Text = beat.OnScreenText, StartSeconds = Math.Round(start, 3), EndSeconds = Math.Round(end, 3) });

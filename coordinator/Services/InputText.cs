@@ -85,3 +85,13 @@ public static class InputText
         }
     }
 }
+
+/// <summary>Message size limits of the gRPC servers (coordinator and worker), explicit rather than library defaults.</summary>
+public static class GrpcLimits
+{
+    /// <summary>Largest request a server reads: 1 MiB (a job request is a few KiB; a worker's events smaller still).</summary>
+    public const int MaxReceiveMessageBytes = 1 << 20;
+
+    /// <summary>Largest response a server writes: 16 MiB (a Job with a long plan, or a page of jobs).</summary>
+    public const int MaxSendMessageBytes = 16 << 20;
+}

@@ -20,9 +20,10 @@ internal sealed class JobGrpcService(
 
     public override async Task<SubmitJobResponse> SubmitJob(SubmitJobRequest request, ServerCallContext context)
     {
-        if (request.RequestId.Length > PlanningLimits.MaxRequestIdLength)
+        if (request.RequestId.Length > 0)
         {
-            throw new RequestValidationException([new("request_id", $"must be at most {PlanningLimits.MaxRequestIdLength} characters")]);
+            // An idempotency key: 1–128 of [A-Za-z0-9._:-] (a UUID fits), checked before it is looked up or quoted.
+            InputText.RequireId("request_id", request.RequestId);
         }
 
         var job = request.Job ?? new JobRequest();
@@ -65,8 +66,23 @@ internal sealed class JobGrpcService(
             throw new RequestValidationException([new("page_size", "must be between 0 and 100")]);
         }
 
+        if (!Enum.IsDefined(request.State))
+        {
+            throw new RequestValidationException([new("state", $"unknown job state value {(int)request.State}")]);
+        }
+
+        if (request.Tenant.Length > 0 && !PlanningLimits.IsTenantName(request.Tenant))
+        {
+            throw new RequestValidationException([new("tenant", $"must match [a-z0-9][a-z0-9_-]{{0,{PlanningLimits.MaxTenantLength - 1}}}; got '{InputText.Quote(request.Tenant)}'")]);
+        }
+
         var size = request.PageSize == 0 ? 20 : request.PageSize;
         JobCursor? after = null;
+        if (request.PageToken.Length > 512)
+        {
+            throw new RequestValidationException([new("page_token", $"is {request.PageToken.Length} characters; tokens this server returns are far shorter")]);
+        }
+
         if (!string.IsNullOrEmpty(request.PageToken))
         {
             if (!JobCursor.TryDecode(request.PageToken, out var cursor))

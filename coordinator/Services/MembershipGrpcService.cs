@@ -25,14 +25,32 @@ internal sealed class MembershipGrpcService(Orchestrator orchestrator) : Members
             violations.Add(new("address", $"must be an http(s) URL; got '{InputText.Quote(request.Address)}'"));
         }
 
-        if (request.Models.Count == 0)
+        if (request.Models.Count is 0 or > MaxModels)
         {
-            violations.Add(new("models", "must name at least one model"));
+            violations.Add(new("models", $"must name 1 to {MaxModels} models; got {request.Models.Count}"));
         }
 
-        if (request.Slots <= 0)
+        for (var i = 0; i < request.Models.Count && i < MaxModels; i++)
         {
-            violations.Add(new("slots", "must be > 0"));
+            if (!IsName(request.Models[i]))
+            {
+                violations.Add(new($"models[{i}]", $"must be 1-128 of letters, digits and . _ : - ; got '{InputText.Quote(request.Models[i])}'"));
+            }
+        }
+
+        if (request.Slots is <= 0 or > MaxSlots)
+        {
+            violations.Add(new("slots", $"must be 1 to {MaxSlots}; got {request.Slots}"));
+        }
+
+        if (request.Gpus.Count > MaxGpus || request.Gpus.Any(g => g.Length > 200 || g.Any(char.IsControl)))
+        {
+            violations.Add(new("gpus", $"at most {MaxGpus} entries of at most 200 printable characters"));
+        }
+
+        if (request.Version.Length > 64 || request.Version.Any(char.IsControl))
+        {
+            violations.Add(new("version", "at most 64 printable characters"));
         }
 
         if (violations.Count > 0)
@@ -43,9 +61,21 @@ internal sealed class MembershipGrpcService(Orchestrator orchestrator) : Members
         return orchestrator.JoinAsync(request);
     }
 
+    private const int MaxModels = 64;
+    private const int MaxSlots = 256;
+    private const int MaxGpus = 16;
+
+    private static bool IsName(string value) =>
+        value.Length is > 0 and <= InputText.MaxIdLength && value is not ("." or "..") && value.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' or ':');
+
     public override async Task<HeartbeatResponse> Heartbeat(HeartbeatRequest request, ServerCallContext context)
     {
         InputText.RequireId("worker_id", request.WorkerId);
+        if (request.RunningTasks < 0)
+        {
+            throw new RequestValidationException([new("running_tasks", $"must be >= 0; got {request.RunningTasks}")]);
+        }
+
         return new() { Known = await orchestrator.HeartbeatAsync(request) };
     }
 

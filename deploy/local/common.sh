@@ -2,7 +2,8 @@
 # Helpers shared by the local scripts (demo.sh, test.sh). Source it; it sets nothing else.
 #   ensure_apt PKG...   install Debian packages that are missing (skips what is installed or on PATH)
 #   ensure_dotnet       fail with install instructions unless the .NET 10 SDK is present
-#   build_release       dotnet build VideoGen.sln -c Release, quietly (VIDEOGEN_SKIP_BUILD=1 skips it)
+#   build_release       dotnet build VideoGen.sln -c Release, quietly, unless nothing changed since the last
+#                       one (VIDEOGEN_SKIP_BUILD=1 skips it, VIDEOGEN_FORCE_BUILD=1 forces it)
 set -euo pipefail
 
 # The repository root: two folders above this file.
@@ -71,12 +72,33 @@ ensure_dotnet() {
 }
 
 # build_release : builds the whole solution in Release (servers, CLI, tests).
-# VIDEOGEN_SKIP_BUILD=1 skips it (the build is already there, e.g. in CI).
+# VIDEOGEN_SKIP_BUILD=1 skips it (the build is already there, e.g. in CI). A build that
+# succeeded leaves artifacts/.build-stamp; when no source file (C#, project, proto, JSON, props,
+# templates, looks) is newer than it, the build is skipped: a no-op `dotnet build` still costs
+# ~5 s of CPU, a third of the warm demo's budget. VIDEOGEN_FORCE_BUILD=1 builds anyway.
 build_release() {
   if [[ "${VIDEOGEN_SKIP_BUILD:-0}" == "1" ]]; then
     log "skipping the build (VIDEOGEN_SKIP_BUILD=1)"
     return 0
   fi
+  local stamp="$VIDEOGEN_ROOT/artifacts/.build-stamp"
+  if [[ "${VIDEOGEN_FORCE_BUILD:-0}" != "1" && -f "$stamp" ]] && ! sources_newer_than "$stamp"; then
+    log "build is up to date (nothing changed since $stamp)"
+    return 0
+  fi
   log "building VideoGen.sln (Release)…"
   dotnet build "$VIDEOGEN_ROOT/VideoGen.sln" -c Release -v q -nologo
+  mkdir -p "$VIDEOGEN_ROOT/artifacts"
+  touch "$stamp"
+}
+
+# sources_newer_than FILE : true when a file the build reads is newer than FILE (or was deleted
+# or renamed since: a directory's mtime changes then).
+sources_newer_than() {
+  local found
+  found="$(cd "$VIDEOGEN_ROOT" && find . \
+    \( -path ./artifacts -o -path ./.git -o -path ./.farm -o -name node_modules -o -name bin -o -name obj \) -prune \
+    -o -newer "$1" \( -type d -o -name '*.cs' -o -name '*.csproj' -o -name '*.props' -o -name '*.targets' \
+       -o -name '*.proto' -o -name '*.json' -o -name '*.sln' -o -name '*.cube' -o -name '*.yaml' \) -print -quit)"
+  [[ -n "$found" ]]
 }

@@ -99,6 +99,19 @@ public class ArgParserTests
 
         Assert.False(request.HasDurationSeconds);
         Assert.False(request.HasMaxCostUsd);
+        Assert.False(request.HasColourMatch);
+        Assert.False(request.HasEndCard);
+    }
+
+    [Fact]
+    public void JobRequestBuilder_FinishingFlags_TurnColourMatchAndEndCardOff()
+    {
+        var request = JobRequestBuilder.Build(ArgParser.Parse(["submit", "p", "--no-colour-match", "--no-end-card", "--look", "warm", "--aspect", "9:16, 1:1"]));
+
+        Assert.True(request.HasColourMatch && !request.ColourMatch);
+        Assert.True(request.HasEndCard && !request.EndCard);
+        Assert.Equal("warm", request.Look);
+        Assert.Equal(["9:16", "1:1"], request.AspectRatios.ToArray());
     }
 
     [Fact]

@@ -72,6 +72,60 @@ public sealed class FinishEndToEndTests
 
         Assert.Contains(job.Plan.Chunks, c => c.TransitionInSeconds > 0);
         Assert.Contains(job.Plan.Chunks, c => c.Index > 0 && c.TransitionInSeconds == 0);
+
+        // No frame repeats at a continuous seam: the frame a continuous chunk started from was dropped. A repeated frame
+        // shows as a luma difference near zero next to its neighbours' motion.
+        var differences = await Media.FrameDifferencesAsync(master);
+        foreach (var chunk in job.Plan.Chunks.Where(c => c.Index > 0 && !c.IsReference))
+        {
+            var seam = (int)Math.Round(chunk.StartSeconds * 24);
+            var around = differences.Skip(seam - 12).Take(24).Where((_, i) => i != 12).Order().ToList();
+            var median = around[around.Count / 2];
+            Assert.True(differences[seam] >= 0.25 * median && differences[seam] > 0.05,
+                $"a frame repeats at the seam into chunk {chunk.Index} (frame {seam}): YDIF {differences[seam]:0.000}, median around {median:0.000}");
+        }
+
+        // The end card: its background colour fills the last second (the showcase's card is a dark 0F1620), entered
+        // with the template's dissolve at 27.5 s, with its centred text over it.
+        Assert.Equal(2.5, job.Plan.Finish.EndCard.Seconds, 3);
+        var card = await Media.MeanColourAsync(await Media.FrameAsync(master, 29 * 24, Path.Combine(frames, "card.png")));
+        var beforeCard = await Media.MeanColourAsync(await Media.FrameAsync(master, 27 * 24, Path.Combine(frames, "before-card.png")));
+        Assert.True(card.R < 60 && card.G < 60 && card.B < 70 && Distance(card, (beforeCard.R, beforeCard.G, beforeCard.B)) > 20,
+            $"end card {card}, picture before it {beforeCard}");
+    }
+
+    [Fact]
+    public async Task ColourMatching_LowersTheColourDistanceAtSeamsAndToTheAnchor_MeasuredWithAndWithout()
+    {
+        await using var farm = await LocalFarm.StartAsync("colour-match", new FarmOptions { Workers = 2 });
+
+        // Strict continuity: one take of six chained chunks, the longest a drift can grow. 480p keeps it quick.
+        void Options(JobRequest r, bool match)
+        {
+            r.Resolution = Resolution._480P;
+            r.Continuity = Continuity.Strict;
+            r.EndCard = false;
+            r.Audio = false;
+            r.ColourMatch = match;
+        }
+
+        var matched = await farm.RunAsync("A 30 second product showcase for a titanium smartwatch", r => Options(r, true), TimeSpan.FromMinutes(5));
+        var unmatched = await farm.RunAsync("A 30 second product showcase for a titanium smartwatch", r => Options(r, false), TimeSpan.FromMinutes(5));
+        Assert.True(matched.State == JobState.Succeeded && unmatched.State == JobState.Succeeded, $"{matched.Error} {unmatched.Error}\n{farm.Logs()}");
+
+        var with = await Media.FrameColoursAsync(LocalFarm.LocalPath(matched.OutputUri));
+        var without = await Media.FrameColoursAsync(LocalFarm.LocalPath(unmatched.OutputUri));
+        static double D((double Y, double U, double V) a, (double Y, double U, double V) b) =>
+            Math.Sqrt((a.Y - b.Y) * (a.Y - b.Y) + (a.U - b.U) * (a.U - b.U) + (a.V - b.V) * (a.V - b.V));
+        var seams = matched.Plan.Chunks.Where(c => c.Index > 0).Select(c => (int)Math.Round(c.StartSeconds * 24)).ToList();
+        Assert.Equal(seams, unmatched.Plan.Chunks.Where(c => c.Index > 0).Select(c => (int)Math.Round(c.StartSeconds * 24)).ToList());
+        double Seams(IReadOnlyList<(double Y, double U, double V)> frames) => seams.Average(s => D(frames[s - 1], frames[s]));
+        // The anchor is the storyboard the take started from: the first frame with the model's cast taken off.
+        var anchor = with[0];
+        double Drift(IReadOnlyList<(double Y, double U, double V)> frames) => frames.Average(f => D(f, anchor));
+        Assert.True(Seams(with) < Seams(without), $"mean colour distance at seams: {Seams(with):0.00} with matching, {Seams(without):0.00} without");
+        // Matching clamps its hue correction (±60°), so a chain drifting further than that is eased, not undone.
+        Assert.True(Drift(with) < Drift(without) * 0.8, $"mean colour distance to the anchor: {Drift(with):0.00} with matching, {Drift(without):0.00} without");
     }
 
     [Fact]

@@ -141,7 +141,7 @@ public sealed class MediaTests : IClassFixture<ProceduralClipFixture>
     public void ClipEncoding_Arguments_AreFixedWithoutBFrames()
     {
         Assert.Equal(
-            "-c:v libx264 -preset veryfast -profile:v high -pix_fmt yuv420p -r 24 -bf 0 -g 24 -keyint_min 24 -sc_threshold 0 -crf 23 -video_track_timescale 12288 -an -movflags +faststart",
+            "-c:v libx264 -preset superfast -profile:v high -pix_fmt yuv420p -r 24 -bf 0 -g 24 -keyint_min 24 -sc_threshold 0 -crf 23 -video_track_timescale 12288 -an -movflags +faststart",
             ClipEncoding.Arguments(24));
     }
 

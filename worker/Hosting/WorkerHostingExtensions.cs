@@ -73,7 +73,12 @@ public static class WorkerHostingExtensions
             services.AddHostedService<MembershipLoop>();
         }
 
-        services.AddGrpc();
+        services.AddGrpc(o =>
+        {
+            // Explicit limits: a RunTask request carries a plan's beats and URIs (a few KiB); 1 MiB in, 4 MiB out.
+            o.MaxReceiveMessageSize = 1 << 20;
+            o.MaxSendMessageSize = 4 << 20;
+        });
 
         var plan = new KestrelListenPlan();
         services.AddSingleton(plan);

@@ -38,6 +38,9 @@ public sealed class WorkerOptions
     /// <summary>Font the finish step draws titles with (Debian's fonts-dejavu-core ships this one).</summary>
     public string FontFile { get; set; } = DefaultFontFile;
 
+    /// <summary>x264 preset of the finished renditions (ultrafast … veryslow): slower is smaller at the same quality (CRF 20).</summary>
+    public string FinishPreset { get; set; } = Media.Finisher.DefaultPreset;
+
     /// <summary>Debian's DejaVu Sans Bold.</summary>
     public const string DefaultFontFile = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf";
 

@@ -45,6 +45,11 @@ public sealed class WorkerOptionsValidator : IValidateOptions<WorkerOptions>
             failures.Add($"Worker:Membership must be 'direct', 'consul' or 'none', got '{options.Membership}'.");
         }
 
+        if (!Media.Finisher.Presets.Contains(options.FinishPreset))
+        {
+            failures.Add($"Worker:FinishPreset must be an x264 preset ({string.Join(", ", Media.Finisher.Presets)}), got '{options.FinishPreset}'.");
+        }
+
         if (options.HeartbeatSeconds is <= 0)
         {
             failures.Add($"Worker:HeartbeatSeconds must be greater than 0 when set, got {options.HeartbeatSeconds}.");

@@ -13,7 +13,8 @@ namespace VideoGen.Worker.Media;
 /// (libx264's default) 3 × 5 s chunks trimmed to 12 s came out 12.167 s (format) / 12.083 s (stream), outside
 /// the ±0.05 s the stitch promises; without B-frames it is 12.000 s and 7 × 5 s → 32 s is 32.000 s, measured
 /// on FFmpeg 5.1. A keyframe every second (<c>-g fps</c>, no scene-cut keyframes) keeps every chunk's GOP
-/// structure identical. <c>-preset veryfast</c> because workers share few cores (≈1.4–2 s per 5 s clip here).
+/// structure identical. <c>-preset superfast</c> because workers share few cores and clips are intermediates the finish
+/// encodes again: 0.59 s of CPU per 5 s 480p clip against 0.85 s for veryfast, SSIM 0.998 to the source (measured).
 /// </remarks>
 public static class ClipEncoding
 {
@@ -25,7 +26,7 @@ public static class ClipEncoding
     {
         var rate = fps.ToString(CultureInfo.InvariantCulture);
         return string.Join(' ',
-            "-c:v libx264 -preset veryfast -profile:v high -pix_fmt yuv420p",
+            "-c:v libx264 -preset superfast -profile:v high -pix_fmt yuv420p",
             $"-r {rate} -bf 0 -g {rate} -keyint_min {rate} -sc_threshold 0 -crf 23",
             $"-video_track_timescale {TrackTimescale} -an -movflags +faststart");
     }

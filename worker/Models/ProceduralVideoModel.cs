@@ -41,7 +41,7 @@ public sealed class ProceduralVideoModel : IVideoModel
 
         var arguments = request.StartImagePath is null
             ? ProceduralArguments.TextToVideo(request.Prompt, request.Seed, request.ClipSeconds, request.Width, request.Height, request.Fps, request.OutputPath)
-            : ProceduralArguments.ImageToVideo(request.StartImagePath, request.ClipSeconds, request.Width, request.Height, request.Fps, request.OutputPath);
+            : ProceduralArguments.ImageToVideo(request.StartImagePath, request.ClipSeconds, request.Width, request.Height, request.Fps, request.OutputPath, request.Seed);
         await _runner.RunAsync(arguments, "generate", progress, TimeSpan.FromSeconds(request.ClipSeconds), cancellationToken);
         return new VideoGenerationResult(request.OutputPath, Stopwatch.GetElapsedTime(started).TotalSeconds);
     }

@@ -30,6 +30,10 @@ public static class WorkerMetrics
         new HistogramConfiguration { LabelNames = ["step"], Buckets = Histogram.ExponentialBuckets(0.01, 2, 14) });
 
     /// <summary>Slots busy now.</summary>
+    public static readonly Histogram ColourDistance = Metrics.CreateHistogram(
+        "videogen_worker_colour_distance", "Colour distance (Y'CbCr code values) the finish measured before matching: at continuous seams and of each chunk to its anchor.",
+        new HistogramConfiguration { LabelNames = ["where"], Buckets = [0.5, 1, 2, 4, 8, 16, 32, 64] });
+
     public static readonly Gauge SlotsInUse = Metrics.CreateGauge(
         "videogen_worker_slots_in_use", "Task slots busy now.");
 

@@ -186,6 +186,32 @@ public static class TaskRequestMapper
 
         RequireKey(task.OutputKey, "finish.output_key");
         Require(string.IsNullOrEmpty(task.SoundtrackUri) || Uri.TryCreate(task.SoundtrackUri, UriKind.Absolute, out _), "finish.soundtrack_uri", "must be an absolute URI");
+        Require(task.Chunks.Count <= 1000, "finish.chunks", "must hold at most 1000 chunks");
+        var chunks = new List<FinishChunkWork>(task.Chunks.Count);
+        for (var i = 0; i < task.Chunks.Count; i++)
+        {
+            var chunk = task.Chunks[i];
+            Require(Uri.TryCreate(chunk.Uri, UriKind.Absolute, out _), $"finish.chunks[{i}].uri", "must be an absolute URI");
+            Require(string.IsNullOrEmpty(chunk.AnchorUri) || Uri.TryCreate(chunk.AnchorUri, UriKind.Absolute, out _), $"finish.chunks[{i}].anchor_uri", "must be an absolute URI");
+            Require(double.IsFinite(chunk.MediaSeconds) && chunk.MediaSeconds > 0, $"finish.chunks[{i}].media_seconds", "must be greater than 0");
+            Require(i > 0 || !chunk.Continues, $"finish.chunks[{i}].continues", "the first chunk continues nothing");
+            Require(chunk.TransitionInSeconds == 0 || (i > 0 && double.IsFinite(chunk.TransitionInSeconds) && chunk.TransitionInSeconds > 0 && chunk.TransitionInSeconds < chunk.MediaSeconds),
+                $"finish.chunks[{i}].transition_in_seconds", "must be 0, or on a later chunk greater than 0 and shorter than the chunk");
+            Require(chunk.TransitionInSeconds == 0 || Finisher.XfadeTransitions.ContainsKey(chunk.Transition), $"finish.chunks[{i}].transition", $"unknown transition '{Clip(chunk.Transition)}'");
+            Require(chunk.Focus is null || (chunk.Focus.X is >= 0 and <= 1 && chunk.Focus.Y is >= 0 and <= 1), $"finish.chunks[{i}].focus", "x and y must be from 0 to 1");
+            chunks.Add(new FinishChunkWork(chunk.Uri, chunk.MediaSeconds, chunk.Continues, string.IsNullOrEmpty(chunk.AnchorUri) ? null : chunk.AnchorUri,
+                chunk.TransitionInSeconds, chunk.Transition, chunk.Focus is null ? null : new Focus(chunk.Focus.X, chunk.Focus.Y)));
+        }
+
+        EndCardWork? endCard = null;
+        if (task.EndCard is { } card)
+        {
+            Require(double.IsFinite(card.Seconds) && card.Seconds >= 0.5 && card.Seconds < task.DurationSeconds, "finish.end_card.seconds", "must be at least 0.5 and shorter than the ad");
+            Require(!string.IsNullOrWhiteSpace(card.Text) && card.Text.Length <= 200, "finish.end_card.text", "must hold 1 to 200 characters");
+            Require(card.Background.Length == 6 && card.Background.All(Uri.IsHexDigit), "finish.end_card.background", "must be RRGGBB hex");
+            endCard = new EndCardWork(card.Seconds, card.Text, card.Background);
+        }
+
         return new FinishWork(
             request.JobId, request.TaskId, attempt, task.VideoUri, task.DurationSeconds,
             task.Cuts.Select(c => new FinishCut(c.AtSeconds, c.Transition, c.Seconds)).ToArray(),
@@ -193,7 +219,10 @@ public static class TaskRequestMapper
             task.Titles.Select(t => (t.Text, t.StartSeconds, t.EndSeconds)).ToArray(),
             task.Deliverables.Select(d => (d.AspectRatio, d.OutputKey)).ToArray(),
             task.OutputKey,
-            string.IsNullOrEmpty(task.SoundtrackUri) ? null : task.SoundtrackUri);
+            string.IsNullOrEmpty(task.SoundtrackUri) ? null : task.SoundtrackUri,
+            chunks,
+            task.ColourMatch,
+            endCard);
     }
 
     private static string Clip(string value) => value.Length <= 40 ? value : value[..40] + "…";

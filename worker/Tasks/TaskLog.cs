@@ -21,4 +21,7 @@ internal static partial class TaskLog
 
     [LoggerMessage(EventId = 205, Level = LogLevel.Debug, Message = "could not remove task folder {Directory}")]
     public static partial void CleanupFailed(ILogger logger, Exception exception, string directory);
+
+    [LoggerMessage(EventId = 206, Level = LogLevel.Information, Message = "colour of chunk {Chunk}: first frame {First:0.0}, last frame {Last:0.0} from its anchor; seam with the chunk before {Seam:0.0} (Y'CbCr code values, before matching)")]
+    public static partial void ColourMeasured(ILogger logger, int chunk, double first, double last, double seam);
 }

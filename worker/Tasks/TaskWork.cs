@@ -64,14 +64,23 @@ public sealed record StitchWork(
     public override string Kind => "stitch";
 }
 
-/// <summary>Finish the raw cut into the delivered ad: transitions, grade, titles, renditions, soundtrack.</summary>
+/// <summary>A take boundary in the raw cut (coordinators before <c>FinishTask.chunks</c>): where the incoming take starts, its transition and overlap.</summary>
+public sealed record FinishCut(double AtSeconds, string Transition, double Seconds);
+
+/// <summary>One chunk as the finish assembles it (see <c>FinishChunk</c> in worker.proto).</summary>
+public sealed record FinishChunkWork(string Uri, double MediaSeconds, bool Continues, string? AnchorUri, double TransitionInSeconds, string Transition, Media.Focus? Focus);
+
+/// <summary>The closing card: its length, text lines and background (RRGGBB).</summary>
+public sealed record EndCardWork(double Seconds, string Text, string Background);
+
+/// <summary>Finish the chunks into the delivered ad: seams, colour, transitions, grade, titles, end card, renditions, soundtrack.</summary>
 public sealed record FinishWork(
     string JobId,
     string TaskId,
     int Attempt,
     string VideoUri,
     double DurationSeconds,
-    IReadOnlyList<Media.FinishCut> Cuts,
+    IReadOnlyList<FinishCut> Cuts,
     int Width,
     int Height,
     int Fps,
@@ -79,7 +88,10 @@ public sealed record FinishWork(
     IReadOnlyList<(string Text, double StartSeconds, double EndSeconds)> Titles,
     IReadOnlyList<(string AspectRatio, string OutputKey)> Deliverables,
     string OutputKey,
-    string? SoundtrackUri) : TaskWork(JobId, TaskId, Attempt)
+    string? SoundtrackUri,
+    IReadOnlyList<FinishChunkWork> Chunks,
+    bool ColourMatch = false,
+    EndCardWork? EndCard = null) : TaskWork(JobId, TaskId, Attempt)
 {
     public override string Kind => "finish";
 }

@@ -42,6 +42,8 @@ public static class CommandCatalog
         new("transition-seconds", "S", "length of each transition (default: the template's, 0.5)"),
         new("look", "NAME", "colour grade: none, warm, cool, teal_orange or mono (default: the template's)"),
         new("aspect", "LIST", "extra deliverables cut from the 16:9 master, e.g. 9:16,1:1"),
+        new("no-colour-match", null, "keep each chunk's colour as the model made it (default: matched to its take's anchor)"),
+        new("no-end-card", null, "end on the last take, without the template's end card"),
     ];
 
     public static readonly CommandSpec FarmUp = new("farm up",

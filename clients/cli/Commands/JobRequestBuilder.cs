@@ -45,6 +45,14 @@ public static class JobRequestBuilder
         {
             request.AspectRatios.AddRange(aspects.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
         }
+        if (parsed.Has("no-colour-match"))
+        {
+            request.ColourMatch = false;
+        }
+        if (parsed.Has("no-end-card"))
+        {
+            request.EndCard = false;
+        }
         if (parsed.Get("continuity") is { } continuity)
         {
             request.Continuity = Names.ParseContinuity(continuity)

@@ -18,12 +18,18 @@ public sealed class FinishPlanningTests
     {
         var spec = RuleBasedPlanner.BuildSpec(Showcase, "watch", duration, "request");
         var finish = new FinishPlan { Transition = transition, TransitionSeconds = FinishCatalog.Transitions[transition] ? seconds : 0, WidthPixels = 1280, HeightPixels = 720, Fps = 24, Look = "none", Titles = true };
-        return ChunkPlanner.Build(spec, new ModelSpec { Name = "m", ClipSeconds = 5 }, continuity, finish);
+        return ChunkPlanner.Build(spec, Model, continuity, finish);
     }
 
-    /// <summary>Where the takes' material ends in the final timeline once every transition has consumed its overlap.</summary>
+    private static readonly ModelSpec Model = new() { Name = "m", ClipSeconds = 5, Fps = 24 };
+
+    /// <summary>
+    /// Where the takes' material ends in the final timeline once every transition has consumed its overlap and every
+    /// continuous chunk has lost its repeated first frame: each chunk whole but the last, which counts its used part.
+    /// </summary>
     private static double FinalLength(Plan plan) =>
-        ChunkPlanner.RawSeconds(plan) - plan.Chunks.Sum(c => c.TransitionInSeconds);
+        plan.Chunks.Take(plan.Chunks.Count - 1).Sum(c => c.GeneratedSeconds - (c.IsReference ? 0 : 1.0 / 24))
+        + plan.Chunks[^1].UsedSeconds - plan.Chunks.Sum(c => c.TransitionInSeconds);
 
     [Theory]
     [InlineData(30, 0.5)]
@@ -52,18 +58,51 @@ public sealed class FinishPlanningTests
     [Fact]
     public void Overlap_NeedsOneMoreChunkWhenTheTakesNoLongerCoverTheDuration()
     {
-        // 30 s in 5 s clips is 6 chunks with hard cuts; the dissolves' overlap makes the sixth chunk end before 30 s.
-        Assert.Equal(6, PlanFor(30, Continuity.Beat, "cut").Chunks.Count);
-        Assert.Equal(7, PlanFor(30, Continuity.Beat).Chunks.Count);
+        // 30 s in 5 s clips is 6 chunks when every chunk starts from a reference and cuts are hard; the dissolves'
+        // overlap makes the sixth chunk end before 30 s, and so do the frames continuous chunks repeat.
+        Assert.Equal(6, PlanFor(30, Continuity.None, "cut").Chunks.Count);
+        Assert.Equal(7, PlanFor(30, Continuity.None).Chunks.Count);
+        Assert.Equal(7, PlanFor(30, Continuity.Beat, "cut").Chunks.Count);
     }
 
     [Fact]
     public void Cut_AddsNoOverlapAndKeepsTheOldPlan()
     {
-        var plan = PlanFor(32, Continuity.Beat, "cut");
+        var plan = PlanFor(32, Continuity.None, "cut");
 
         Assert.Equal([0, 5, 10, 15, 20, 25, 30], plan.Chunks.Select(c => c.StartSeconds).ToArray());
         Assert.All(plan.Chunks, c => Assert.Equal(0, c.TransitionInSeconds));
+    }
+
+    [Fact]
+    public void ContinuousChunk_StartsOneModelFrameEarlier_ItsRepeatedFrameIsDropped()
+    {
+        // Strict continuity: one take, every chunk after the first continues the one before it.
+        var plan = PlanFor(20, Continuity.Strict, "cut");
+
+        var frame = 1.0 / 24;
+        Assert.Equal([0, 5, 10 - frame, 15 - 2 * frame, 20 - 3 * frame], plan.Chunks.Select(c => c.StartSeconds).ToArray(), new Tolerance(0.001));
+        Assert.Equal(20, plan.Chunks[^1].StartSeconds + plan.Chunks[^1].UsedSeconds, 3);
+        Assert.Equal(20, FinalLength(plan), 3);
+    }
+
+    [Fact]
+    public void EndCard_TheChunksEndWhereItIsFullyIn()
+    {
+        var plan = Planner.Plan(new JobRequest { Prompt = "a 30 second product showcase for a titanium watch" });
+
+        var card = plan.Finish.EndCard;
+        Assert.Equal((2.5, "Titanium watch\nAvailable now", "0F1620"), (card.Seconds, card.Text, card.Background));
+        // Video until 27.5 s plus the 0.5 s dissolve the card comes in with.
+        Assert.Equal(28, plan.Chunks[^1].StartSeconds + plan.Chunks[^1].UsedSeconds, 3);
+        Assert.Null(Planner.Plan(new JobRequest { Prompt = "a 30 second product showcase for a titanium watch", EndCard = false }).Finish.EndCard);
+    }
+
+    private sealed class Tolerance(double epsilon) : IEqualityComparer<double>
+    {
+        public bool Equals(double x, double y) => Math.Abs(x - y) <= epsilon;
+
+        public int GetHashCode(double obj) => 0;
     }
 
     [Fact]
@@ -126,7 +165,7 @@ public sealed class FinishPlanningTests
             var chunks = plan.Chunks.Where(c => c.BeatIndex == beat.Index).ToList();
             var next = plan.Chunks.FirstOrDefault(c => c.Index > chunks[^1].Index);
             Assert.True(title.StartSeconds >= chunks[0].StartSeconds + chunks[0].TransitionInSeconds, $"{title.Text} starts before its take");
-            Assert.True(title.EndSeconds <= (next?.StartSeconds ?? 30), $"{title.Text} runs into the next take");
+            Assert.True(title.EndSeconds <= (next?.StartSeconds ?? 27.5), $"{title.Text} runs into the next take or the end card");
         }
 
         Assert.Equal("Titanium watch", finish.Titles[0].Text);

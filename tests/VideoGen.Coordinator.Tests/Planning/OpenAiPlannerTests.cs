@@ -316,8 +316,9 @@ public sealed class OpenAiPlannerTests
 
     private static (JobRequest Request, Plan Rules) Request(string prompt, double? duration = null, string template = "")
     {
-        // Hard cuts: these tests pin the LLM spec's chunk arithmetic; transitions' overlap is FinishPlanningTests' subject.
-        var request = new JobRequest { Prompt = prompt, Template = template, Transition = "cut" };
+        // Hard cuts, no end card, every chunk from a reference: these tests pin the LLM spec's chunk arithmetic; what
+        // transitions, end cards and repeated frames add is FinishPlanningTests' subject.
+        var request = new JobRequest { Prompt = prompt, Template = template, Transition = "cut", EndCard = false, Continuity = Continuity.None };
         if (duration is { } d)
         {
             request.DurationSeconds = d;

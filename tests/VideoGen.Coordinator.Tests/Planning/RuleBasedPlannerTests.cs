@@ -55,8 +55,9 @@ public sealed class RuleBasedPlannerTests
     [InlineData("Galaxy S24 phone showcase, 20 seconds", 20, "product_showcase", 4)]
     public void Plan_Prompt_PinsDurationTemplateAndChunkCount(string prompt, double duration, string template, int chunks)
     {
-        // Hard cuts: the chunk count is the model's arithmetic alone (FinishPlanningTests covers the overlap transitions add).
-        var plan = Planner.Plan(new JobRequest { Prompt = prompt, Transition = "cut" });
+        // The model's arithmetic alone: hard cuts, no end card, every chunk from a reference (FinishPlanningTests covers what
+        // transitions, end cards and the continuous chunks' repeated frame add).
+        var plan = Planner.Plan(new JobRequest { Prompt = prompt, Transition = "cut", EndCard = false, Continuity = Continuity.None });
 
         Assert.Equal(duration, plan.Spec.DurationSeconds, 3);
         Assert.Equal(template, plan.Spec.Template);
@@ -68,7 +69,7 @@ public sealed class RuleBasedPlannerTests
     [Fact]
     public void Plan_ExplicitDuration_BeatsThePromptsDuration()
     {
-        var plan = Planner.Plan(new JobRequest { Prompt = "A 30 second product showcase for a titanium smartwatch", DurationSeconds = 12, Transition = "cut" });
+        var plan = Planner.Plan(new JobRequest { Prompt = "A 30 second product showcase for a titanium smartwatch", DurationSeconds = 12, Transition = "cut", EndCard = false, Continuity = Continuity.None });
 
         Assert.Equal(12, plan.Spec.DurationSeconds);
         Assert.Equal("request", plan.Spec.DurationSource);
@@ -136,5 +137,53 @@ public sealed class RuleBasedPlannerTests
     public void TemplateCatalog_ListsEveryTemplateFile()
     {
         Assert.Equal(["announcement", "lifestyle_ad", "product_showcase"], Planner.Templates.Templates.Keys.Order().ToArray());
+    }
+
+    [Theory]
+    [InlineData("acme", true)]
+    [InlineData("a", true)]
+    [InlineData("team-7_x", true)]
+    [InlineData("Acme", false)]
+    [InlineData("-acme", false)]
+    [InlineData("_acme", false)]
+    [InlineData("ac me", false)]
+    [InlineData("acme\n", false)]
+    [InlineData("ac\0me", false)]
+    [InlineData("../acme", false)]
+    [InlineData("acmé", false)]
+    public void TenantNames_AreLowercaseLettersDigitsDashAndUnderscore(string tenant, bool valid)
+    {
+        Assert.Equal(valid, PlanningLimits.IsTenantName(tenant));
+        var request = new JobRequest { Prompt = "a 10 second showcase for a watch", Tenant = tenant };
+        if (valid)
+        {
+            Planner.Plan(request);
+        }
+        else
+        {
+            Assert.Contains(Assert.Throws<RequestValidationException>(() => Planner.Plan(request)).Violations, v => v.Field == "job.tenant");
+        }
+
+        Assert.False(PlanningLimits.IsTenantName(new string('a', 65)));
+    }
+
+    [Theory]
+    [InlineData("\0\0\0")]
+    [InlineData("\u200B\u200B")]
+    [InlineData("watch\u0007 showcase")]
+    public void Prompt_NeedsVisibleCharacters_AndNoControlCharacters(string prompt)
+    {
+        var error = Assert.Throws<RequestValidationException>(() => Planner.Plan(new JobRequest { Prompt = prompt }));
+        Assert.Contains(error.Violations, v => v.Field == "job.prompt");
+    }
+
+    [Theory]
+    [InlineData(1e-300)]
+    [InlineData(0.04)]
+    public void Duration_IsAtLeastOneFrameOfTheModel(double seconds)
+    {
+        var error = Assert.Throws<RequestValidationException>(() => Planner.Plan(new JobRequest { Prompt = "a showcase for a watch", DurationSeconds = seconds }));
+        Assert.Contains(error.Violations, v => v.Field == "job.duration_seconds");
+        Planner.Plan(new JobRequest { Prompt = "a showcase for a watch", DurationSeconds = 1.0 / 24 });
     }
 }

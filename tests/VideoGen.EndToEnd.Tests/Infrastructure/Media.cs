@@ -62,6 +62,45 @@ public static partial class Media
         return (pixel[0], pixel[1], pixel[2]);
     }
 
+    /// <summary>Every frame's mean Y, U and V (signalstats of a 64×36 area average), in order.</summary>
+    public static async Task<IReadOnlyList<(double Y, double U, double V)>> FrameColoursAsync(string video)
+    {
+        var output = await RunAsync("ffmpeg", ["-v", "error", "-i", video, "-vf", "scale=64:36:flags=area,signalstats,metadata=mode=print:file=-", "-an", "-f", "null", "-"]);
+        var frames = new List<(double, double, double)>();
+        double? y = null, u = null;
+        foreach (var line in output.Split('\n'))
+        {
+            var m = StatRegex().Match(line);
+            if (!m.Success)
+            {
+                continue;
+            }
+
+            var value = double.Parse(m.Groups[2].Value, CultureInfo.InvariantCulture);
+            switch (m.Groups[1].Value)
+            {
+                case "YAVG": y = value; break;
+                case "UAVG": u = value; break;
+                case "VAVG" when y is { } yy && u is { } uu: frames.Add((yy, uu, value)); (y, u) = (null, null); break;
+            }
+        }
+
+        return frames;
+    }
+
+    [GeneratedRegex(@"^lavfi\.signalstats\.(YAVG|UAVG|VAVG)=([0-9.]+)")]
+    private static partial Regex StatRegex();
+
+    /// <summary>Every frame's mean luma difference to the frame before (signalstats YDIF; frame 0: 0).</summary>
+    public static async Task<IReadOnlyList<double>> FrameDifferencesAsync(string video)
+    {
+        var output = await RunAsync("ffmpeg", ["-v", "error", "-i", video, "-vf", "signalstats,metadata=mode=print:key=lavfi.signalstats.YDIF:file=-", "-an", "-f", "null", "-"]);
+        return YdifRegex().Matches(output).Select(m => double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture)).ToList();
+    }
+
+    [GeneratedRegex(@"lavfi\.signalstats\.YDIF=([0-9.]+)")]
+    private static partial Regex YdifRegex();
+
     /// <summary>Whether the MP4's <c>moov</c> box comes before its <c>mdat</c> (<c>+faststart</c>: players start at once).</summary>
     public static async Task<bool> MoovFirstAsync(string mp4)
     {
