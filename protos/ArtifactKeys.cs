@@ -21,6 +21,12 @@ public static class ArtifactKeys
     /// <summary>The mixed soundtrack (AAC .m4a).</summary>
     public static string Soundtrack(string jobId) => $"jobs/{jobId}/soundtrack.m4a";
 
+    /// <summary>The voiceover: every beat's line placed at its beat (mono WAV).</summary>
+    public static string Voiceover(string jobId) => $"jobs/{jobId}/voiceover.wav";
+
+    /// <summary>The music bed (stereo WAV).</summary>
+    public static string Music(string jobId) => $"jobs/{jobId}/music.wav";
+
     /// <summary>A deliverable in another aspect ratio, e.g. "9:16" → <c>jobs/{job}/final-9x16.mp4</c>.</summary>
     public static string Deliverable(string jobId, string aspectRatio) => $"jobs/{jobId}/final-{aspectRatio.Replace(':', 'x')}.mp4";
 }

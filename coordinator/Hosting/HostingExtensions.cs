@@ -61,7 +61,20 @@ public static partial class HostingExtensions
             : TemplateCatalog.LoadDirectory(options.TemplatesDirectory));
         var resolution = options.ParsedDefaultResolution
             ?? throw new InvalidOperationException($"Coordinator:DefaultResolution must be 480p, 720p or 1080p; got '{options.DefaultResolution}'.");
-        builder.Services.AddSingleton(sp => new RuleBasedPlanner(sp.GetRequiredService<TemplateCatalog>(), sp.GetRequiredService<ModelCatalog>(), resolution));
+        // The soundtrack's models: the embedded espeak-ng and FFmpeg bed unless Soundtrack:VoiceModel / MusicModel name others.
+        var soundtrackModels = new SoundtrackModels(
+            builder.Configuration["Soundtrack:VoiceModel"] is { Length: > 0 } voiceModel ? voiceModel : SoundtrackModels.Embedded.VoiceModel,
+            builder.Configuration["Soundtrack:MusicModel"] is { Length: > 0 } musicModel ? musicModel : SoundtrackModels.Embedded.MusicModel);
+        builder.Services.AddSingleton(sp =>
+        {
+            var catalog = sp.GetRequiredService<ModelCatalog>();
+            if (SoundtrackPlanner.ValidateModels(soundtrackModels, catalog) is { Count: > 0 } failures)
+            {
+                throw new OptionsValidationException("Soundtrack", typeof(SoundtrackModels), failures);
+            }
+
+            return new RuleBasedPlanner(sp.GetRequiredService<TemplateCatalog>(), catalog, resolution, soundtrackModels);
+        });
         builder.Services.AddJobPlanner(builder.Configuration);
         builder.Services.AddJobStore(builder.Configuration, options);
         builder.Services.AddSingleton<JobEventHub>();

@@ -157,6 +157,8 @@ internal sealed class PrometheusFarmMetrics : IFarmMetrics
         TaskKind.Stitch => "stitch",
         TaskKind.Finish => "finish",
         TaskKind.Soundtrack => "soundtrack",
+        TaskKind.Voiceover => "voiceover",
+        TaskKind.Music => "music",
         _ => "unknown",
     };
 

@@ -110,6 +110,6 @@ public static class ChunkPlanner
         return index;
     }
 
-    /// <summary>Sum of the chunks' model cost.</summary>
-    public static double Cost(Plan plan) => Math.Round(plan.Chunks.Sum(c => c.CostUsd), 6);
+    /// <summary>The plan's model cost: the chunks', plus the voiceover's and the music's when it has a soundtrack.</summary>
+    public static double Cost(Plan plan) => Math.Round(plan.Chunks.Sum(c => c.CostUsd) + SoundtrackPlanner.Cost(plan.Spec), 6);
 }

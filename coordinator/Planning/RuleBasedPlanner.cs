@@ -9,7 +9,7 @@ namespace VideoGen.Coordinator.Planning;
 /// It also validates a request (every other planner starts from a request it accepted), so its
 /// <see cref="Plan"/> doubles as the validator for submit and estimate.
 /// </summary>
-public sealed partial class RuleBasedPlanner(TemplateCatalog templates, ModelCatalog models, Resolution defaultResolution = Resolution._720P)
+public sealed partial class RuleBasedPlanner(TemplateCatalog templates, ModelCatalog models, Resolution defaultResolution = Resolution._720P, SoundtrackModels? soundtrackModels = null)
 {
     public const string PlannerName = "rules";
 
@@ -19,6 +19,9 @@ public sealed partial class RuleBasedPlanner(TemplateCatalog templates, ModelCat
     public TemplateCatalog Templates { get; } = templates;
 
     public ModelCatalog Models { get; } = models;
+
+    /// <summary>The speech and music models soundtracks use (Soundtrack:VoiceModel, Soundtrack:MusicModel).</summary>
+    public SoundtrackModels SoundtrackModels { get; } = soundtrackModels ?? SoundtrackModels.Embedded;
 
     /// <summary>Validates <paramref name="request"/> and plans it; throws <see cref="RequestValidationException"/> naming every bad field.</summary>
     public Plan Plan(JobRequest request)
@@ -124,7 +127,7 @@ public sealed partial class RuleBasedPlanner(TemplateCatalog templates, ModelCat
         var spec = BuildSpec(template, subject, duration, durationSource);
         spec.Planner = PlannerName;
         var continuity = request.Continuity == Continuity.Unspecified ? Continuity.Beat : request.Continuity;
-        SoundtrackPlanner.Apply(request, template, spec);
+        SoundtrackPlanner.Apply(request, template, spec, Models, SoundtrackModels);
         return ChunkPlanner.Build(spec, model!, continuity, FinishPlanner.Build(request, template, DefaultResolution, subject));
     }
 

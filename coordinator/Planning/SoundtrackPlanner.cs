@@ -1,3 +1,4 @@
+using VideoGen.Contracts.Catalog;
 using VideoGen.Contracts.V1;
 
 namespace VideoGen.Coordinator.Planning;
@@ -41,8 +42,11 @@ public static class SoundtrackPlanner
         }
     }
 
-    /// <summary>Sets the spec's soundtrack plan (none when audio is off) and writes a line for every beat that has none.</summary>
-    public static void Apply(JobRequest request, Template template, Spec spec)
+    /// <summary>
+    /// Sets the spec's soundtrack plan (none when audio is off): the request's options, the farm's speech and music
+    /// models (<paramref name="models"/>), a line for every beat that has none, and the planned cost of both models.
+    /// </summary>
+    public static void Apply(JobRequest request, Template template, Spec spec, ModelCatalog catalog, SoundtrackModels models)
     {
         if (request.HasAudio && !request.Audio)
         {
@@ -54,12 +58,15 @@ public static class SoundtrackPlanner
             Voice = request.Voice.Length > 0 ? request.Voice : "narrator",
             MusicStyle = request.MusicStyle.Length > 0 ? request.MusicStyle : MusicStyles.Contains(template.Music) ? template.Music : "corporate",
             LoudnessLufs = LoudnessTargets[request.LoudnessTarget.Length > 0 ? request.LoudnessTarget : "web"],
+            VoiceModel = models.VoiceModel,
+            MusicModel = models.MusicModel,
         };
         FillLines(spec);
+        Price(spec, catalog);
     }
 
-    /// <summary>Gives <paramref name="spec"/> the rules plan's soundtrack settings (an LLM spec) and fills its lines.</summary>
-    public static void Adopt(Spec rulesSpec, Spec spec)
+    /// <summary>Gives <paramref name="spec"/> the rules plan's soundtrack settings (an LLM spec), fills its lines and prices them.</summary>
+    public static void Adopt(Spec rulesSpec, Spec spec, ModelCatalog catalog)
     {
         if (rulesSpec.Soundtrack is null)
         {
@@ -68,7 +75,39 @@ public static class SoundtrackPlanner
 
         spec.Soundtrack = rulesSpec.Soundtrack.Clone();
         FillLines(spec);
+        Price(spec, catalog);
     }
+
+    /// <summary>
+    /// The planned cost of the voiceover (characters of every line × the speech model's price per character, plus the
+    /// beats' seconds × its price per second) and of the music (the duration × the music model's price per second).
+    /// </summary>
+    public static void Price(Spec spec, ModelCatalog catalog)
+    {
+        var plan = spec.Soundtrack;
+        if (plan is null)
+        {
+            return;
+        }
+
+        var characters = spec.Beats.Sum(b => b.VoiceoverLine.Length);
+        var spoken = spec.Beats.Where(b => b.VoiceoverLine.Length > 0).Sum(b => b.LengthSeconds);
+        plan.VoiceCostUsd = catalog.Models.TryGetValue(VoiceModelOf(plan), out var voice)
+            ? Math.Round(characters * voice.PricePerCharacterUsd + spoken * voice.PricePerSecondUsd, 6)
+            : 0;
+        plan.MusicCostUsd = catalog.Models.TryGetValue(MusicModelOf(plan), out var music)
+            ? Math.Round(spec.DurationSeconds * music.PricePerSecondUsd, 6)
+            : 0;
+    }
+
+    /// <summary>The plan's speech model; plans made before it was recorded used the embedded one.</summary>
+    public static string VoiceModelOf(SoundtrackPlan plan) => plan.VoiceModel.Length > 0 ? plan.VoiceModel : ModelCatalog.EmbeddedSpeechModel;
+
+    /// <summary>The plan's music model; plans made before it was recorded used the embedded one.</summary>
+    public static string MusicModelOf(SoundtrackPlan plan) => plan.MusicModel.Length > 0 ? plan.MusicModel : ModelCatalog.EmbeddedMusicModel;
+
+    /// <summary>The planned cost of the soundtrack's models (0 without a soundtrack).</summary>
+    public static double Cost(Spec spec) => spec.Soundtrack is { } s ? Math.Round(s.VoiceCostUsd + s.MusicCostUsd, 6) : 0;
 
     /// <summary>Writes a line for every beat that has none and fits every line to its beat.</summary>
     public static void FillLines(Spec spec)
@@ -110,5 +149,31 @@ public static class SoundtrackPlanner
         return string.Join(' ', words.Take(max)).TrimEnd(',', ';', ':') + ".";
     }
 
+    /// <summary>
+    /// Checks the configured models (<c>Soundtrack:VoiceModel</c>, <c>Soundtrack:MusicModel</c>) against the catalog;
+    /// returns one message per bad key.
+    /// </summary>
+    public static IReadOnlyList<string> ValidateModels(SoundtrackModels models, ModelCatalog catalog)
+    {
+        var failures = new List<string>();
+        foreach (var (key, name, kind) in new[] { ("Soundtrack:VoiceModel", models.VoiceModel, "speech"), ("Soundtrack:MusicModel", models.MusicModel, "music") })
+        {
+            if (!catalog.Models.TryGetValue(name, out var spec) || spec.Kind != kind)
+            {
+                var known = string.Join(", ", catalog.Models.Values.Where(m => m.Kind == kind).Select(m => m.Name).Order(StringComparer.Ordinal));
+                failures.Add($"{key} must name a {kind} model of the model catalog ({known}), got '{Quote(name)}'.");
+            }
+        }
+
+        return failures;
+    }
+
     private static string Quote(string value) => value.Length <= 40 ? value : value[..40] + "…";
+}
+
+/// <summary>The speech and music models a farm's soundtracks use (<c>Soundtrack:VoiceModel</c>, <c>Soundtrack:MusicModel</c>).</summary>
+public sealed record SoundtrackModels(string VoiceModel = ModelCatalog.EmbeddedSpeechModel, string MusicModel = ModelCatalog.EmbeddedMusicModel)
+{
+    /// <summary>The embedded defaults: espeak-ng and the FFmpeg bed, free and offline.</summary>
+    public static SoundtrackModels Embedded { get; } = new();
 }

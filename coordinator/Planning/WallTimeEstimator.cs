@@ -12,8 +12,17 @@ public static class WallTimeEstimator
 {
     public const double StitchSeconds = 1.0;
 
-    public static double Estimate(Plan plan, ModelSpec videoModel, double storyboardSeconds, int slots)
+    /// <summary>Expected seconds of the soundtrack mix (a premix with the loudness measure, then the normalised AAC encode).</summary>
+    public const double MixSeconds = 1.0;
+
+    /// <param name="plan">The plan.</param>
+    /// <param name="videoModel">The chunks' model.</param>
+    /// <param name="storyboardSeconds">Expected seconds of one storyboard.</param>
+    /// <param name="slots">Worker slots that serve the video model.</param>
+    /// <param name="catalog">The catalog, for the expected latency of the voiceover's and the music's models (0.5 s each without it).</param>
+    public static double Estimate(Plan plan, ModelSpec videoModel, double storyboardSeconds, int slots, ModelCatalog? catalog = null)
     {
+        double Latency(string model) => catalog is not null && catalog.Models.TryGetValue(model, out var spec) ? spec.ExpectedLatencySeconds : 0.5;
         slots = Math.Max(1, slots);
         var graph = Scheduling.TaskGraph.Build(plan);
         var finish = new Dictionary<string, double>();
@@ -23,7 +32,7 @@ public static class WallTimeEstimator
             slotFree.Enqueue(i, 0);
         }
 
-        // Tasks come out of TaskGraph.Build in a topological order (storyboards, chunks, stitch).
+        // Tasks come out of TaskGraph.Build in a topological order (voiceover, music and their mix, storyboards, chunks, stitch, finish).
         foreach (var task in graph)
         {
             var ready = task.DependsOn.Select(d => finish[d]).DefaultIfEmpty(0).Max();
@@ -34,6 +43,9 @@ public static class WallTimeEstimator
                 TaskKind.Storyboard => storyboardSeconds,
                 TaskKind.Chunk => videoModel.ExpectedLatencySeconds,
                 TaskKind.Finish => FinishSeconds(plan),
+                TaskKind.Voiceover => Latency(SoundtrackPlanner.VoiceModelOf(plan.Spec.Soundtrack)),
+                TaskKind.Music => Latency(SoundtrackPlanner.MusicModelOf(plan.Spec.Soundtrack)),
+                TaskKind.Soundtrack => MixSeconds,
                 _ => StitchSeconds,
             };
             finish[task.TaskId] = start + length;

@@ -505,19 +505,18 @@ internal sealed partial class Orchestrator : IAsyncDisposable
             }
 
             var job = r.Job.Job;
+            var model = PlacementModel(job, r.Task);
             ready.Add(new ReadyTask(
                 job.JobId,
                 r.Task.TaskId,
-                r.Task.Kind == TaskKind.Chunk ? job.Plan.Model
-                    : r.Task.Kind == TaskKind.Storyboard && _options.StoryboardImageModel.Length > 0 ? _options.StoryboardImageModel
-                    : AnyModelKey,
+                model,
                 job.Request.Priority,
                 job.Request.Tenant,
                 r.Job.Order,
                 r.Job.TaskOrder[r.Task.TaskId],
                 PreferredWorker(r.Job, r.Task),
                 r.Job.Blocklist.Count == 0 ? null : r.Job.Blocklist,
-                r.Task.Kind == TaskKind.Chunk && _models.Models.TryGetValue(job.Plan.Model, out var spec) && spec.RequiresGpu));
+                model != AnyModelKey && _models.Models.TryGetValue(model, out var spec) && spec.RequiresGpu));
             refs[(job.JobId, r.Task.TaskId)] = r;
         }
 
@@ -548,7 +547,7 @@ internal sealed partial class Orchestrator : IAsyncDisposable
                 continue; // its job ended over budget earlier in this pass
             }
 
-            if (taskRef.Task.Kind == TaskKind.Chunk && WouldExceedBudget(taskRef.Job, out var reason))
+            if (taskRef.Task.Kind is TaskKind.Chunk or TaskKind.Voiceover or TaskKind.Music && WouldExceedBudget(taskRef.Job, out var reason))
             {
                 EndJob(taskRef.Job, JobState.Failed, reason);
                 continue;
@@ -559,9 +558,9 @@ internal sealed partial class Orchestrator : IAsyncDisposable
     }
 
     /// <summary>
-    /// The budget guard, checked before a chunk attempt is paid for: what the job has spent plus the planned price
-    /// of every chunk not yet paid for (running, this one, and those still to come; a retry re-pays its chunk)
-    /// must stay within <c>max_cost_usd</c>. Counting the chunks still to come stops a job that can no longer
+    /// The budget guard, checked before a chunk, voiceover or music attempt is paid for: what the job has spent plus
+    /// the planned price of every chunk not yet paid for (running, this one, and those still to come; a retry re-pays
+    /// its chunk) and of the voiceover and music not yet paid for must stay within <c>max_cost_usd</c>. Counting the chunks still to come stops a job that can no longer
     /// finish within its budget at once, instead of after spending on chunks it could never use.
     /// </summary>
     private static bool WouldExceedBudget(JobRecord record, out string reason)
@@ -573,10 +572,15 @@ internal sealed partial class Orchestrator : IAsyncDisposable
             return false;
         }
 
-        var unpaid = job.Plan.Chunks
-            .Where(c => !(record.Tasks.TryGetValue(TaskGraph.ChunkTaskId(c.Index), out var t) && t.State == TaskState.Succeeded))
-            .ToList();
+        bool Paid(string taskId) => record.Tasks.TryGetValue(taskId, out var t) && t.State == TaskState.Succeeded;
+        var unpaid = job.Plan.Chunks.Where(c => !Paid(TaskGraph.ChunkTaskId(c.Index))).ToList();
         var planned = unpaid.Sum(c => c.CostUsd);
+        if (job.Plan.Spec.Soundtrack is { } soundtrack && TaskGraph.HasSoundtrack(job.Plan))
+        {
+            // The voiceover and the music are paid for beside the chunks: count what they will still cost.
+            planned += (Paid(TaskGraph.VoiceoverTaskId) ? 0 : soundtrack.VoiceCostUsd) + (Paid(TaskGraph.MusicTaskId) ? 0 : soundtrack.MusicCostUsd);
+        }
+
         if (!Budget.Exceeds(job.CostUsd + planned, job.Request.MaxCostUsd))
         {
             return false;
@@ -592,8 +596,29 @@ internal sealed partial class Orchestrator : IAsyncDisposable
     {
         TaskKind.Chunk => job.Plan.Model,
         TaskKind.Storyboard => _options.StoryboardImageModel.Length > 0 ? _options.StoryboardImageModel : ModelCatalog.ProceduralImageModel,
+        TaskKind.Voiceover when job.Plan.Spec.Soundtrack is { } s => SoundtrackPlanner.VoiceModelOf(s),
+        TaskKind.Music when job.Plan.Spec.Soundtrack is { } s => SoundtrackPlanner.MusicModelOf(s),
         _ => "ffmpeg",
     };
+
+    /// <summary>
+    /// The model a worker must serve to run <paramref name="task"/>: a chunk's video model, a configured storyboard
+    /// image model, a hosted speech or music model; tasks without a model call (stitch, finish, the soundtrack mix) and
+    /// the embedded audio models (espeak-ng and FFmpeg, on every worker image) run on any worker.
+    /// </summary>
+    private string PlacementModel(Job job, TaskStatus task)
+    {
+        var model = task.Kind switch
+        {
+            TaskKind.Chunk => job.Plan.Model,
+            TaskKind.Storyboard when _options.StoryboardImageModel.Length > 0 => _options.StoryboardImageModel,
+            TaskKind.Voiceover or TaskKind.Music => ModelOf(job, task),
+            _ => AnyModelKey,
+        };
+        return task.Kind is TaskKind.Voiceover or TaskKind.Music && _models.Models.TryGetValue(model, out var spec) && spec.Provider == "procedural"
+            ? AnyModelKey
+            : model;
+    }
 
     /// <summary>Free slots per model with a per-worker concurrency limit (the catalog's MaxConcurrency); null when none applies.</summary>
     private Dictionary<string, int>? ModelFreeSlots(WorkerRecord worker)
@@ -603,7 +628,7 @@ internal sealed partial class Orchestrator : IAsyncDisposable
         {
             if (_models.Models.TryGetValue(model, out var spec) && spec.MaxConcurrency > 0)
             {
-                var running = worker.Running.Count(r => _jobs.TryGetValue(r.JobId, out var j) && j.Tasks.TryGetValue(r.TaskId, out var t) && t.Kind == TaskKind.Chunk && j.Job.Plan.Model == model);
+                var running = worker.Running.Count(r => _jobs.TryGetValue(r.JobId, out var j) && j.Tasks.TryGetValue(r.TaskId, out var t) && PlacementModel(j.Job, t) == model);
                 (free ??= new(StringComparer.Ordinal))[model] = spec.MaxConcurrency - running;
             }
         }

@@ -11,8 +11,10 @@ namespace VideoGen.Coordinator.Scheduling;
 /// per chunk (a reference chunk waits for its beat's storyboard, a continuous chunk for the
 /// previous chunk's last frame), the stitch, which waits for every chunk and joins them into the raw
 /// cut, and the finish, which waits for the stitch and makes the delivered ad (transitions, grade,
-/// titles, resolution, deliverables, soundtrack). Plans made before the finish existed (no
-/// <see cref="Plan.Finish"/>) end with the stitch. Tasks come out in a topological order.
+/// titles, resolution, deliverables, soundtrack). With a soundtrack, the voiceover and the music depend on nothing
+/// (they run beside the storyboards from the job's start) and the soundtrack mix waits for both; the finish waits for
+/// the mix. Plans made before the finish existed (no <see cref="Plan.Finish"/>) end with the stitch. Tasks come out
+/// in a topological order.
 /// </summary>
 public static class TaskGraph
 {
@@ -20,8 +22,14 @@ public static class TaskGraph
 
     public const string FinishTaskId = "finish";
 
-    /// <summary>The soundtrack task: depends only on the plan, so it runs beside the chunks; the finish muxes it.</summary>
+    /// <summary>The soundtrack (mix) task: waits for the voiceover and the music; the finish muxes it.</summary>
     public const string SoundtrackTaskId = "soundtrack";
+
+    /// <summary>The voiceover task: depends only on the plan, so it runs beside the storyboards and chunks.</summary>
+    public const string VoiceoverTaskId = "voiceover";
+
+    /// <summary>The music task: depends only on the plan, so it runs beside the storyboards and chunks.</summary>
+    public const string MusicTaskId = "music";
 
     /// <summary>Whether the plan has a soundtrack (it is muxed in the finish, so a plan without a finish has none).</summary>
     public static bool HasSoundtrack(Plan plan) => plan.Finish is not null && plan.Spec.Soundtrack is not null;
@@ -36,6 +44,19 @@ public static class TaskGraph
     public static List<TaskStatus> Build(Plan plan)
     {
         var tasks = new List<TaskStatus>();
+        if (HasSoundtrack(plan))
+        {
+            // First in the task order, so placement starts them before the storyboards: a hosted music model is the
+            // slowest call of a job, and nothing waits for it but the mix and the finish.
+            tasks.Add(new TaskStatus { TaskId = VoiceoverTaskId, Kind = TaskKind.Voiceover, Index = -1, State = TaskState.Ready });
+            tasks.Add(new TaskStatus { TaskId = MusicTaskId, Kind = TaskKind.Music, Index = -1, State = TaskState.Ready });
+            // The mix right after them, before the storyboards and chunks: the first slot freed once both are done goes
+            // to it, so it runs beside the chunks instead of waiting behind them and then holding up the finish.
+            var mix = new TaskStatus { TaskId = SoundtrackTaskId, Kind = TaskKind.Soundtrack, Index = -1, State = TaskState.Waiting };
+            mix.DependsOn.AddRange([VoiceoverTaskId, MusicTaskId]);
+            tasks.Add(mix);
+        }
+
         foreach (var beat in plan.Chunks.Where(c => c.IsReference).Select(c => c.BeatIndex).Distinct().Order())
         {
             tasks.Add(new TaskStatus { TaskId = StoryboardTaskId(beat), Kind = TaskKind.Storyboard, Index = beat, State = TaskState.Ready });
@@ -46,11 +67,6 @@ public static class TaskGraph
             var task = new TaskStatus { TaskId = ChunkTaskId(chunk.Index), Kind = TaskKind.Chunk, Index = chunk.Index, State = TaskState.Waiting };
             task.DependsOn.Add(chunk.IsReference ? StoryboardTaskId(chunk.BeatIndex) : ChunkTaskId(chunk.Index - 1));
             tasks.Add(task);
-        }
-
-        if (HasSoundtrack(plan))
-        {
-            tasks.Add(new TaskStatus { TaskId = SoundtrackTaskId, Kind = TaskKind.Soundtrack, Index = -1, State = TaskState.Ready });
         }
 
         var stitch = new TaskStatus { TaskId = StitchTaskId, Kind = TaskKind.Stitch, Index = -1, State = TaskState.Waiting };
@@ -124,12 +140,43 @@ public static class TaskGraph
             case TaskKind.Finish:
                 request.Finish = BuildFinish(job, tasks);
                 break;
+            case TaskKind.Voiceover:
+                var speech = models.Models[SoundtrackPlanner.VoiceModelOf(plan.Spec.Soundtrack)];
+                var voiceover = new VoiceoverTask
+                {
+                    DurationSeconds = plan.Spec.DurationSeconds,
+                    Voice = plan.Spec.Soundtrack.Voice,
+                    Model = speech.Name,
+                    OutputKey = ArtifactKeys.Voiceover(job.JobId),
+                    PricePerCharacterUsd = speech.PricePerCharacterUsd,
+                    PricePerSecondUsd = speech.PricePerSecondUsd,
+                };
+                voiceover.Beats.AddRange(plan.Spec.Beats);
+                request.Voiceover = voiceover;
+                break;
+            case TaskKind.Music:
+                var composer = models.Models[SoundtrackPlanner.MusicModelOf(plan.Spec.Soundtrack)];
+                var music = new MusicTask
+                {
+                    DurationSeconds = plan.Spec.DurationSeconds,
+                    Style = plan.Spec.Soundtrack.MusicStyle,
+                    Model = composer.Name,
+                    OutputKey = ArtifactKeys.Music(job.JobId),
+                    PricePerSecondUsd = composer.PricePerSecondUsd,
+                    Subject = plan.Spec.Subject,
+                };
+                music.BeatStartsSeconds.AddRange(plan.Spec.Beats.Select(b => b.StartSeconds));
+                request.Music = music;
+                break;
             case TaskKind.Soundtrack:
                 var soundtrack = new SoundtrackTask
                 {
                     DurationSeconds = plan.Spec.DurationSeconds,
                     Plan = plan.Spec.Soundtrack,
                     OutputKey = ArtifactKeys.Soundtrack(job.JobId),
+                    // Jobs stored before the voiceover and music tasks existed have neither: the mix makes both itself.
+                    VoiceoverUri = tasks.TryGetValue(VoiceoverTaskId, out var voiced) ? voiced.OutputUri : "",
+                    MusicUri = tasks.TryGetValue(MusicTaskId, out var composed) ? composed.OutputUri : "",
                 };
                 soundtrack.Beats.AddRange(plan.Spec.Beats);
                 request.Soundtrack = soundtrack;

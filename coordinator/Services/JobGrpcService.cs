@@ -50,7 +50,7 @@ internal sealed class JobGrpcService(
         {
             Plan = plan,
             CostUsd = ChunkPlanner.Cost(plan),
-            ExpectedWallSeconds = WallTimeEstimator.Estimate(plan, model, storyboard, slots),
+            ExpectedWallSeconds = WallTimeEstimator.Estimate(plan, model, storyboard, slots, rules.Models),
             Workers = workers.Count,
             FinishSeconds = WallTimeEstimator.FinishSeconds(plan),
         });

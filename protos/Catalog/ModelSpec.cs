@@ -3,16 +3,16 @@ using System.Text.Json.Serialization;
 
 namespace VideoGen.Contracts.Catalog;
 
-/// <summary>One video or image model as the farm knows it: who runs it and what it really produces.</summary>
+/// <summary>One model as the farm knows it (video, image, speech or music): who runs it and what it really produces.</summary>
 public sealed record ModelSpec
 {
     /// <summary>Catalog name clients use, e.g. "procedural-i2v", "wan-2.1-i2v-480p".</summary>
     public string Name { get; init; } = "";
 
-    /// <summary>"procedural" (embedded, no network), "replicate" or "openai" (image models only).</summary>
+    /// <summary>"procedural" (embedded, no network), "replicate" or "openai" (image and speech models).</summary>
     public string Provider { get; init; } = "procedural";
 
-    /// <summary>"video" or "image".</summary>
+    /// <summary>"video", "image", "speech" (a voiceover's text-to-speech) or "music" (a music bed).</summary>
     public string Kind { get; init; } = "video";
 
     /// <summary>Seconds per clip the model really returns, whatever it is asked for.</summary>
@@ -24,8 +24,11 @@ public sealed record ModelSpec
 
     public int Fps { get; init; } = 24;
 
-    /// <summary>Price per second of generated video (or per image for image models).</summary>
+    /// <summary>Price per second of generated video or audio (or per image for image models).</summary>
     public double PricePerSecondUsd { get; init; }
+
+    /// <summary>Price per character of text sent to a speech model (OpenAI prices its tts models so); 0 for others.</summary>
+    public double PricePerCharacterUsd { get; init; }
 
     /// <summary>True when the model takes a start image (image-to-video).</summary>
     public bool TakesImage { get; init; } = true;
@@ -48,6 +51,12 @@ public sealed class ModelCatalog
 {
     /// <summary>The embedded image model: storyboards use it unless configured otherwise.</summary>
     public const string ProceduralImageModel = "procedural-image";
+
+    /// <summary>The embedded speech model (espeak-ng): voiceovers use it unless configured otherwise.</summary>
+    public const string EmbeddedSpeechModel = "espeak-ng";
+
+    /// <summary>The embedded music model (an FFmpeg-synthesised bed): music uses it unless configured otherwise.</summary>
+    public const string EmbeddedMusicModel = "ffmpeg-bed";
 
     private static readonly JsonSerializerOptions JsonOptions = new()
     {

@@ -16,8 +16,8 @@ namespace VideoGen.TestDoubles;
 public sealed record OpenAiRequest(string Path, JsonNode Body, string Authorization);
 
 /// <summary>
-/// A local HTTP server that speaks the OpenAI wire format the farm uses — <c>POST /v1/chat/completions</c> and
-/// <c>POST /v1/images/generations</c> — so the real SDK runs unchanged against it: Kestrel on 127.0.0.1 and a free
+/// A local HTTP server that speaks the OpenAI wire format the farm uses — <c>POST /v1/chat/completions</c>,
+/// <c>POST /v1/images/generations</c> and <c>POST /v1/audio/speech</c> (which answers the audio's bytes) — so the real SDK runs unchanged against it: Kestrel on 127.0.0.1 and a free
 /// port, one scripted answer per attempt, every request recorded.
 /// </summary>
 public sealed class OpenAiStandIn : IAsyncDisposable
@@ -62,6 +62,7 @@ public sealed class OpenAiStandIn : IAsyncDisposable
 
         app.MapPost("/v1/chat/completions", Handle);
         app.MapPost("/v1/images/generations", Handle);
+        app.MapPost("/v1/audio/speech", Handle);
         await app.StartAsync().WaitAsync(TimeSpan.FromSeconds(30));
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         server.BaseUrl = address.TrimEnd('/') + "/v1";
@@ -105,6 +106,17 @@ public sealed class OpenAiStandIn : IAsyncDisposable
     /// <summary>An OpenAI error body.</summary>
     public static string Error(string message, string type, string? code = null) =>
         JsonSerializer.Serialize(new { error = new { message, type, param = (string?)null, code } });
+
+    /// <summary>
+    /// Answers <c>/v1/audio/speech</c> as the API does: the audio file's bytes (<c>response_format: wav</c> → a WAV whose
+    /// sizes are 0xFFFFFFFF placeholders, as OpenAI streams it), here a tone of <paramref name="seconds"/> at 24 kHz mono.
+    /// </summary>
+    public static async Task WriteSpeechAsync(HttpContext context, double seconds, CancellationToken cancellationToken)
+    {
+        context.Response.StatusCode = 200;
+        context.Response.ContentType = "audio/wav";
+        await context.Response.Body.WriteAsync(Wav.Tone(seconds, 24_000, channels: 1, frequencyHz: 1800, streamed: true), cancellationToken);
+    }
 
     public static async Task WriteJsonAsync(HttpContext context, int status, string body, CancellationToken cancellationToken)
     {

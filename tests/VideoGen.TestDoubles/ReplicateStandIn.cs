@@ -151,6 +151,17 @@ public sealed partial class ReplicateStandIn : IAsyncDisposable
     /// <summary>A 1024x576 PNG for image predictions (<see cref="PredictionScript.OutputFile"/>).</summary>
     public string ImagePath { get; }
 
+    /// <summary>
+    /// Writes a WAV a music model might return (a stereo 32 kHz tone, as MusicGen answers with <c>output_format: wav</c>)
+    /// and returns its path, for <see cref="PredictionScript.OutputFile"/>.
+    /// </summary>
+    public string WriteAudio(double seconds, int sampleRate = 32_000)
+    {
+        var path = Path.Combine(_directory, $"music-{Guid.NewGuid():N}.wav");
+        File.WriteAllBytes(path, Wav.Tone(seconds, sampleRate, channels: 2, frequencyHz: 220));
+        return path;
+    }
+
     /// <summary>Chooses each new prediction's fate from its model and input; default: succeed.</summary>
     public Func<string, JsonObject, PredictionScript> Script { get; set; } = (_, _) => new PredictionScript();
 
@@ -410,7 +421,13 @@ public sealed partial class ReplicateStandIn : IAsyncDisposable
         }
 
         var file = prediction.Script.OutputFile ?? ClipPath;
-        context.Response.ContentType = file.EndsWith(".png", StringComparison.Ordinal) ? "image/png" : "video/mp4";
+        context.Response.ContentType = Path.GetExtension(file) switch
+        {
+            ".png" => "image/png",
+            ".wav" => "audio/wav",
+            ".mp3" => "audio/mpeg",
+            _ => "video/mp4",
+        };
         await context.Response.SendFileAsync(file, context.RequestAborted);
     }
 

@@ -55,6 +55,8 @@ public static class WorkerHostingExtensions
         services.AddSingleton<StitchExecutor>();
         services.AddSingleton<FinishExecutor>();
         services.AddSingleton<SoundtrackExecutor>();
+        services.AddSingleton<VoiceoverExecutor>();
+        services.AddSingleton<MusicExecutor>();
         services.AddSingleton<TaskRunner>();
         services.AddSingleton<TaskExecutions>();
 

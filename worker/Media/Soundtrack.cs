@@ -89,8 +89,25 @@ public static class SoundtrackArguments
     }
 
     /// <summary>
-    /// The music bed: an <c>aevalsrc</c> expression of a I–vi–IV–V progression (a chord per bar, a triad pulsing on
-    /// every beat) plus a kick per mood, low-passed, faded in over a second and out over the last two.
+    /// Sample rate the music bed is synthesised at: the bed is low-passed at 5 kHz, so 24 kHz loses nothing, and it
+    /// halves the expression's evaluations before the resample to <see cref="SampleRate"/>.
+    /// </summary>
+    public const int MusicSynthesisRate = 24_000;
+
+    /// <summary>Bars in one phrase of the bed: the I–vi–IV–V progression, a chord per bar, then it repeats.</summary>
+    public const int BarsPerPhrase = 4;
+
+    /// <summary>
+    /// The seconds of music the expression is evaluated for: one phrase (the bed repeats it, <c>aloop</c>), or the
+    /// whole duration when that is shorter.
+    /// </summary>
+    public static double PhraseSeconds(double barSeconds, double durationSeconds) => Math.Min(barSeconds * BarsPerPhrase, durationSeconds);
+
+    /// <summary>
+    /// The music bed's source: an <c>aevalsrc</c> expression of a I–vi–IV–V progression (a chord per bar, a triad
+    /// pulsing on every beat) plus a kick per mood, mono at <see cref="MusicSynthesisRate"/>, for one phrase only.
+    /// <c>aevalsrc</c> evaluates its expression per sample and channel; one mono phrase at 24 kHz instead of 30 s of
+    /// 48 kHz stereo is a tenth of the evaluations or less (bench figures in Media/README.md).
     /// </summary>
     public static string MusicBedSource(string mood, double barSeconds, double durationSeconds)
     {
@@ -106,14 +123,37 @@ public static class SoundtrackArguments
         var triad = $"(sin(2*PI*{root}*t)+0.6*sin(2*PI*{root}*1.259921*t)+0.5*sin(2*PI*{root}*1.498307*t)+0.3*sin(PI*{root}*t))";
         var kick = s.KickLevel > 0 ? $"+{F(s.KickLevel)}*sin(2*PI*55*mod(t\\,{F(beat)}))*exp(-18*mod(t\\,{F(beat)}))" : "";
         var expr = $"0.12*{pulse}*{triad}{kick}";
-        return $"aevalsrc='{expr}|{expr}':s={SampleRate}:c=stereo:d={F(durationSeconds)}";
+        return $"aevalsrc='{expr}':s={MusicSynthesisRate}:c=mono:d={F(PhraseSeconds(barSeconds, durationSeconds))}";
     }
 
-    /// <summary>The filter after the music source: low-pass, fades, exact length.</summary>
-    public static string MusicBedFilter(double durationSeconds)
+    /// <summary>
+    /// The filter after the music source: the phrase looped (<c>aloop</c>, whole phrases, so bar lines stay on the
+    /// beat boundaries) and cut to the duration, low-passed, faded in over a second and out over the last two,
+    /// resampled to 48 kHz stereo.
+    /// </summary>
+    public static string MusicBedFilter(double barSeconds, double durationSeconds)
     {
         var fadeOut = Math.Max(0, durationSeconds - 2);
-        return $"lowpass=f=5000,afade=t=in:st=0:d=1,afade=t=out:st={F(fadeOut)}:d={F(Math.Min(2, durationSeconds))},atrim=end={F(durationSeconds)}";
+        var phraseSamples = (long)Math.Round(PhraseSeconds(barSeconds, durationSeconds) * MusicSynthesisRate);
+        return $"aloop=loop=-1:size={phraseSamples},atrim=end={F(durationSeconds)},lowpass=f=5000," +
+            $"afade=t=in:st=0:d=1,afade=t=out:st={F(fadeOut)}:d={F(Math.Min(2, durationSeconds))}," +
+            $"aresample={SampleRate},aformat=sample_fmts=s16:channel_layouts=stereo";
+    }
+
+    /// <summary>
+    /// A hosted model's music brought to the bed's form: looped when shorter than the duration, 48 kHz stereo, faded in
+    /// over a second and out over the last two, exactly the duration.
+    /// </summary>
+    public static IReadOnlyList<string> NormaliseMusicArguments(string inputPath, double durationSeconds, string outputPath)
+    {
+        var fadeOut = Math.Max(0, durationSeconds - 2);
+        return
+        [
+            "-y", "-stream_loop", "-1", "-i", inputPath,
+            "-af", $"aresample={SampleRate},aformat=sample_fmts=s16:channel_layouts=stereo,atrim=end={F(durationSeconds)}," +
+                $"afade=t=in:st=0:d=1,afade=t=out:st={F(fadeOut)}:d={F(Math.Min(2, durationSeconds))}",
+            "-t", F(durationSeconds), "-c:a", "pcm_s16le", outputPath,
+        ];
     }
 
     /// <summary>The tempo (1 = unchanged, at most 1.1) that fits a line of <paramref name="spokenSeconds"/> into its slot; null when it cannot.</summary>
@@ -163,14 +203,42 @@ public static class SoundtrackArguments
     }
 
     /// <summary>
-    /// The pre-mix (input 0 voice, input 1 music): the music ducked under the voice with <c>sidechaincompress</c>
-    /// (the voice is the side chain), both summed in stereo, exactly the duration.
+    /// The pre-mix (input 0 voice, input 1 music) and loudnorm's first pass in one graph: the music ducked under the
+    /// voice with <c>sidechaincompress</c> (the voice is the side chain), both summed in stereo, exactly the duration
+    /// (<c>[mix]</c>), and the same audio measured (<c>[measure]</c>, to a null output; the JSON is on stderr).
     /// </summary>
-    public static string PremixFilter(double durationSeconds) =>
+    public static string PremixFilter(double durationSeconds, LoudnessTarget target) =>
         "[0:a]aformat=sample_fmts=fltp:channel_layouts=stereo,asplit=2[voice][side];" +
         "[1:a]aformat=sample_fmts=fltp:channel_layouts=stereo[music];" +
         "[music][side]sidechaincompress=threshold=0.015:ratio=12:attack=15:release=350:makeup=1[ducked];" +
-        $"[voice][ducked]amix=inputs=2:normalize=0:duration=longest,apad=whole_dur={F(durationSeconds)},atrim=end={F(durationSeconds)}[mix]";
+        $"[voice][ducked]amix=inputs=2:normalize=0:duration=longest,apad=whole_dur={F(durationSeconds)},atrim=end={F(durationSeconds)},asplit=2[mix][premix];" +
+        $"[premix]{LoudnormMeasure(target)}[measure]";
+
+    /// <summary>The pre-mix run: <see cref="PremixFilter"/> to a 32-bit float WAV and to the measurement.</summary>
+    public static IReadOnlyList<string> PremixArguments(string voicePath, string musicPath, double durationSeconds, LoudnessTarget target, string premixPath) =>
+    [
+        "-y", "-i", voicePath, "-i", musicPath,
+        "-filter_complex", PremixFilter(durationSeconds, target),
+        "-map", "[mix]", "-c:a", "pcm_f32le", premixPath,
+        "-map", "[measure]", "-f", "null", "-",
+    ];
+
+    /// <summary>The second pass: the pre-mix normalised with the first pass's measurements, AAC-LC 192 kb/s 48 kHz stereo, exactly the duration.</summary>
+    public static IReadOnlyList<string> EncodeArguments(string premixPath, LoudnessTarget target, LoudnormMeasurement measured, double durationSeconds, string outputPath) =>
+    [
+        "-y", "-i", premixPath,
+        "-af", LoudnormApply(target, measured, durationSeconds),
+        "-c:a", "aac", "-profile:a", "aac_low", "-b:a", "192k", "-ar", SampleRate.ToString(CultureInfo.InvariantCulture), "-ac", "2",
+        "-t", F(durationSeconds), "-movflags", "+faststart", outputPath,
+    ];
+
+    /// <summary>The music bed run: one phrase synthesised, looped, shaped and written as a 48 kHz stereo WAV.</summary>
+    public static IReadOnlyList<string> MusicBedArguments(string mood, double barSeconds, double durationSeconds, string outputPath) =>
+    [
+        "-y", "-f", "lavfi", "-i", MusicBedSource(mood, barSeconds, durationSeconds),
+        "-af", MusicBedFilter(barSeconds, durationSeconds),
+        "-c:a", "pcm_s16le", outputPath,
+    ];
 
     /// <summary>
     /// loudnorm's targets. The true-peak ceiling is set 1 dB under the delivery ceiling: AAC encoding overshoots by a
@@ -213,9 +281,15 @@ public sealed record LoudnormMeasurement(double InputI, double InputTp, double I
     }
 }
 
+/// <summary>Speaks one text into an audio file (any format FFmpeg reads); returns what the call billed, in characters.</summary>
+public delegate Task<int> SpeakText(string text, string outputPath, CancellationToken cancellationToken);
+
+/// <summary>The voice track and what making it took: model calls, characters sent, seconds of the calls.</summary>
+public sealed record VoiceTrack(string Path, int Calls, int CharactersBilled, double SpokenSeconds);
+
 /// <summary>
-/// Makes the soundtrack's parts with real tools: espeak-ng speech fitted per beat, the FFmpeg music bed, and the
-/// ducked, two-pass loudness-normalised AAC mix.
+/// Makes the soundtrack's parts with real tools: speech fitted per beat (espeak-ng, or any <see cref="SpeakText"/>),
+/// the FFmpeg music bed, and the ducked, two-pass loudness-normalised AAC mix.
 /// </summary>
 public sealed class SoundtrackMaker
 {
@@ -227,6 +301,9 @@ public sealed class SoundtrackMaker
         Directory.CreateDirectory(workDirectory);
     }
 
+    /// <summary>The catalog's voice names (a request's <c>voice</c>); every speech model maps them to its own voices.</summary>
+    public static IReadOnlyList<string> Voices { get; } = ["narrator", "bright", "warm", "calm"];
+
     /// <summary>espeak-ng voices offered (the catalog's voice names map to these).</summary>
     public static IReadOnlyDictionary<string, string> EspeakVoices { get; } = new Dictionary<string, string>(StringComparer.Ordinal)
     {
@@ -236,29 +313,42 @@ public sealed class SoundtrackMaker
         ["calm"] = "en-gb+f2",
     };
 
-    /// <summary>
-    /// Speaks one line with espeak-ng into a WAV that fits its beat: as is, or up to 1.1× faster, else with words cut
-    /// from the end (a word boundary) until it fits at 1.1×. Returns the WAV and the tempo to apply.
-    /// </summary>
-    public async Task<(string Path, double Tempo)> SpeakFittedAsync(VoiceLine line, string voice, int index, CancellationToken cancellationToken)
+    /// <summary>espeak-ng's argv for one line: the voice, 165 words a minute, a WAV file.</summary>
+    public static IReadOnlyList<string> EspeakArguments(string voice, string text, string outputPath) =>
+        ["-v", EspeakVoices.TryGetValue(voice, out var v) ? v : throw new ArgumentException($"Unknown voice '{voice}'.", nameof(voice)), "-s", "165", "-w", outputPath, text];
+
+    /// <summary>Speaks with espeak-ng (offline, free: bills nothing).</summary>
+    public static SpeakText Espeak(string voice) => async (text, outputPath, cancellationToken) =>
     {
-        var espeakVoice = EspeakVoices.TryGetValue(voice, out var v) ? v : throw new ArgumentException($"Unknown voice '{voice}'.", nameof(voice));
+        await ProcessRunner.RunAsync("espeak-ng", EspeakArguments(voice, text, outputPath), cancellationToken);
+        return 0;
+    };
+
+    /// <summary>
+    /// Speaks one line into an audio file that fits its beat: as is, or up to 1.1× faster, else with words cut from the
+    /// end (a word boundary) until it fits at 1.1×. Returns the file, the tempo to apply, and the calls and characters
+    /// it took (each re-speak is billed again).
+    /// </summary>
+    public async Task<(string Path, double Tempo, int Calls, int Characters)> SpeakFittedAsync(VoiceLine line, SpeakText speak, int index, CancellationToken cancellationToken)
+    {
         var slot = SoundtrackArguments.SlotSeconds(line);
         var words = line.Text.Split(' ', StringSplitOptions.RemoveEmptyEntries).ToList();
         var path = Path.Combine(_workDirectory, $"line-{index}.wav");
+        var (calls, characters) = (0, 0);
         while (true)
         {
-            await ProcessRunner.RunAsync("espeak-ng", ["-v", espeakVoice, "-s", "165", "-w", path, string.Join(' ', words)], cancellationToken);
+            characters += await speak(string.Join(' ', words), path, cancellationToken);
+            calls++;
             var spoken = await DurationAsync(path, cancellationToken);
             if (SoundtrackArguments.FitTempo(spoken, slot) is { } tempo)
             {
-                return (path, Math.Max(tempo, 0.9));
+                return (path, Math.Max(tempo, 0.9), calls, characters);
             }
 
             if (words.Count <= 1)
             {
                 // One word that does not fit: the filter cuts it at the slot.
-                return (path, SoundtrackArguments.MaxTempo);
+                return (path, SoundtrackArguments.MaxTempo, calls, characters);
             }
 
             // Drop words in proportion to the overrun, at least one.
@@ -267,86 +357,165 @@ public sealed class SoundtrackMaker
         }
     }
 
-    /// <summary>The voice track: every line spoken, fitted and placed at its beat, in one mono WAV of exactly the duration.</summary>
-    public async Task<string> VoiceTrackAsync(IReadOnlyList<VoiceLine> lines, string voice, double durationSeconds, string outputPath, CancellationToken cancellationToken)
-    {
-        var spoken = new List<(VoiceLine Line, double Tempo)>();
-        var args = new List<string> { "-y" };
-        for (var i = 0; i < lines.Count; i++)
-        {
-            if (string.IsNullOrWhiteSpace(lines[i].Text))
-            {
-                continue;
-            }
+    /// <summary>The voice track spoken by espeak-ng in <paramref name="voice"/>.</summary>
+    public async Task<string> VoiceTrackAsync(IReadOnlyList<VoiceLine> lines, string voice, double durationSeconds, string outputPath, CancellationToken cancellationToken) =>
+        (await VoiceTrackAsync(lines, Espeak(voice), durationSeconds, outputPath, cancellationToken)).Path;
 
-            var (path, tempo) = await SpeakFittedAsync(lines[i], voice, i, cancellationToken);
-            spoken.Add((lines[i], tempo));
-            args.AddRange(["-i", path]);
+    /// <summary>
+    /// The voice track: every line spoken (lines at once, at most <paramref name="parallelLines"/>: a hosted model's
+    /// round trips overlap), fitted and placed at its beat, in one mono WAV of exactly the duration.
+    /// </summary>
+    public async Task<VoiceTrack> VoiceTrackAsync(IReadOnlyList<VoiceLine> lines, SpeakText speak, double durationSeconds, string outputPath, CancellationToken cancellationToken, int parallelLines = 1, Action<int>? lineDone = null)
+    {
+        var spoken = new (VoiceLine Line, string Path, double Tempo, int Calls, int Characters)?[lines.Count];
+        using var gate = new SemaphoreSlim(Math.Max(1, parallelLines));
+        // The first line that fails stops the others: the task fails anyway, and a hosted model bills every call.
+        using var failed = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var done = 0;
+        var speaking = Enumerable.Range(0, lines.Count).Where(i => !string.IsNullOrWhiteSpace(lines[i].Text)).Select(async i =>
+        {
+            await gate.WaitAsync(failed.Token);
+            try
+            {
+                var (path, tempo, calls, characters) = await SpeakFittedAsync(lines[i], speak, i, failed.Token);
+                spoken[i] = (lines[i], path, tempo, calls, characters);
+                lineDone?.Invoke(Interlocked.Increment(ref done));
+            }
+            catch (Exception) when (!failed.IsCancellationRequested)
+            {
+                await failed.CancelAsync();
+                throw;
+            }
+            finally
+            {
+                gate.Release();
+            }
+        }).ToList();
+        try
+        {
+            await Task.WhenAll(speaking);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            // A sibling's cancellation surfaced first: report the line that failed, not the lines it stopped.
+            throw speaking.Select(t => t.Exception?.InnerException).FirstOrDefault(e => e is not null and not OperationCanceledException) ?? throw new InvalidOperationException("A voiceover line was cancelled.");
         }
 
-        if (spoken.Count == 0)
+        var fitted = spoken.Where(x => x is not null).Select(x => x!.Value).ToList();
+        var args = new List<string> { "-y" };
+        foreach (var line in fitted)
+        {
+            args.AddRange(["-i", line.Path]);
+        }
+
+        if (fitted.Count == 0)
         {
             args.AddRange(["-f", "lavfi", "-i", $"anullsrc=r={SoundtrackArguments.SampleRate}:cl=mono"]);
             args.AddRange(["-filter_complex", $"[0:a]atrim=end={durationSeconds.ToString(CultureInfo.InvariantCulture)}[voice]"]);
         }
         else
         {
-            args.AddRange(["-filter_complex", SoundtrackArguments.VoiceTrackFilter(spoken, durationSeconds)]);
+            args.AddRange(["-filter_complex", SoundtrackArguments.VoiceTrackFilter(fitted.Select(l => (l.Line, l.Tempo)).ToList(), durationSeconds)]);
         }
 
         args.AddRange(["-map", "[voice]", "-ar", SoundtrackArguments.SampleRate.ToString(CultureInfo.InvariantCulture), "-c:a", "pcm_s16le", outputPath]);
         await Ffmpeg(args, cancellationToken);
-        return outputPath;
+        return new VoiceTrack(outputPath, fitted.Sum(l => l.Calls), fitted.Sum(l => l.Characters), fitted.Sum(l => l.Line.LengthSeconds));
     }
 
-    /// <summary>The music bed per mood, bars on the beat boundaries, as a stereo WAV of exactly the duration.</summary>
+    /// <summary>The embedded music bed per mood, bars on the beat boundaries, as a stereo WAV of exactly the duration.</summary>
     public async Task<string> MusicBedAsync(string mood, IReadOnlyList<double> beatBoundaries, double durationSeconds, string outputPath, CancellationToken cancellationToken)
     {
         var bar = SoundtrackArguments.BarSeconds(beatBoundaries, mood);
-        await Ffmpeg(
-        [
-            "-y", "-f", "lavfi", "-i", SoundtrackArguments.MusicBedSource(mood, bar, durationSeconds),
-            "-af", SoundtrackArguments.MusicBedFilter(durationSeconds),
-            "-ar", SoundtrackArguments.SampleRate.ToString(CultureInfo.InvariantCulture), "-c:a", "pcm_s16le", outputPath,
-        ], cancellationToken);
+        await Ffmpeg(SoundtrackArguments.MusicBedArguments(mood, bar, durationSeconds, outputPath), cancellationToken);
+        return outputPath;
+    }
+
+    /// <summary>A hosted model's music as the bed: looped when short, 48 kHz stereo, faded, exactly the duration.</summary>
+    public async Task<string> NormaliseMusicAsync(string inputPath, double durationSeconds, string outputPath, CancellationToken cancellationToken)
+    {
+        await Ffmpeg(SoundtrackArguments.NormaliseMusicArguments(inputPath, durationSeconds, outputPath), cancellationToken);
         return outputPath;
     }
 
     /// <summary>
-    /// The delivered soundtrack: music ducked under the voice, two-pass loudnorm to the target, AAC-LC 48 kHz stereo,
-    /// exactly the duration (an .m4a).
+    /// The delivered soundtrack: music ducked under the voice and measured in one run, then normalised (loudnorm's
+    /// second pass) and encoded AAC-LC 48 kHz stereo, exactly the duration (an .m4a).
     /// </summary>
     public async Task<string> MixAsync(string voicePath, string musicPath, double durationSeconds, LoudnessTarget target, string outputPath, CancellationToken cancellationToken)
     {
         var premix = Path.Combine(_workDirectory, "premix.wav");
-        await Ffmpeg(
-        [
-            "-y", "-i", voicePath, "-i", musicPath,
-            "-filter_complex", SoundtrackArguments.PremixFilter(durationSeconds),
-            "-map", "[mix]", "-c:a", "pcm_f32le", premix,
-        ], cancellationToken);
-        var stderr = await Ffmpeg(["-i", premix, "-af", SoundtrackArguments.LoudnormMeasure(target), "-f", "null", "-"], cancellationToken);
+        var stderr = await Ffmpeg(SoundtrackArguments.PremixArguments(voicePath, musicPath, durationSeconds, target, premix), cancellationToken);
         var measured = LoudnormMeasurement.Parse(stderr);
-        var duration = durationSeconds.ToString("0.######", CultureInfo.InvariantCulture);
-        await Ffmpeg(
-        [
-            "-y", "-i", premix,
-            "-af", SoundtrackArguments.LoudnormApply(target, measured, durationSeconds),
-            "-c:a", "aac", "-profile:a", "aac_low", "-b:a", "192k", "-ar", SoundtrackArguments.SampleRate.ToString(CultureInfo.InvariantCulture), "-ac", "2",
-            "-t", duration, "-movflags", "+faststart", outputPath,
-        ], cancellationToken);
+        await Ffmpeg(SoundtrackArguments.EncodeArguments(premix, target, measured, durationSeconds, outputPath), cancellationToken);
         return outputPath;
     }
 
-    /// <summary>A file's duration in seconds (ffprobe).</summary>
+    /// <summary>
+    /// A file's duration in seconds: from its header when it is a plain PCM WAV (espeak-ng's and OpenAI's lines; no
+    /// process to start), else from ffprobe.
+    /// </summary>
     public static async Task<double> DurationAsync(string path, CancellationToken cancellationToken)
     {
+        if (WavHeader.TryReadSeconds(path) is { } seconds)
+        {
+            return seconds;
+        }
+
         var stdout = await ProcessRunner.RunAsync("ffprobe", ["-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", path], cancellationToken, captureStdout: true);
         return double.Parse(stdout.Trim(), CultureInfo.InvariantCulture);
     }
 
     private static Task<string> Ffmpeg(IReadOnlyList<string> args, CancellationToken cancellationToken) =>
         ProcessRunner.RunAsync("ffmpeg", ["-hide_banner", "-nostdin", .. args], cancellationToken);
+}
+
+/// <summary>Reads a RIFF/WAVE header: the PCM data's length in seconds.</summary>
+public static class WavHeader
+{
+    /// <summary>
+    /// Seconds of PCM audio in the WAV at <paramref name="path"/>; null when it is not a WAV this reader understands.
+    /// A streamed WAV whose data size is a placeholder (0 or 0xFFFFFFFF: OpenAI's) is measured by the file's length.
+    /// </summary>
+    public static double? TryReadSeconds(string path)
+    {
+        using var file = File.OpenRead(path);
+        Span<byte> head = stackalloc byte[12];
+        if (file.Read(head) != 12 || !head[..4].SequenceEqual("RIFF"u8) || !head[8..12].SequenceEqual("WAVE"u8))
+        {
+            return null;
+        }
+
+        int? byteRate = null;
+        Span<byte> chunk = stackalloc byte[8];
+        Span<byte> format = stackalloc byte[16];
+        while (file.Read(chunk) == 8)
+        {
+            var size = System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(chunk[4..]);
+            if (chunk[..4].SequenceEqual("fmt "u8))
+            {
+                if (size < 16 || file.Read(format) != 16 || System.Buffers.Binary.BinaryPrimitives.ReadUInt16LittleEndian(format) is not (1 or 3))
+                {
+                    return null; // Not PCM or float PCM.
+                }
+
+                byteRate = System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(format[8..]);
+                file.Seek(size - 16 + (size & 1), SeekOrigin.Current);
+            }
+            else if (chunk[..4].SequenceEqual("data"u8))
+            {
+                var left = file.Length - file.Position;
+                var bytes = size is 0 or uint.MaxValue || size > left ? left : size;
+                return byteRate is > 0 ? bytes / (double)byteRate.Value : null;
+            }
+            else
+            {
+                file.Seek(size + (size & 1), SeekOrigin.Current);
+            }
+        }
+
+        return null;
+    }
 }
 
 /// <summary>Runs a tool, killing it at once on cancellation; throws with its stderr on failure.</summary>

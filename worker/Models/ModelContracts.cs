@@ -58,3 +58,36 @@ public interface IImageModel
     /// <summary>Renders the image into <see cref="StoryboardImageRequest.OutputPath"/>; returns the call's wall time in seconds.</summary>
     Task<double> RenderAsync(StoryboardImageRequest request, CancellationToken cancellationToken);
 }
+
+/// <summary>One line to speak.</summary>
+/// <param name="Text">The words.</param>
+/// <param name="Voice">The catalog's voice name ("narrator", "bright", "warm", "calm"); the model maps it to its own.</param>
+/// <param name="OutputPath">Local path the audio is written to (a WAV).</param>
+public sealed record SpeechRequest(string Text, string Voice, string OutputPath);
+
+/// <summary>A text-to-speech model: the voiceover's lines.</summary>
+public interface ISpeechModel
+{
+    /// <summary>Speaks <see cref="SpeechRequest.Text"/> into <see cref="SpeechRequest.OutputPath"/>; returns the characters billed.</summary>
+    Task<int> SpeakAsync(SpeechRequest request, CancellationToken cancellationToken);
+}
+
+/// <summary>One music bed to make.</summary>
+/// <param name="Style">"upbeat", "calm", "cinematic" or "corporate".</param>
+/// <param name="Subject">What the ad is about, for models that take a prompt.</param>
+/// <param name="DurationSeconds">Exact length of the bed.</param>
+/// <param name="BeatStartsSeconds">Where the beats start; the bars should fall on these boundaries.</param>
+/// <param name="OutputPath">Local path of the bed: a 48 kHz stereo WAV of exactly the duration, faded in and out.</param>
+public sealed record MusicRequest(string Style, string Subject, double DurationSeconds, IReadOnlyList<double> BeatStartsSeconds, string OutputPath);
+
+/// <summary>What a music model call produced.</summary>
+/// <param name="ModelSeconds">Wall time of the call.</param>
+/// <param name="BilledSeconds">Seconds of music the model generated (and is paid for).</param>
+public sealed record MusicResult(double ModelSeconds, double BilledSeconds);
+
+/// <summary>A music model: the soundtrack's bed.</summary>
+public interface IMusicModel
+{
+    /// <summary>Makes the bed into <see cref="MusicRequest.OutputPath"/>; reports 0..1 progress when it can.</summary>
+    Task<MusicResult> ComposeAsync(MusicRequest request, IProgress<double>? progress, CancellationToken cancellationToken);
+}

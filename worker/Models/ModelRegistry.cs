@@ -4,7 +4,7 @@ using VideoGen.Worker.Hosting;
 
 namespace VideoGen.Worker.Models;
 
-/// <summary>Makes model implementations for one provider ("procedural" now, "replicate" later).</summary>
+/// <summary>Makes model implementations for one provider ("procedural", "replicate", "openai").</summary>
 public interface IModelProvider
 {
     /// <summary>The catalog provider name it serves.</summary>
@@ -15,6 +15,14 @@ public interface IModelProvider
 
     /// <summary>The implementation of an image model of this provider.</summary>
     IImageModel CreateImageModel(ModelSpec spec);
+
+    /// <summary>The implementation of a speech model of this provider.</summary>
+    ISpeechModel CreateSpeechModel(ModelSpec spec) =>
+        throw new InvalidOperationException($"Model '{spec.Name}': the {Name} provider serves no speech models.");
+
+    /// <summary>The implementation of a music model of this provider.</summary>
+    IMusicModel CreateMusicModel(ModelSpec spec) =>
+        throw new InvalidOperationException($"Model '{spec.Name}': the {Name} provider serves no music models.");
 }
 
 /// <summary>The embedded provider: FFmpeg-made clips and storyboards, no network, no account.</summary>
@@ -37,6 +45,20 @@ public sealed class ProceduralModelProvider : IModelProvider
 
     /// <inheritdoc />
     public IImageModel CreateImageModel(ModelSpec spec) => _image;
+
+    /// <inheritdoc />
+    public ISpeechModel CreateSpeechModel(ModelSpec spec) => Embedded.Speech;
+
+    /// <inheritdoc />
+    public IMusicModel CreateMusicModel(ModelSpec spec) => Embedded.Music;
+
+    /// <summary>The embedded audio models, which every worker can run (espeak-ng and FFmpeg are on every worker image).</summary>
+    public static class Embedded
+    {
+        public static ISpeechModel Speech { get; } = new EspeakSpeechModel();
+
+        public static IMusicModel Music { get; } = new FfmpegMusicBed();
+    }
 }
 
 /// <summary>
@@ -48,9 +70,13 @@ public sealed class ModelRegistry
 {
     private readonly Dictionary<string, (ModelSpec Spec, IVideoModel Model)> _video = new(StringComparer.Ordinal);
     private readonly Dictionary<string, (ModelSpec Spec, IImageModel Model)> _image = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (ModelSpec Spec, ISpeechModel Model)> _speech = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (ModelSpec Spec, IMusicModel Model)> _music = new(StringComparer.Ordinal);
+    private readonly ModelCatalog _catalog;
 
     public ModelRegistry(ModelCatalog catalog, IOptions<WorkerOptions> options, IEnumerable<IModelProvider> providers)
     {
+        _catalog = catalog;
         var byName = providers.ToDictionary(p => p.Name, StringComparer.Ordinal);
         foreach (var name in options.Value.Models)
         {
@@ -59,13 +85,20 @@ public sealed class ModelRegistry
                 continue; // Reported by WorkerOptionsValidator at start-up.
             }
 
-            if (spec.Kind == "image")
+            switch (spec.Kind)
             {
-                _image[name] = (spec, provider.CreateImageModel(spec));
-            }
-            else
-            {
-                _video[name] = (spec, provider.CreateVideoModel(spec));
+                case "image":
+                    _image[name] = (spec, provider.CreateImageModel(spec));
+                    break;
+                case "speech":
+                    _speech[name] = (spec, provider.CreateSpeechModel(spec));
+                    break;
+                case "music":
+                    _music[name] = (spec, provider.CreateMusicModel(spec));
+                    break;
+                default:
+                    _video[name] = (spec, provider.CreateVideoModel(spec));
+                    break;
             }
         }
 
@@ -90,5 +123,36 @@ public sealed class ModelRegistry
         var entry = found ? (string.IsNullOrEmpty(name) ? _image.First().Value : _image[name]) : default;
         (spec, model) = found ? entry : (null!, null!);
         return found;
+    }
+
+    /// <summary>
+    /// The speech model <paramref name="name"/>, when this worker serves it; an embedded one (provider "procedural",
+    /// espeak-ng) is served by every worker, listed or not, as the procedural storyboard renderer is.
+    /// </summary>
+    public bool TryGetSpeechModel(string name, out ModelSpec spec, out ISpeechModel model)
+    {
+        if (_speech.TryGetValue(name, out var entry))
+        {
+            (spec, model) = entry;
+            return true;
+        }
+
+        var embedded = _catalog.Models.TryGetValue(name, out spec!) && spec.Kind == "speech" && spec.Provider == "procedural";
+        model = embedded ? ProceduralModelProvider.Embedded.Speech : null!;
+        return embedded;
+    }
+
+    /// <summary>The music model <paramref name="name"/>, when this worker serves it; the embedded FFmpeg bed on every worker.</summary>
+    public bool TryGetMusicModel(string name, out ModelSpec spec, out IMusicModel model)
+    {
+        if (_music.TryGetValue(name, out var entry))
+        {
+            (spec, model) = entry;
+            return true;
+        }
+
+        var embedded = _catalog.Models.TryGetValue(name, out spec!) && spec.Kind == "music" && spec.Provider == "procedural";
+        model = embedded ? ProceduralModelProvider.Embedded.Music : null!;
+        return embedded;
     }
 }

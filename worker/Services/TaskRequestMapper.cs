@@ -26,8 +26,10 @@ public static class TaskRequestMapper
             RunTaskRequest.TaskOneofCase.Chunk => Chunk(request, attempt, request.Chunk, models),
             RunTaskRequest.TaskOneofCase.Stitch => Stitch(request, attempt, request.Stitch),
             RunTaskRequest.TaskOneofCase.Finish => Finish(request, attempt, request.Finish),
+            RunTaskRequest.TaskOneofCase.Voiceover => Voiceover(request, attempt, request.Voiceover, models),
+            RunTaskRequest.TaskOneofCase.Music => Music(request, attempt, request.Music, models),
             RunTaskRequest.TaskOneofCase.Soundtrack => Soundtrack(request, attempt, request.Soundtrack),
-            _ => throw Invalid("task", "one of storyboard, chunk, stitch, finish or soundtrack is required"),
+            _ => throw Invalid("task", "one of storyboard, chunk, stitch, finish, voiceover, music or soundtrack is required"),
         };
     }
 
@@ -83,6 +85,40 @@ public static class TaskRequestMapper
         return new StitchWork(request.JobId, request.TaskId, attempt, task.ChunkUris.ToArray(), task.DurationSeconds, task.OutputKey);
     }
 
+    private static VoiceoverWork Voiceover(RunTaskRequest request, int attempt, VoiceoverTask task, ModelRegistry models)
+    {
+        Require(double.IsFinite(task.DurationSeconds) && task.DurationSeconds > 0, "voiceover.duration_seconds", "must be greater than 0");
+        Require(Media.SoundtrackMaker.Voices.Contains(task.Voice), "voiceover.voice", $"unknown voice '{Clip(task.Voice)}'; known: {string.Join(", ", Media.SoundtrackMaker.Voices)}");
+        Require(!string.IsNullOrWhiteSpace(task.Model), "voiceover.model", "is required");
+        Require(models.TryGetSpeechModel(task.Model, out _, out _), "voiceover.model", $"'{Clip(task.Model)}' is not a speech model this worker serves");
+        RequireKey(task.OutputKey, "voiceover.output_key");
+        RequirePrice(task.PricePerCharacterUsd, "voiceover.price_per_character_usd");
+        RequirePrice(task.PricePerSecondUsd, "voiceover.price_per_second_usd");
+        return new VoiceoverWork(request.JobId, request.TaskId, attempt, task.DurationSeconds, Lines(task.Beats, "voiceover"), task.Voice, task.Model, task.OutputKey,
+            task.PricePerCharacterUsd, task.PricePerSecondUsd);
+    }
+
+    private static MusicWork Music(RunTaskRequest request, int attempt, MusicTask task, ModelRegistry models)
+    {
+        Require(double.IsFinite(task.DurationSeconds) && task.DurationSeconds > 0, "music.duration_seconds", "must be greater than 0");
+        Require(Media.SoundtrackArguments.Moods.Contains(task.Style), "music.style", $"unknown music style '{Clip(task.Style)}'; known: {string.Join(", ", Media.SoundtrackArguments.Moods)}");
+        Require(!string.IsNullOrWhiteSpace(task.Model), "music.model", "is required");
+        Require(models.TryGetMusicModel(task.Model, out _, out _), "music.model", $"'{Clip(task.Model)}' is not a music model this worker serves");
+        RequireKey(task.OutputKey, "music.output_key");
+        RequirePrice(task.PricePerSecondUsd, "music.price_per_second_usd");
+        var previous = -1.0;
+        for (var i = 0; i < task.BeatStartsSeconds.Count; i++)
+        {
+            var start = task.BeatStartsSeconds[i];
+            Require(double.IsFinite(start) && start > previous && start < task.DurationSeconds, $"music.beat_starts_seconds[{i}]", "must grow, from 0, and lie inside the duration");
+            previous = start;
+        }
+
+        Require(task.Subject.Length <= 500, "music.subject", "must hold at most 500 characters");
+        return new MusicWork(request.JobId, request.TaskId, attempt, task.DurationSeconds, task.BeatStartsSeconds.ToArray(), task.Style, task.Subject, task.Model, task.OutputKey,
+            task.PricePerSecondUsd);
+    }
+
     private static SoundtrackWork Soundtrack(RunTaskRequest request, int attempt, SoundtrackTask task)
     {
         Require(double.IsFinite(task.DurationSeconds) && task.DurationSeconds > 0, "soundtrack.duration_seconds", "must be greater than 0");
@@ -91,18 +127,30 @@ public static class TaskRequestMapper
         Require(Media.SoundtrackArguments.Moods.Contains(task.Plan.MusicStyle), "soundtrack.plan.music_style", $"unknown music style '{Clip(task.Plan.MusicStyle)}'");
         Require(task.Plan.LoudnessLufs is >= -31 and <= -5, "soundtrack.plan.loudness_lufs", "must be from -31 to -5 LUFS");
         RequireKey(task.OutputKey, "soundtrack.output_key");
+        Require(string.IsNullOrEmpty(task.VoiceoverUri) || Uri.TryCreate(task.VoiceoverUri, UriKind.Absolute, out _), "soundtrack.voiceover_uri", "must be an absolute URI");
+        Require(string.IsNullOrEmpty(task.MusicUri) || Uri.TryCreate(task.MusicUri, UriKind.Absolute, out _), "soundtrack.music_uri", "must be an absolute URI");
+        return new SoundtrackWork(request.JobId, request.TaskId, attempt, task.DurationSeconds, Lines(task.Beats, "soundtrack"), task.Plan.Voice, task.Plan.MusicStyle, task.Plan.LoudnessLufs, task.OutputKey,
+            string.IsNullOrEmpty(task.VoiceoverUri) ? null : task.VoiceoverUri,
+            string.IsNullOrEmpty(task.MusicUri) ? null : task.MusicUri);
+    }
+
+    private static List<Media.VoiceLine> Lines(IReadOnlyList<Beat> beats, string task)
+    {
         var lines = new List<Media.VoiceLine>();
-        for (var i = 0; i < task.Beats.Count; i++)
+        for (var i = 0; i < beats.Count; i++)
         {
-            var beat = task.Beats[i];
+            var beat = beats[i];
             Require(double.IsFinite(beat.StartSeconds) && beat.StartSeconds >= 0 && double.IsFinite(beat.LengthSeconds) && beat.LengthSeconds > 0,
-                $"soundtrack.beats[{i}].length_seconds", "must be greater than 0 with a start not negative");
-            Require(beat.VoiceoverLine.Length <= 500, $"soundtrack.beats[{i}].voiceover_line", "must hold at most 500 characters");
+                $"{task}.beats[{i}].length_seconds", "must be greater than 0 with a start not negative");
+            Require(beat.VoiceoverLine.Length <= 500, $"{task}.beats[{i}].voiceover_line", "must hold at most 500 characters");
             lines.Add(new Media.VoiceLine(beat.StartSeconds, beat.LengthSeconds, beat.VoiceoverLine));
         }
 
-        return new SoundtrackWork(request.JobId, request.TaskId, attempt, task.DurationSeconds, lines, task.Plan.Voice, task.Plan.MusicStyle, task.Plan.LoudnessLufs, task.OutputKey);
+        return lines;
     }
+
+    private static void RequirePrice(double price, string field) =>
+        Require(double.IsFinite(price) && price >= 0, field, "must be a finite price, not negative");
 
     private static FinishWork Finish(RunTaskRequest request, int attempt, FinishTask task)
     {

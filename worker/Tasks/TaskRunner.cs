@@ -18,6 +18,8 @@ public sealed class TaskRunner
     private readonly StitchExecutor _stitches;
     private readonly FinishExecutor _finishes;
     private readonly SoundtrackExecutor _soundtracks;
+    private readonly VoiceoverExecutor _voiceovers;
+    private readonly MusicExecutor _music;
     private readonly string _workRoot;
     private readonly ILogger<TaskRunner> _logger;
 
@@ -27,6 +29,8 @@ public sealed class TaskRunner
         StitchExecutor stitches,
         FinishExecutor finishes,
         SoundtrackExecutor soundtracks,
+        VoiceoverExecutor voiceovers,
+        MusicExecutor music,
         IOptions<WorkerOptions> options,
         ILogger<TaskRunner> logger)
     {
@@ -35,6 +39,8 @@ public sealed class TaskRunner
         _stitches = stitches;
         _finishes = finishes;
         _soundtracks = soundtracks;
+        _voiceovers = voiceovers;
+        _music = music;
         _workRoot = options.Value.WorkDirectory;
         _logger = logger;
     }
@@ -56,6 +62,8 @@ public sealed class TaskRunner
                 StitchWork stitch => await _stitches.RunAsync(stitch, directory, reporter, cancellationToken),
                 FinishWork finish => await _finishes.RunAsync(finish, directory, reporter, cancellationToken),
                 SoundtrackWork soundtrack => await _soundtracks.RunAsync(soundtrack, directory, reporter, cancellationToken),
+                VoiceoverWork voiceover => await _voiceovers.RunAsync(voiceover, directory, reporter, cancellationToken),
+                MusicWork music => await _music.RunAsync(music, directory, reporter, cancellationToken),
                 _ => throw new PermanentTaskException($"Unknown task kind {work.GetType().Name}."),
             };
             outcome = "succeeded";

@@ -96,7 +96,42 @@ public sealed record FinishWork(
     public override string Kind => "finish";
 }
 
-/// <summary>Make the soundtrack: voiceover per beat, music bed, ducked two-pass loudnorm mix.</summary>
+/// <summary>Speak the voiceover: each beat's line at the beat's start, fitted, one mono WAV of exactly the duration.</summary>
+public sealed record VoiceoverWork(
+    string JobId,
+    string TaskId,
+    int Attempt,
+    double DurationSeconds,
+    IReadOnlyList<Media.VoiceLine> Lines,
+    string Voice,
+    string Model,
+    string OutputKey,
+    double PricePerCharacterUsd,
+    double PricePerSecondUsd) : TaskWork(JobId, TaskId, Attempt)
+{
+    public override string Kind => "voiceover";
+}
+
+/// <summary>Make the music bed: bars on the beat boundaries, faded, one stereo WAV of exactly the duration.</summary>
+public sealed record MusicWork(
+    string JobId,
+    string TaskId,
+    int Attempt,
+    double DurationSeconds,
+    IReadOnlyList<double> BeatStartsSeconds,
+    string Style,
+    string Subject,
+    string Model,
+    string OutputKey,
+    double PricePerSecondUsd) : TaskWork(JobId, TaskId, Attempt)
+{
+    public override string Kind => "music";
+}
+
+/// <summary>
+/// Mix the soundtrack: the music ducked under the voiceover, two-pass loudnorm, AAC. A null voiceover or music URI
+/// (a task made before those tasks existed) is made here with the embedded model.
+/// </summary>
 public sealed record SoundtrackWork(
     string JobId,
     string TaskId,
@@ -106,7 +141,9 @@ public sealed record SoundtrackWork(
     string Voice,
     string MusicStyle,
     double LoudnessLufs,
-    string OutputKey) : TaskWork(JobId, TaskId, Attempt)
+    string OutputKey,
+    string? VoiceoverUri = null,
+    string? MusicUri = null) : TaskWork(JobId, TaskId, Attempt)
 {
     public override string Kind => "soundtrack";
 }

@@ -136,7 +136,7 @@ public sealed partial class OpenAiPlanner : IJobPlanner
 
         spec.Planner = PlannerName;
         spec.PlannerNote = $"model {_options.Model}";
-        SoundtrackPlanner.Adopt(rulesPlan.Spec, spec);
+        SoundtrackPlanner.Adopt(rulesPlan.Spec, spec, _models);
         var plan = ChunkPlanner.Build(spec, model, rulesPlan.Continuity, rulesPlan.Finish);
 
         // The budget was checked against the rules plan at submit; an LLM duration must not spend past it.

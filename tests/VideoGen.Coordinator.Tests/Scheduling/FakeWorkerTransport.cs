@@ -57,7 +57,14 @@ internal sealed class FakeAttempt(string address, RunTaskRequest request, Cancel
             RunTaskRequest.TaskOneofCase.Finish => request.Finish.DurationSeconds,
             _ => 0,
         },
-        CostUsd = request.TaskCase == RunTaskRequest.TaskOneofCase.Chunk ? request.Chunk.ClipSeconds * request.Chunk.PricePerSecondUsd : 0,
+        // What a worker reports: a chunk's seconds, a voiceover's characters, a music bed's seconds at the model's price.
+        CostUsd = request.TaskCase switch
+        {
+            RunTaskRequest.TaskOneofCase.Chunk => request.Chunk.ClipSeconds * request.Chunk.PricePerSecondUsd,
+            RunTaskRequest.TaskOneofCase.Voiceover => request.Voiceover.Beats.Sum(b => b.VoiceoverLine.Length) * request.Voiceover.PricePerCharacterUsd,
+            RunTaskRequest.TaskOneofCase.Music => request.Music.DurationSeconds * request.Music.PricePerSecondUsd,
+            _ => 0,
+        },
         ElapsedSeconds = 0.01,
     };
 

@@ -16,12 +16,13 @@ internal sealed class OrchestratorHarness : IAsyncDisposable
 
     private readonly string _directory;
 
-    public OrchestratorHarness(SchedulingOptions? options = null, string? directory = null, IJobStore? store = null)
+    public OrchestratorHarness(SchedulingOptions? options = null, string? directory = null, IJobStore? store = null, RuleBasedPlanner? planner = null)
     {
         _directory = directory ?? Path.Combine(Path.GetTempPath(), "videogen-tests", Guid.NewGuid().ToString("n"));
         Options = options ?? new SchedulingOptions();
         Store = store ?? new SqliteJobStore(Path.Combine(_directory, "videogen.db"));
-        Orchestrator = new Orchestrator(Store, Hub, Transport, new RulesOnlyPlanner(), ModelCatalog.Embedded(), Options, Time, NullLogger<Orchestrator>.Instance);
+        Planner = planner ?? Rules;
+        Orchestrator = new Orchestrator(Store, Hub, Transport, new RulesOnlyPlanner(), ModelCatalog.Embedded(), Options, Time, NullLogger<Orchestrator>.Instance, rules: Planner);
         Orchestrator.Start();
     }
 
@@ -33,15 +34,18 @@ internal sealed class OrchestratorHarness : IAsyncDisposable
     public Orchestrator Orchestrator { get; }
     public string Directory => _directory;
 
-    public Task JoinAsync(string id, int slots = 2) =>
-        Orchestrator.JoinAsync(new JoinRequest { WorkerId = id, Address = id, Slots = slots, Models = { "procedural-i2v" } }).WaitAsync(TimeSpan.FromSeconds(10));
+    /// <summary>The planner jobs are planned with (the rules with the embedded models unless a test gives another).</summary>
+    public RuleBasedPlanner Planner { get; }
+
+    public Task JoinAsync(string id, int slots = 2, params string[] models) =>
+        Orchestrator.JoinAsync(new JoinRequest { WorkerId = id, Address = id, Slots = slots, Models = { models.Length > 0 ? models : ["procedural-i2v"] } }).WaitAsync(TimeSpan.FromSeconds(10));
 
     public async Task<Job> SubmitAsync(string prompt, Action<JobRequest>? configure = null, string requestId = "")
     {
         // Audio off by default: these tests pin the picture's scheduling; soundtrack tests turn it on.
         var request = new JobRequest { Prompt = prompt, Audio = false };
         configure?.Invoke(request);
-        var (job, _) = await Orchestrator.SubmitAsync(requestId, request, Rules.Plan(request)).WaitAsync(TimeSpan.FromSeconds(10));
+        var (job, _) = await Orchestrator.SubmitAsync(requestId, request, Planner.Plan(request)).WaitAsync(TimeSpan.FromSeconds(10));
         return job;
     }
 

@@ -1,5 +1,6 @@
 using VideoGen.Contracts.V1;
 using VideoGen.Coordinator.Persistence;
+using VideoGen.Coordinator.Planning;
 using VideoGen.Coordinator.Scheduling;
 
 namespace VideoGen.Coordinator.Tests.Scheduling;
@@ -27,24 +28,104 @@ public sealed class OrchestratorTests
     }
 
     [Fact]
-    public async Task Soundtrack_StartsWithTheStoryboards_AndTheFinishMuxesIt()
+    public async Task Soundtrack_VoiceoverAndMusicStartFirst_TheMixAfterBoth_AndTheFinishMuxesIt()
     {
         await using var h = new OrchestratorHarness();
-        await h.JoinAsync("w1", slots: 8);
+        await h.JoinAsync("w1", slots: 2);
+
+        var job = await h.SubmitAsync(Announcement, r => r.Audio = true);
+        // They depend only on the plan and come first in the task order: the first two slots go to them, not to storyboards.
+        var first = await h.WaitForStateAsync(job.JobId, j => j.Tasks.Count(t => t.State == TaskState.Running) == 2);
+        Assert.Equal(["music", "voiceover"], first.Tasks.Where(t => t.State == TaskState.Running).Select(t => t.TaskId).Order().ToArray());
+        // Complete the two; the slot the first frees goes to storyboard-0 (the mix is not ready yet); hold what else starts.
+        var held = new List<FakeAttempt>();
+        for (var audio = 0; audio < 2;)
+        {
+            var attempt = await h.Transport.NextAsync();
+            if (attempt.TaskId is "voiceover" or "music")
+            {
+                attempt.Complete();
+                audio++;
+            }
+            else
+            {
+                held.Add(attempt);
+            }
+        }
+
+        // Once both are done the mix is ready, and it takes the slot the second frees, ahead of the other storyboards.
+        var running = await h.WaitForStateAsync(job.JobId, j =>
+            j.Tasks.Count(t => t.TaskId is "voiceover" or "music" && t.State == TaskState.Succeeded) == 2 && j.Tasks.Count(t => t.State == TaskState.Running) == 2);
+        Assert.Equal(["soundtrack", "storyboard-0"], running.Tasks.Where(t => t.State == TaskState.Running).Select(t => t.TaskId).Order().ToArray());
+        held.ForEach(a => a.Complete());
+        var attempts = await h.RunToEndAsync(job.JobId);
+
+        var done = h.Orchestrator.GetJob(job.JobId)!;
+        Assert.Equal(JobState.Succeeded, done.State);
+        var mix = attempts.Single(a => a.TaskId == "soundtrack").Request.Soundtrack;
+        Assert.Equal($"file:///fake/{job.JobId}/voiceover", mix.VoiceoverUri);
+        Assert.Equal($"file:///fake/{job.JobId}/music", mix.MusicUri);
+        var finish = attempts.Single(a => a.TaskId == "finish").Request.Finish;
+        Assert.Equal($"file:///fake/{job.JobId}/soundtrack", finish.SoundtrackUri);
+        Assert.Equal([TaskKind.Voiceover, TaskKind.Music, TaskKind.Soundtrack], done.Tasks.Where(t => t.Kind is TaskKind.Voiceover or TaskKind.Music or TaskKind.Soundtrack).Select(t => t.Kind).ToArray());
+    }
+
+    [Fact]
+    public async Task HostedAudioModels_RunOnlyOnWorkersServingThem_AndTheirCostsCountInTheJob()
+    {
+        var planner = new RuleBasedPlanner(TemplateCatalog.LoadDefault(), VideoGen.Contracts.Catalog.ModelCatalog.Embedded(), soundtrackModels: new("tts-1", "musicgen"));
+        await using var h = new OrchestratorHarness(planner: planner);
+        await h.JoinAsync("plain", slots: 8);
+        await h.JoinAsync("audio", 1, "procedural-i2v", "tts-1", "musicgen");
 
         var job = await h.SubmitAsync(Announcement, r => r.Audio = true);
         var attempts = await h.RunToEndAsync(job.JobId);
 
         var done = h.Orchestrator.GetJob(job.JobId)!;
         Assert.Equal(JobState.Succeeded, done.State);
-        // It depends only on the plan: dispatched with the storyboards, no later than any chunk. (The attempts reach the
-        // transport on pool threads, so their arrival order is not the dispatch order; the tasks' start times are.)
-        var soundtrack = done.Tasks.Single(t => t.TaskId == "soundtrack");
-        var storyboards = done.Tasks.Where(t => t.Kind == TaskKind.Storyboard).ToList();
-        Assert.All(storyboards, s => Assert.Equal(s.StartedAt, soundtrack.StartedAt));
-        Assert.All(done.Tasks.Where(t => t.Kind == TaskKind.Chunk), c => Assert.True(soundtrack.StartedAt.ToDateTimeOffset() <= c.StartedAt.ToDateTimeOffset(), $"{c.TaskId} started before the soundtrack"));
-        var finish = attempts.Single(a => a.TaskId == "finish").Request.Finish;
-        Assert.Equal($"file:///fake/{job.JobId}/soundtrack", finish.SoundtrackUri);
+        Assert.Equal("audio", attempts.Single(a => a.TaskId == "voiceover").Address);
+        Assert.Equal("audio", attempts.Single(a => a.TaskId == "music").Address);
+        Assert.Equal("tts-1", attempts.Single(a => a.TaskId == "voiceover").Request.Voiceover.Model);
+        Assert.Equal("musicgen", attempts.Single(a => a.TaskId == "music").Request.Music.Model);
+        var soundtrack = done.Plan.Spec.Soundtrack;
+        Assert.True(soundtrack.VoiceCostUsd > 0 && soundtrack.MusicCostUsd > 0, $"{soundtrack}");
+        Assert.Equal(soundtrack.VoiceCostUsd, done.Tasks.Single(t => t.TaskId == "voiceover").CostUsd, 6);
+        Assert.Equal(soundtrack.MusicCostUsd, done.Tasks.Single(t => t.TaskId == "music").CostUsd, 6);
+        Assert.Equal(soundtrack.VoiceCostUsd + soundtrack.MusicCostUsd, done.CostUsd, 6);
+    }
+
+    [Fact]
+    public async Task VoiceoverProviderFailing_RetriesLikeAChunk_ThenFailsTheJobWithTheReason()
+    {
+        await using var h = new OrchestratorHarness(new SchedulingOptions { MaxAttempts = 2, RetryBaseSeconds = 10, RetryMaxSeconds = 60, WorkerLeaseSeconds = 1000 });
+        await h.JoinAsync("w1", slots: 1);
+        var job = await h.SubmitAsync("a 5 second showcase for a watch", r => r.Audio = true);
+
+        var first = await h.Transport.NextAsync();
+        Assert.Equal("voiceover", first.TaskId);
+        first.Fail(retryable: true, reason: "OpenAI speech (tts-1): HTTP 429 after 3 attempts: rate limited");
+        await h.WaitForStateAsync(job.JobId, j => j.Tasks.Single(t => t.TaskId == "voiceover").Failures == 1);
+
+        // The slot goes to the next ready task meanwhile; the voiceover comes back after its backoff (10 s ± 20 %).
+        var next = await h.Transport.NextAsync();
+        Assert.NotEqual("voiceover", next.TaskId);
+        next.Complete();
+        h.Time.Advance(TimeSpan.FromSeconds(12.5));
+        FakeAttempt retry;
+        while ((retry = await h.Transport.NextAsync()).TaskId != "voiceover")
+        {
+            retry.Complete();
+        }
+
+        Assert.Equal(2, retry.Request.Attempt);
+        retry.Fail(retryable: true, reason: "OpenAI speech (tts-1): HTTP 500 after 3 attempts: server error");
+        var failed = await h.WaitForStateAsync(job.JobId, j => Orchestrator.IsTerminal(j.State));
+
+        Assert.Equal(JobState.Failed, failed.State);
+        Assert.Contains("voiceover failed after 2 failed attempt(s)", failed.Error);
+        Assert.Contains("HTTP 500", failed.Error);
+        Assert.NotEqual(TaskState.Succeeded, failed.Tasks.Single(t => t.TaskId == "finish").State);
+        Assert.Equal("", failed.OutputUri);
     }
 
     [Fact]

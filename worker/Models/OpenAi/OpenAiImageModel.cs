@@ -160,10 +160,10 @@ public sealed class OpenAiImageModel : IImageModel
     }
 
     /// <summary>400, 404, 413 and 422: the request itself is wrong or refused, and another attempt would get the same answer.</summary>
-    private static bool IsPermanent(int status) => status is 400 or 404 or 413 or 422;
+    internal static bool IsPermanent(int status) => status is 400 or 404 or 413 or 422;
 
     /// <summary>The OpenAI error body's <c>code</c> and <c>message</c>, else the exception's message.</summary>
-    private static (string? Code, string Message) ErrorOf(ClientResultException ex)
+    internal static (string? Code, string Message) ErrorOf(ClientResultException ex)
     {
         try
         {
@@ -186,20 +186,20 @@ public sealed class OpenAiImageModel : IImageModel
         return (null, Clip((ex.InnerException ?? ex).Message));
     }
 
-    private static bool IsTimeout(Exception ex) => ex switch
+    internal static bool IsTimeout(Exception ex) => ex switch
     {
         TimeoutException or OperationCanceledException => true,
         AggregateException a => a.InnerExceptions.Count > 0 && a.InnerExceptions.All(IsTimeout),
         _ => ex.InnerException is { } inner && IsTimeout(inner),
     };
 
-    private static Exception Innermost(Exception ex) =>
+    internal static Exception Innermost(Exception ex) =>
         ex is AggregateException { InnerExceptions.Count: > 0 } a ? Innermost(a.InnerExceptions[^1]) : ex.InnerException is { } inner ? Innermost(inner) : ex;
 
-    private static string Clip(string text) => text.Length <= 300 ? text : text[..300] + "…";
+    internal static string Clip(string text) => text.Length <= 300 ? text : text[..300] + "…";
 }
 
-/// <summary>The "openai" provider: storyboard images from OpenAI images (or a compatible server at <c>OpenAI:BaseUrl</c>).</summary>
+/// <summary>The "openai" provider: storyboard images from OpenAI images and voiceovers from OpenAI speech (or a compatible server at <c>OpenAI:BaseUrl</c>).</summary>
 public sealed class OpenAiModelProvider : IModelProvider
 {
     public const string ProviderName = "openai";
@@ -220,10 +220,13 @@ public sealed class OpenAiModelProvider : IModelProvider
 
     /// <inheritdoc />
     public IVideoModel CreateVideoModel(ModelSpec spec) =>
-        throw new InvalidOperationException($"Model '{spec.Name}': the openai provider serves image models only.");
+        throw new InvalidOperationException($"Model '{spec.Name}': the openai provider serves image and speech models only.");
 
     /// <inheritdoc />
     public IImageModel CreateImageModel(ModelSpec spec) => new OpenAiImageModel(spec, _options.Value, _ffmpeg, _logger);
+
+    /// <inheritdoc />
+    public ISpeechModel CreateSpeechModel(ModelSpec spec) => new OpenAiSpeechModel(spec, _options.Value, _logger);
 }
 
 /// <summary>Registers the OpenAI images provider and its options.</summary>
@@ -255,4 +258,10 @@ internal static partial class OpenAiLog
 
     [LoggerMessage(EventId = 801, Level = LogLevel.Warning, Message = "openai image {Model} rejected with HTTP {Status}: {Reason}")]
     public static partial void Rejected(ILogger logger, string model, int status, string reason);
+
+    [LoggerMessage(EventId = 802, Level = LogLevel.Information, Message = "openai speech {Model} voice {Voice}: {Characters} characters in {Seconds:0.0} s")]
+    public static partial void Spoke(ILogger logger, string model, string voice, int characters, double seconds);
+
+    [LoggerMessage(EventId = 803, Level = LogLevel.Warning, Message = "openai speech {Model} rejected with HTTP {Status}: {Reason}")]
+    public static partial void SpeechRejected(ILogger logger, string model, int status, string reason);
 }

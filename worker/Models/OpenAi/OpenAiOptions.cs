@@ -4,7 +4,7 @@ using VideoGen.Worker.Hosting;
 
 namespace VideoGen.Worker.Models.OpenAi;
 
-/// <summary>How the worker reaches OpenAI images (configuration section <c>OpenAI</c>): OpenAI or any compatible server.</summary>
+/// <summary>How the worker reaches OpenAI images and speech (configuration section <c>OpenAI</c>): OpenAI or any compatible server.</summary>
 public sealed class OpenAiOptions
 {
     public const string Section = "OpenAI";
@@ -24,10 +24,13 @@ public sealed class OpenAiOptions
     /// <summary>The model sent to <c>/images/generations</c> when the catalog entry names no <c>providerModel</c>.</summary>
     public string ImageModel { get; set; } = "gpt-image-1";
 
+    /// <summary>The model sent to <c>/audio/speech</c> when the catalog entry names no <c>providerModel</c>.</summary>
+    public string SpeechModel { get; set; } = "tts-1";
+
     /// <summary><c>auto</c>, <c>low</c>, <c>medium</c> or <c>high</c> (the price per image depends on it; the catalog price assumes medium).</summary>
     public string ImageQuality { get; set; } = "medium";
 
-    /// <summary>Time one storyboard image gets, every attempt and back-off included; also the per-request network timeout.</summary>
+    /// <summary>Time one storyboard image or one spoken line gets, every attempt and back-off included; also the per-request network timeout.</summary>
     public double TimeoutSeconds { get; set; } = 120;
 
     /// <summary>Retries by the SDK after the first attempt, on 408, 429, 5xx and network errors.</summary>
@@ -74,7 +77,7 @@ public sealed class OpenAiOptionsValidator : IValidateOptions<OpenAiOptions>
             failures.Add($"OpenAI:BaseUrl must be an absolute http(s) URL such as https://api.openai.com/v1, got '{options.BaseUrl}'.");
         }
 
-        if (served.Any(m => string.IsNullOrWhiteSpace(m.ProviderModel)) && string.IsNullOrWhiteSpace(options.ImageModel))
+        if (served.Any(m => m.Kind == "image" && string.IsNullOrWhiteSpace(m.ProviderModel)) && string.IsNullOrWhiteSpace(options.ImageModel))
         {
             failures.Add("OpenAI:ImageModel must name an image model, e.g. gpt-image-1.");
         }
@@ -94,9 +97,14 @@ public sealed class OpenAiOptionsValidator : IValidateOptions<OpenAiOptions>
             failures.Add($"OpenAI:MaxRetries must be between 0 and 10, got {options.MaxRetries}.");
         }
 
-        foreach (var model in served.Where(m => m.Kind != "image"))
+        foreach (var model in served.Where(m => m.Kind is not ("image" or "speech")))
         {
-            failures.Add($"Worker:Models names '{model.Name}' of provider 'openai' and kind '{model.Kind}'; this build serves only OpenAI image models.");
+            failures.Add($"Worker:Models names '{model.Name}' of provider 'openai' and kind '{model.Kind}'; this build serves only OpenAI image and speech models.");
+        }
+
+        if (served.Any(m => m.Kind == "speech" && string.IsNullOrWhiteSpace(m.ProviderModel)) && string.IsNullOrWhiteSpace(options.SpeechModel))
+        {
+            failures.Add("OpenAI:SpeechModel must name a speech model, e.g. tts-1.");
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
