@@ -21,6 +21,12 @@ public sealed class CoordinatorOptions
     /// <summary>Resolution of a job that asks for none: "480p", "720p" (the default) or "1080p".</summary>
     public string DefaultResolution { get; set; } = "720p";
 
+    /// <summary>
+    /// Catalog upscaler model (kind "upscaler", e.g. "real-esrgan-video") that upscales every chunk of a job whose resolution
+    /// is above its video model's native height; empty (the default): the finish scales with FFmpeg.
+    /// </summary>
+    public string Upscaler { get; set; } = "";
+
     /// <summary><see cref="DefaultResolution"/> as the contract's enum; null when it names none.</summary>
     public Contracts.V1.Resolution? ParsedDefaultResolution => DefaultResolution.Trim().ToLowerInvariant() switch
     {

@@ -54,7 +54,12 @@ public static partial class HostingExtensions
             : TemplateCatalog.LoadDirectory(options.TemplatesDirectory));
         var resolution = options.ParsedDefaultResolution
             ?? throw new InvalidOperationException($"Coordinator:DefaultResolution must be 480p, 720p or 1080p; got '{options.DefaultResolution}'.");
-        builder.Services.AddSingleton(sp => new RuleBasedPlanner(sp.GetRequiredService<TemplateCatalog>(), sp.GetRequiredService<ModelCatalog>(), resolution));
+        builder.Services.AddSingleton(sp =>
+        {
+            var catalog = sp.GetRequiredService<ModelCatalog>();
+            ValidateUpscaler(options.Upscaler, catalog);
+            return new RuleBasedPlanner(sp.GetRequiredService<TemplateCatalog>(), catalog, resolution, options.Upscaler.Trim());
+        });
         builder.Services.AddJobPlanner(builder.Configuration);
         builder.Services.AddJobStore(builder.Configuration, options);
         builder.Services.AddSingleton<JobEventHub>();
@@ -74,6 +79,18 @@ public static partial class HostingExtensions
         builder.Services.AddHostedService<OrchestratorHost>();
         builder.Services.AddMembership(builder.Configuration);
         return builder;
+    }
+
+    /// <summary>Coordinator:Upscaler must be empty or name an upscaler of the catalog; throws a message that says which exist.</summary>
+    public static void ValidateUpscaler(string? upscaler, ModelCatalog catalog)
+    {
+        var name = (upscaler ?? "").Trim();
+        if (name.Length > 0 && !(catalog.Models.TryGetValue(name, out var spec) && spec.Kind == FinishPlanner.UpscalerKind))
+        {
+            var known = catalog.Models.Values.Where(m => m.Kind == FinishPlanner.UpscalerKind).Select(m => m.Name).Order(StringComparer.Ordinal).ToList();
+            throw new InvalidOperationException(
+                $"Coordinator:Upscaler must be empty (FFmpeg scaling) or name an upscaler of the model catalog; got '{name}'. Upscalers: {(known.Count == 0 ? "none" : string.Join(", ", known))}.");
+        }
     }
 
     public static WebApplication MapCoordinator(this WebApplication app)

@@ -154,6 +154,7 @@ internal sealed class PrometheusFarmMetrics : IFarmMetrics
         TaskKind.Stitch => "stitch",
         TaskKind.Finish => "finish",
         TaskKind.Soundtrack => "soundtrack",
+        TaskKind.Upscale => "upscale",
         _ => "unknown",
     };
 

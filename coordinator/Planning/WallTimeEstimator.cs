@@ -12,7 +12,11 @@ public static class WallTimeEstimator
 {
     public const double StitchSeconds = 1.0;
 
-    public static double Estimate(Plan plan, ModelSpec videoModel, double storyboardSeconds, int slots)
+    /// <summary>Seconds of one upscale task when the catalog entry is not at hand.</summary>
+    public const double UpscaleSeconds = 30.0;
+
+    /// <summary>Expected wall time; each upscale task takes the expected latency of <paramref name="upscaler"/> (the plan's <see cref="FinishPlan.Upscaler"/>).</summary>
+    public static double Estimate(Plan plan, ModelSpec videoModel, double storyboardSeconds, int slots, ModelSpec? upscaler = null)
     {
         slots = Math.Max(1, slots);
         var graph = Scheduling.TaskGraph.Build(plan);
@@ -33,6 +37,7 @@ public static class WallTimeEstimator
             {
                 TaskKind.Storyboard => storyboardSeconds,
                 TaskKind.Chunk => videoModel.ExpectedLatencySeconds,
+                TaskKind.Upscale => upscaler?.ExpectedLatencySeconds ?? UpscaleSeconds,
                 TaskKind.Finish => FinishSeconds(plan),
                 _ => StitchSeconds,
             };

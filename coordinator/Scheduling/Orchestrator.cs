@@ -508,16 +508,14 @@ internal sealed partial class Orchestrator : IAsyncDisposable
             ready.Add(new ReadyTask(
                 job.JobId,
                 r.Task.TaskId,
-                r.Task.Kind == TaskKind.Chunk ? job.Plan.Model
-                    : r.Task.Kind == TaskKind.Storyboard && _options.StoryboardImageModel.Length > 0 ? _options.StoryboardImageModel
-                    : AnyModelKey,
+                ModelKey(job, r.Task),
                 job.Request.Priority,
                 job.Request.Tenant,
                 r.Job.Order,
                 r.Job.TaskOrder[r.Task.TaskId],
                 PreferredWorker(r.Job, r.Task),
                 r.Job.Blocklist.Count == 0 ? null : r.Job.Blocklist,
-                r.Task.Kind == TaskKind.Chunk && _models.Models.TryGetValue(job.Plan.Model, out var spec) && spec.RequiresGpu));
+                r.Task.Kind is TaskKind.Chunk or TaskKind.Upscale && _models.Models.TryGetValue(ModelKey(job, r.Task), out var spec) && spec.RequiresGpu));
             refs[(job.JobId, r.Task.TaskId)] = r;
         }
 
@@ -548,7 +546,7 @@ internal sealed partial class Orchestrator : IAsyncDisposable
                 continue; // its job ended over budget earlier in this pass
             }
 
-            if (taskRef.Task.Kind == TaskKind.Chunk && WouldExceedBudget(taskRef.Job, out var reason))
+            if (taskRef.Task.Kind is TaskKind.Chunk or TaskKind.Upscale && WouldExceedBudget(taskRef.Job, out var reason))
             {
                 EndJob(taskRef.Job, JobState.Failed, reason);
                 continue;
@@ -576,14 +574,18 @@ internal sealed partial class Orchestrator : IAsyncDisposable
         var unpaid = job.Plan.Chunks
             .Where(c => !(record.Tasks.TryGetValue(TaskGraph.ChunkTaskId(c.Index), out var t) && t.State == TaskState.Succeeded))
             .ToList();
-        var planned = unpaid.Sum(c => c.CostUsd);
+        // The upscaler is paid per chunk too: its price counts until the chunk's upscale task succeeded.
+        var upscalesUnpaid = job.Plan.Chunks
+            .Where(c => c.UpscaleCostUsd > 0 && !(record.Tasks.TryGetValue(TaskGraph.UpscaleTaskId(c.Index), out var t) && t.State == TaskState.Succeeded))
+            .Sum(c => c.UpscaleCostUsd);
+        var planned = unpaid.Sum(c => c.CostUsd) + upscalesUnpaid;
         if (!Budget.Exceeds(job.CostUsd + planned, job.Request.MaxCostUsd))
         {
             return false;
         }
 
         reason = string.Create(System.Globalization.CultureInfo.InvariantCulture,
-            $"budget: ${job.CostUsd:0.00} spent + ${planned:0.00} planned for {unpaid.Count} chunk(s) still to render exceeds max_cost_usd ${job.Request.MaxCostUsd:0.00}; stopped before spending more");
+            $"budget: ${job.CostUsd:0.00} spent + ${planned:0.00} planned for {unpaid.Count} chunk(s) still to render (and upscales still to pay: ${upscalesUnpaid:0.00}) exceeds max_cost_usd ${job.Request.MaxCostUsd:0.00}; stopped before spending more");
         return true;
     }
 
@@ -591,6 +593,7 @@ internal sealed partial class Orchestrator : IAsyncDisposable
     private string ModelOf(Job job, TaskStatus task) => task.Kind switch
     {
         TaskKind.Chunk => job.Plan.Model,
+        TaskKind.Upscale => job.Plan.Finish.Upscaler,
         TaskKind.Storyboard => _options.StoryboardImageModel.Length > 0 ? _options.StoryboardImageModel : ModelCatalog.ProceduralImageModel,
         _ => "ffmpeg",
     };
@@ -603,13 +606,25 @@ internal sealed partial class Orchestrator : IAsyncDisposable
         {
             if (_models.Models.TryGetValue(model, out var spec) && spec.MaxConcurrency > 0)
             {
-                var running = worker.Running.Count(r => _jobs.TryGetValue(r.JobId, out var j) && j.Tasks.TryGetValue(r.TaskId, out var t) && t.Kind == TaskKind.Chunk && j.Job.Plan.Model == model);
+                var running = worker.Running.Count(r => _jobs.TryGetValue(r.JobId, out var j) && j.Tasks.TryGetValue(r.TaskId, out var t) && t.Kind is TaskKind.Chunk or TaskKind.Upscale && ModelKey(j.Job, t) == model);
                 (free ??= new(StringComparer.Ordinal))[model] = spec.MaxConcurrency - running;
             }
         }
 
         return free;
     }
+
+    /// <summary>
+    /// The model a worker must serve to run <paramref name="task"/>: the plan's video model for a chunk, the plan's upscaler
+    /// for an upscale, the configured image model for a storyboard; <see cref="AnyModelKey"/> for the rest.
+    /// </summary>
+    private string ModelKey(Job job, TaskStatus task) => task.Kind switch
+    {
+        TaskKind.Chunk => job.Plan.Model,
+        TaskKind.Upscale => job.Plan.Finish.Upscaler,
+        TaskKind.Storyboard when _options.StoryboardImageModel.Length > 0 => _options.StoryboardImageModel,
+        _ => AnyModelKey,
+    };
 
     /// <summary>Tasks that are not model calls (storyboards, stitch) run on any worker.</summary>
     private const string AnyModelKey = "*";

@@ -55,6 +55,7 @@ public static class WorkerHostingExtensions
         services.AddSingleton<StitchExecutor>();
         services.AddSingleton<FinishExecutor>();
         services.AddSingleton<SoundtrackExecutor>();
+        services.AddSingleton<UpscaleExecutor>();
         services.AddSingleton<TaskRunner>();
         services.AddSingleton<TaskExecutions>();
 

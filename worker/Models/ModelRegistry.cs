@@ -15,6 +15,12 @@ public interface IModelProvider
 
     /// <summary>The implementation of an image model of this provider.</summary>
     IImageModel CreateImageModel(ModelSpec spec);
+
+    /// <summary>Whether the provider runs upscaler models (catalog kind "upscaler").</summary>
+    bool ServesUpscalers => false;
+
+    /// <summary>The implementation of an upscaler model of this provider (only when <see cref="ServesUpscalers"/>).</summary>
+    IUpscalerModel CreateUpscalerModel(ModelSpec spec) => throw new NotSupportedException($"Provider {Name} has no upscaler models.");
 }
 
 /// <summary>The embedded provider: FFmpeg-made clips and storyboards, no network, no account.</summary>
@@ -48,6 +54,7 @@ public sealed class ModelRegistry
 {
     private readonly Dictionary<string, (ModelSpec Spec, IVideoModel Model)> _video = new(StringComparer.Ordinal);
     private readonly Dictionary<string, (ModelSpec Spec, IImageModel Model)> _image = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (ModelSpec Spec, IUpscalerModel Model)> _upscalers = new(StringComparer.Ordinal);
 
     public ModelRegistry(ModelCatalog catalog, IOptions<WorkerOptions> options, IEnumerable<IModelProvider> providers)
     {
@@ -63,6 +70,13 @@ public sealed class ModelRegistry
             {
                 _image[name] = (spec, provider.CreateImageModel(spec));
             }
+            else if (spec.Kind == UpscalerKind)
+            {
+                if (provider.ServesUpscalers)
+                {
+                    _upscalers[name] = (spec, provider.CreateUpscalerModel(spec));
+                }
+            }
             else
             {
                 _video[name] = (spec, provider.CreateVideoModel(spec));
@@ -70,6 +84,17 @@ public sealed class ModelRegistry
         }
 
         Served = options.Value.Models.ToArray();
+    }
+
+    /// <summary>The catalog kind of upscaler models.</summary>
+    public const string UpscalerKind = "upscaler";
+
+    /// <summary>The upscaler model <paramref name="name"/>, when this worker serves it.</summary>
+    public bool TryGetUpscaler(string name, out ModelSpec spec, out IUpscalerModel model)
+    {
+        var found = _upscalers.TryGetValue(name, out var entry);
+        (spec, model) = found ? entry : (null!, null!);
+        return found;
     }
 
     /// <summary>Every model this worker serves, in configuration order.</summary>

@@ -18,6 +18,7 @@ public sealed class TaskRunner
     private readonly StitchExecutor _stitches;
     private readonly FinishExecutor _finishes;
     private readonly SoundtrackExecutor _soundtracks;
+    private readonly UpscaleExecutor _upscales;
     private readonly string _workRoot;
     private readonly ILogger<TaskRunner> _logger;
 
@@ -27,6 +28,7 @@ public sealed class TaskRunner
         StitchExecutor stitches,
         FinishExecutor finishes,
         SoundtrackExecutor soundtracks,
+        UpscaleExecutor upscales,
         IOptions<WorkerOptions> options,
         ILogger<TaskRunner> logger)
     {
@@ -35,6 +37,7 @@ public sealed class TaskRunner
         _stitches = stitches;
         _finishes = finishes;
         _soundtracks = soundtracks;
+        _upscales = upscales;
         _workRoot = options.Value.WorkDirectory;
         _logger = logger;
     }
@@ -56,6 +59,7 @@ public sealed class TaskRunner
                 StitchWork stitch => await _stitches.RunAsync(stitch, directory, reporter, cancellationToken),
                 FinishWork finish => await _finishes.RunAsync(finish, directory, reporter, cancellationToken),
                 SoundtrackWork soundtrack => await _soundtracks.RunAsync(soundtrack, directory, reporter, cancellationToken),
+                UpscaleWork upscale => await _upscales.RunAsync(upscale, directory, reporter, cancellationToken),
                 _ => throw new PermanentTaskException($"Unknown task kind {work.GetType().Name}."),
             };
             outcome = "succeeded";

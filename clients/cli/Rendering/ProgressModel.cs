@@ -127,8 +127,10 @@ public sealed class ProgressModel(string jobId)
         {
             return _tasks.Count;
         }
-        // Beats each get a storyboard, chunks one task each, plus the stitch, the finish and the soundtrack.
+        // Beats each get a storyboard, chunks one task each (and one upscale each with an upscaler), plus the stitch,
+        // the finish and the soundtrack.
         var planned = (Plan.Spec?.Beats.Count ?? 0) + Plan.Chunks.Count + 1 + (Plan.Finish is null ? 0 : 1)
+            + (Plan.Finish is { Upscaler.Length: > 0 } ? Plan.Chunks.Count : 0)
             + (Plan.Finish is not null && Plan.Spec?.Soundtrack is not null ? 1 : 0);
         return Math.Max(planned, _tasks.Count);
     }
@@ -140,6 +142,7 @@ public sealed class ProgressModel(string jobId)
         TaskKind.Stitch => 2,
         TaskKind.Finish => 3,
         TaskKind.Soundtrack => 4,
-        _ => 5,
+        TaskKind.Upscale => 5,
+        _ => 6,
     };
 }

@@ -32,6 +32,12 @@ public sealed class ReplicateModelProvider : IModelProvider
     /// <inheritdoc />
     public IImageModel CreateImageModel(ModelSpec spec) => new ReplicateImageModel(spec, _runner, _ffmpeg);
 
+    /// <inheritdoc />
+    public bool ServesUpscalers => true;
+
+    /// <inheritdoc />
+    public IUpscalerModel CreateUpscalerModel(ModelSpec spec) => new ReplicateUpscalerModel(spec, _runner);
+
     /// <summary>
     /// The text-to-video model that stands in for <paramref name="spec"/> when a chunk has no start image: the
     /// configured one, else the catalog's Replicate text-to-video model with the same clip length, size and frame
