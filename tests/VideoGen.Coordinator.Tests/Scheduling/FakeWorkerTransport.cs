@@ -55,11 +55,20 @@ internal sealed class FakeAttempt(string address, RunTaskRequest request, Cancel
             RunTaskRequest.TaskOneofCase.Chunk => request.Chunk.ClipSeconds,
             RunTaskRequest.TaskOneofCase.Stitch => request.Stitch.DurationSeconds,
             RunTaskRequest.TaskOneofCase.Finish => request.Finish.DurationSeconds,
+            RunTaskRequest.TaskOneofCase.Upscale => UpscaledSeconds,
             _ => 0,
         },
-        CostUsd = request.TaskCase == RunTaskRequest.TaskOneofCase.Chunk ? request.Chunk.ClipSeconds * request.Chunk.PricePerSecondUsd : 0,
+        CostUsd = request.TaskCase switch
+        {
+            RunTaskRequest.TaskOneofCase.Chunk => request.Chunk.ClipSeconds * request.Chunk.PricePerSecondUsd,
+            RunTaskRequest.TaskOneofCase.Upscale => UpscaledSeconds * request.Upscale.PricePerSecondUsd,
+            _ => 0,
+        },
         ElapsedSeconds = 0.01,
     };
+
+    /// <summary>Seconds a fake upscale reports (the procedural model's clip length).</summary>
+    public const double UpscaledSeconds = 5;
 
     public void Complete(string tag = "")
     {
