@@ -98,6 +98,51 @@ public sealed class ReplicateUpscalerTests : IAsyncLifetime
         Assert.Contains("CUDA out of memory", failure.Message);
     }
 
+    [Fact(Timeout = 90_000)]
+    public async Task RunTask_Upscale_StreamBrokenMidPrediction_NextAttemptAttaches_OnePredictionPaidOnce()
+    {
+        var token = Timeouts.After(80);
+        // Long enough that the first stream is broken while the prediction processes (its end needs no signal from here).
+        _standIn.Script = (_, _) => new PredictionScript(ProcessingFor: TimeSpan.FromSeconds(2));
+        await using var worker = await WorkerTestHost.StartAsync(new Dictionary<string, string?>
+        {
+            ["Worker:Models"] = $"procedural-i2v,{Upscaler}",
+            ["Replicate:BaseUrl"] = _standIn.BaseUrl,
+            ["Replicate:ApiToken"] = _standIn.Options.ApiToken,
+            ["Replicate:WaitSeconds"] = "0",
+            ["Replicate:PollSeconds"] = "0.05",
+            ["Replicate:PollMaxSeconds"] = "0.2",
+        }, token);
+        var (_, clipUri, _) = await StoredClipAsync();
+        var request = Request(clipUri);
+
+        using var firstCancellation = CancellationTokenSource.CreateLinkedTokenSource(token);
+        using var first = worker.Client.RunTask(request, cancellationToken: firstCancellation.Token);
+        Assert.True(await first.ResponseStream.MoveNext(token));
+        Assert.False(first.ResponseStream.Current.Accepted.Resumed);
+        await _standIn.WaitUntilAsync(s => s.Predictions.Count == 1, TimeSpan.FromSeconds(30), "the upscaler prediction's create");
+        await firstCancellation.CancelAsync(); // the coordinator went away: the upscale goes on
+
+        var again = request.Clone();
+        again.Attempt = 2;
+        using var second = worker.Client.RunTask(again, cancellationToken: token);
+        var events = new List<TaskEvent>();
+        await foreach (var e in second.ResponseStream.ReadAllAsync(token))
+        {
+            events.Add(e);
+        }
+
+        Assert.True(events[0].Accepted.Resumed);
+        Assert.Equal(1, events[0].Accepted.StartedByAttempt);
+        var completed = events[^1].Completed;
+        Assert.NotNull(completed);
+        Assert.EndsWith("jobs/j/upscaled/2.mp4", completed.OutputUri);
+        Assert.Equal(completed.MediaSeconds * 0.02, completed.CostUsd, 9);
+        Assert.Equal((1920, 1080), await SizeAsync(completed.OutputUri));
+        Assert.Single(_standIn.Predictions);
+        Assert.Single(_standIn.Creates);
+    }
+
     public static TheoryData<string, Action<UpscaleTask>> BadUpscales() => new()
     {
         { "upscale.model", t => t.Model = "" },
