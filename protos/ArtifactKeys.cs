@@ -13,6 +13,9 @@ public static class ArtifactKeys
 
     public static string LastFrame(string jobId, int chunkIndex) => $"jobs/{jobId}/chunks/{chunkIndex}.last.png";
 
+    /// <summary>A chunk after the upscaler model, at the master's size.</summary>
+    public static string Upscaled(string jobId, int chunkIndex) => $"jobs/{jobId}/upscaled/{chunkIndex}.mp4";
+
     public static string Final(string jobId) => $"jobs/{jobId}/final.mp4";
 
     /// <summary>The raw cut: every chunk joined by stream copy, before the finish step.</summary>

@@ -26,6 +26,11 @@ public sealed class CoordinatorOptions
 
     /// <summary>Host names a worker may advertise (exact, or ".suffix"); empty: <c>localhost</c> only.</summary>
     public List<string> AllowedWorkerHosts { get; set; } = [];
+    /// <summary>
+    /// Catalog upscaler model (kind "upscaler", e.g. "real-esrgan-video") that upscales every chunk of a job whose resolution
+    /// is above its video model's native height; empty (the default): the finish scales with FFmpeg.
+    /// </summary>
+    public string Upscaler { get; set; } = "";
 
     /// <summary><see cref="DefaultResolution"/> as the contract's enum; null when it names none.</summary>
     public Contracts.V1.Resolution? ParsedDefaultResolution => DefaultResolution.Trim().ToLowerInvariant() switch

@@ -73,7 +73,8 @@ public static partial class HostingExtensions
                 throw new OptionsValidationException("Soundtrack", typeof(SoundtrackModels), failures);
             }
 
-            return new RuleBasedPlanner(sp.GetRequiredService<TemplateCatalog>(), catalog, resolution, soundtrackModels);
+            ValidateUpscaler(options.Upscaler, catalog);
+            return new RuleBasedPlanner(sp.GetRequiredService<TemplateCatalog>(), catalog, resolution, soundtrackModels, options.Upscaler.Trim());
         });
         builder.Services.AddJobPlanner(builder.Configuration);
         builder.Services.AddJobStore(builder.Configuration, options);
@@ -95,6 +96,18 @@ public static partial class HostingExtensions
         builder.Services.AddHostedService<OrchestratorHost>();
         builder.Services.AddMembership(builder.Configuration);
         return builder;
+    }
+
+    /// <summary>Coordinator:Upscaler must be empty or name an upscaler of the catalog; throws a message that says which exist.</summary>
+    public static void ValidateUpscaler(string? upscaler, ModelCatalog catalog)
+    {
+        var name = (upscaler ?? "").Trim();
+        if (name.Length > 0 && !(catalog.Models.TryGetValue(name, out var spec) && spec.Kind == FinishPlanner.UpscalerKind))
+        {
+            var known = catalog.Models.Values.Where(m => m.Kind == FinishPlanner.UpscalerKind).Select(m => m.Name).Order(StringComparer.Ordinal).ToList();
+            throw new InvalidOperationException(
+                $"Coordinator:Upscaler must be empty (FFmpeg scaling) or name an upscaler of the model catalog; got '{name}'. Upscalers: {(known.Count == 0 ? "none" : string.Join(", ", known))}.");
+        }
     }
 
     public static WebApplication MapCoordinator(this WebApplication app)

@@ -159,6 +159,7 @@ internal sealed class PrometheusFarmMetrics : IFarmMetrics
         TaskKind.Soundtrack => "soundtrack",
         TaskKind.Voiceover => "voiceover",
         TaskKind.Music => "music",
+        TaskKind.Upscale => "upscale",
         _ => "unknown",
     };
 

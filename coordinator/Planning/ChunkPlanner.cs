@@ -23,8 +23,11 @@ public static class ChunkPlanner
     /// the finish drops it, so such a chunk covers one model frame less. An end card covers the last
     /// <see cref="EndCard.Seconds"/>, entered with the transition like a take: the chunks end where it is fully in.
     /// </summary>
-    public static Plan Build(Spec spec, ModelSpec model, Continuity continuity, FinishPlan? finish = null)
+    /// <remarks>With an <paramref name="upscaler"/> (named by <see cref="FinishPlan.Upscaler"/>) every chunk also carries the
+    /// upscaler's price for its generated seconds (<see cref="ChunkPlan.UpscaleCostUsd"/>).</remarks>
+    public static Plan Build(Spec spec, ModelSpec model, Continuity continuity, FinishPlan? finish = null, ModelSpec? upscaler = null)
     {
+        var upscalePrice = upscaler is not null && finish is not null && finish.Upscaler == upscaler.Name ? upscaler.PricePerSecondUsd : 0;
         var plan = new Plan { Spec = spec, Model = model.Name, ClipSeconds = model.ClipSeconds, Continuity = continuity, Finish = finish };
         var overlap = finish is null || !(finish.TransitionSeconds > 0) ? 0 : Math.Min(finish.TransitionSeconds, model.ClipSeconds / 2);
         var videoEnd = VideoEnd(spec, finish, overlap);
@@ -57,6 +60,7 @@ public static class ChunkPlanner
                 IsReference = isReference,
                 CostUsd = Math.Round(model.ClipSeconds * model.PricePerSecondUsd, 6),
                 TransitionInSeconds = transitionIn,
+                UpscaleCostUsd = Math.Round(model.ClipSeconds * upscalePrice, 6),
             });
             previousBeat = beat;
             next = start + covers;
@@ -110,6 +114,9 @@ public static class ChunkPlanner
         return index;
     }
 
-    /// <summary>The plan's model cost: the chunks', plus the voiceover's and the music's when it has a soundtrack.</summary>
-    public static double Cost(Plan plan) => Math.Round(plan.Chunks.Sum(c => c.CostUsd) + SoundtrackPlanner.Cost(plan.Spec), 6);
+    /// <summary>The plan's model cost: the chunks' (the upscaler's included), plus the voiceover's and the music's when it has a soundtrack.</summary>
+    public static double Cost(Plan plan) => Math.Round(plan.Chunks.Sum(c => c.CostUsd + c.UpscaleCostUsd) + SoundtrackPlanner.Cost(plan.Spec), 6);
+
+    /// <summary>The upscaler's share of <see cref="Cost"/>: Σ chunk seconds × its price (0 without an upscaler).</summary>
+    public static double UpscaleCost(Plan plan) => Math.Round(plan.Chunks.Sum(c => c.UpscaleCostUsd), 6);
 }

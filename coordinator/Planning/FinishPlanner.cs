@@ -137,5 +137,25 @@ public static class FinishPlanner
         return finish;
     }
 
+    /// <summary>
+    /// Records <paramref name="upscaler"/> (Coordinator:Upscaler) on <paramref name="finish"/> when the master is taller than
+    /// <paramref name="model"/>'s native frames (below that the finish only keeps or lowers the size, which FFmpeg does well);
+    /// returns the upscaler's catalog entry when it applies, else null.
+    /// </summary>
+    public static ModelSpec? ApplyUpscaler(FinishPlan finish, ModelSpec model, ModelCatalog catalog, string upscaler)
+    {
+        if (string.IsNullOrEmpty(upscaler) || finish.HeightPixels <= model.Height
+            || !catalog.Models.TryGetValue(upscaler, out var spec) || spec.Kind != UpscalerKind)
+        {
+            return null;
+        }
+
+        finish.Upscaler = spec.Name;
+        return spec;
+    }
+
+    /// <summary>The catalog kind of upscaler models.</summary>
+    public const string UpscalerKind = "upscaler";
+
     private static string Quote(string value) => value.Length <= 40 ? value : value[..40] + "…";
 }

@@ -9,12 +9,15 @@ namespace VideoGen.Coordinator.Planning;
 /// It also validates a request (every other planner starts from a request it accepted), so its
 /// <see cref="Plan"/> doubles as the validator for submit and estimate.
 /// </summary>
-public sealed partial class RuleBasedPlanner(TemplateCatalog templates, ModelCatalog models, Resolution defaultResolution = Resolution._720P, SoundtrackModels? soundtrackModels = null)
+public sealed partial class RuleBasedPlanner(TemplateCatalog templates, ModelCatalog models, Resolution defaultResolution = Resolution._720P, SoundtrackModels? soundtrackModels = null, string upscaler = "")
 {
     public const string PlannerName = "rules";
 
     /// <summary>Resolution of jobs that ask for none (Coordinator:DefaultResolution).</summary>
     public Resolution DefaultResolution { get; } = defaultResolution == Resolution.Unspecified ? Resolution._720P : defaultResolution;
+
+    /// <summary>Catalog upscaler the finish uses above a model's native height (Coordinator:Upscaler); empty: FFmpeg scaling.</summary>
+    public string Upscaler { get; } = upscaler ?? "";
 
     public TemplateCatalog Templates { get; } = templates;
 
@@ -128,7 +131,9 @@ public sealed partial class RuleBasedPlanner(TemplateCatalog templates, ModelCat
         spec.Planner = PlannerName;
         var continuity = request.Continuity == Continuity.Unspecified ? Continuity.Beat : request.Continuity;
         SoundtrackPlanner.Apply(request, template, spec, Models, SoundtrackModels);
-        return ChunkPlanner.Build(spec, model!, continuity, FinishPlanner.Build(request, template, DefaultResolution, subject));
+        var finish = FinishPlanner.Build(request, template, DefaultResolution, subject);
+        var upscalerSpec = FinishPlanner.ApplyUpscaler(finish, model!, Models, Upscaler);
+        return ChunkPlanner.Build(spec, model!, continuity, finish, upscalerSpec);
     }
 
     /// <summary>Lays the template's beats over the duration: lengths by weight, starts cumulative, summing exactly to the duration.</summary>

@@ -15,12 +15,16 @@ public static class WallTimeEstimator
     /// <summary>Expected seconds of the soundtrack mix (a premix with the loudness measure, then the normalised AAC encode).</summary>
     public const double MixSeconds = 1.0;
 
+    /// <summary>Seconds of one upscale task when the catalog entry is not at hand.</summary>
+    public const double UpscaleSeconds = 30.0;
+
     /// <param name="plan">The plan.</param>
     /// <param name="videoModel">The chunks' model.</param>
     /// <param name="storyboardSeconds">Expected seconds of one storyboard.</param>
     /// <param name="slots">Worker slots that serve the video model.</param>
     /// <param name="catalog">The catalog, for the expected latency of the voiceover's and the music's models (0.5 s each without it).</param>
-    public static double Estimate(Plan plan, ModelSpec videoModel, double storyboardSeconds, int slots, ModelCatalog? catalog = null)
+    /// <param name="upscaler">The plan's upscaler (<see cref="FinishPlan.Upscaler"/>): each upscale task takes its expected latency.</param>
+    public static double Estimate(Plan plan, ModelSpec videoModel, double storyboardSeconds, int slots, ModelCatalog? catalog = null, ModelSpec? upscaler = null)
     {
         double Latency(string model) => catalog is not null && catalog.Models.TryGetValue(model, out var spec) ? spec.ExpectedLatencySeconds : 0.5;
         slots = Math.Max(1, slots);
@@ -42,6 +46,7 @@ public static class WallTimeEstimator
             {
                 TaskKind.Storyboard => storyboardSeconds,
                 TaskKind.Chunk => videoModel.ExpectedLatencySeconds,
+                TaskKind.Upscale => upscaler?.ExpectedLatencySeconds ?? UpscaleSeconds,
                 TaskKind.Finish => FinishSeconds(plan),
                 TaskKind.Voiceover => Latency(SoundtrackPlanner.VoiceModelOf(plan.Spec.Soundtrack)),
                 TaskKind.Music => Latency(SoundtrackPlanner.MusicModelOf(plan.Spec.Soundtrack)),

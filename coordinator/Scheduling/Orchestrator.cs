@@ -547,7 +547,7 @@ internal sealed partial class Orchestrator : IAsyncDisposable
                 continue; // its job ended over budget earlier in this pass
             }
 
-            if (taskRef.Task.Kind is TaskKind.Chunk or TaskKind.Voiceover or TaskKind.Music && WouldExceedBudget(taskRef.Job, out var reason))
+            if (taskRef.Task.Kind is TaskKind.Chunk or TaskKind.Voiceover or TaskKind.Music or TaskKind.Upscale && WouldExceedBudget(taskRef.Job, out var reason))
             {
                 EndJob(taskRef.Job, JobState.Failed, reason);
                 continue;
@@ -574,20 +574,21 @@ internal sealed partial class Orchestrator : IAsyncDisposable
 
         bool Paid(string taskId) => record.Tasks.TryGetValue(taskId, out var t) && t.State == TaskState.Succeeded;
         var unpaid = job.Plan.Chunks.Where(c => !Paid(TaskGraph.ChunkTaskId(c.Index))).ToList();
-        var planned = unpaid.Sum(c => c.CostUsd);
+        // The upscaler is paid per chunk too: its price counts until the chunk's upscale task succeeded.
+        var upscalesUnpaid = job.Plan.Chunks.Where(c => c.UpscaleCostUsd > 0 && !Paid(TaskGraph.UpscaleTaskId(c.Index))).Sum(c => c.UpscaleCostUsd);
+        var planned = unpaid.Sum(c => c.CostUsd) + upscalesUnpaid;
         if (job.Plan.Spec.Soundtrack is { } soundtrack && TaskGraph.HasSoundtrack(job.Plan))
         {
             // The voiceover and the music are paid for beside the chunks: count what they will still cost.
             planned += (Paid(TaskGraph.VoiceoverTaskId) ? 0 : soundtrack.VoiceCostUsd) + (Paid(TaskGraph.MusicTaskId) ? 0 : soundtrack.MusicCostUsd);
         }
-
         if (!Budget.Exceeds(job.CostUsd + planned, job.Request.MaxCostUsd))
         {
             return false;
         }
 
         reason = string.Create(System.Globalization.CultureInfo.InvariantCulture,
-            $"budget: ${job.CostUsd:0.00} spent + ${planned:0.00} planned for {unpaid.Count} chunk(s) still to render exceeds max_cost_usd ${job.Request.MaxCostUsd:0.00}; stopped before spending more");
+            $"budget: ${job.CostUsd:0.00} spent + ${planned:0.00} planned for {unpaid.Count} chunk(s) still to render (soundtrack included; upscales still to pay: ${upscalesUnpaid:0.00}) exceeds max_cost_usd ${job.Request.MaxCostUsd:0.00}; stopped before spending more");
         return true;
     }
 
@@ -595,6 +596,7 @@ internal sealed partial class Orchestrator : IAsyncDisposable
     private string ModelOf(Job job, TaskStatus task) => task.Kind switch
     {
         TaskKind.Chunk => job.Plan.Model,
+        TaskKind.Upscale => job.Plan.Finish.Upscaler,
         TaskKind.Storyboard => _options.StoryboardImageModel.Length > 0 ? _options.StoryboardImageModel : ModelCatalog.ProceduralImageModel,
         TaskKind.Voiceover when job.Plan.Spec.Soundtrack is { } s => SoundtrackPlanner.VoiceModelOf(s),
         TaskKind.Music when job.Plan.Spec.Soundtrack is { } s => SoundtrackPlanner.MusicModelOf(s),
@@ -602,7 +604,7 @@ internal sealed partial class Orchestrator : IAsyncDisposable
     };
 
     /// <summary>
-    /// The model a worker must serve to run <paramref name="task"/>: a chunk's video model, a configured storyboard
+    /// The model a worker must serve to run <paramref name="task"/>: a chunk's video model, an upscale's upscaler, a configured storyboard
     /// image model, a hosted speech or music model; tasks without a model call (stitch, finish, the soundtrack mix) and
     /// the embedded audio models (espeak-ng and FFmpeg, on every worker image) run on any worker.
     /// </summary>
@@ -611,6 +613,7 @@ internal sealed partial class Orchestrator : IAsyncDisposable
         var model = task.Kind switch
         {
             TaskKind.Chunk => job.Plan.Model,
+            TaskKind.Upscale => job.Plan.Finish.Upscaler,
             TaskKind.Storyboard when _options.StoryboardImageModel.Length > 0 => _options.StoryboardImageModel,
             TaskKind.Voiceover or TaskKind.Music => ModelOf(job, task),
             _ => AnyModelKey,
@@ -635,6 +638,18 @@ internal sealed partial class Orchestrator : IAsyncDisposable
 
         return free;
     }
+
+    /// <summary>
+    /// The model a worker must serve to run <paramref name="task"/>: the plan's video model for a chunk, the plan's upscaler
+    /// for an upscale, the configured image model for a storyboard; <see cref="AnyModelKey"/> for the rest.
+    /// </summary>
+    private string ModelKey(Job job, TaskStatus task) => task.Kind switch
+    {
+        TaskKind.Chunk => job.Plan.Model,
+        TaskKind.Upscale => job.Plan.Finish.Upscaler,
+        TaskKind.Storyboard when _options.StoryboardImageModel.Length > 0 => _options.StoryboardImageModel,
+        _ => AnyModelKey,
+    };
 
     /// <summary>Tasks that are not model calls (storyboards, stitch) run on any worker.</summary>
     private const string AnyModelKey = "*";

@@ -41,6 +41,12 @@ public static class TaskGraph
 
     public static string ChunkTaskId(int chunk) => $"chunk-{chunk}";
 
+    /// <summary>The task that upscales chunk <paramref name="chunk"/> with the plan's upscaler (<see cref="FinishPlan.Upscaler"/>).</summary>
+    public static string UpscaleTaskId(int chunk) => $"upscale-{chunk}";
+
+    /// <summary>Whether the plan upscales its chunks with a model before the finish.</summary>
+    public static bool HasUpscaler(Plan plan) => plan.Finish is { Upscaler.Length: > 0 };
+
     public static List<TaskStatus> Build(Plan plan)
     {
         var tasks = new List<TaskStatus>();
@@ -69,6 +75,16 @@ public static class TaskGraph
             tasks.Add(task);
         }
 
+        if (HasUpscaler(plan))
+        {
+            // One per chunk, as soon as its chunk exists: the finish takes the upscaled clips, the stitch the originals.
+            foreach (var chunk in plan.Chunks)
+            {
+                var upscale = new TaskStatus { TaskId = UpscaleTaskId(chunk.Index), Kind = TaskKind.Upscale, Index = chunk.Index, State = TaskState.Waiting };
+                upscale.DependsOn.Add(ChunkTaskId(chunk.Index));
+                tasks.Add(upscale);
+            }
+        }
         var stitch = new TaskStatus { TaskId = StitchTaskId, Kind = TaskKind.Stitch, Index = -1, State = TaskState.Waiting };
         stitch.DependsOn.AddRange(plan.Chunks.Select(c => ChunkTaskId(c.Index)));
         tasks.Add(stitch);
@@ -168,6 +184,20 @@ public static class TaskGraph
                 music.BeatStartsSeconds.AddRange(plan.Spec.Beats.Select(b => b.StartSeconds));
                 request.Music = music;
                 break;
+            case TaskKind.Upscale:
+                var upscaler = models.Models[plan.Finish.Upscaler];
+                request.Upscale = new UpscaleTask
+                {
+                    ChunkIndex = task.Index,
+                    Model = upscaler.Name,
+                    VideoUri = tasks[ChunkTaskId(task.Index)].OutputUri,
+                    WidthPixels = plan.Finish.WidthPixels,
+                    HeightPixels = plan.Finish.HeightPixels,
+                    Fps = models.Models[plan.Model].Fps,
+                    OutputKey = ArtifactKeys.Upscaled(job.JobId, task.Index),
+                    PricePerSecondUsd = upscaler.PricePerSecondUsd,
+                };
+                break;
             case TaskKind.Soundtrack:
                 var soundtrack = new SoundtrackTask
                 {
@@ -188,10 +218,18 @@ public static class TaskGraph
         return request;
     }
 
-    /// <summary>The tasks the finish waits for: the stitch (the soundtrack's tasks join here when a job has them).</summary>
+    /// <summary>The tasks the finish waits for: the stitch, every upscale task when the plan has an upscaler, and the soundtrack when the job has one.</summary>
     public static IEnumerable<string> FinishInputs(Plan plan)
     {
         yield return StitchTaskId;
+        if (HasUpscaler(plan))
+        {
+            foreach (var chunk in plan.Chunks)
+            {
+                yield return UpscaleTaskId(chunk.Index);
+            }
+        }
+
         if (HasSoundtrack(plan))
         {
             yield return SoundtrackTaskId;
@@ -236,9 +274,11 @@ public static class TaskGraph
                 anchor = tasks.TryGetValue(StoryboardTaskId(chunk.BeatIndex), out var storyboard) ? storyboard.OutputUri : "";
             }
 
+            // With an upscaler the finish reads the upscaled clip (same frames, same length, the master's size).
+            var clipUri = HasUpscaler(plan) && tasks.TryGetValue(UpscaleTaskId(chunk.Index), out var upscaled) ? upscaled.OutputUri : chunkTask.OutputUri;
             task.Chunks.Add(new FinishChunk
             {
-                Uri = chunkTask.OutputUri,
+                Uri = clipUri,
                 MediaSeconds = chunkTask.MediaSeconds > 0 ? chunkTask.MediaSeconds : chunk.GeneratedSeconds,
                 Continues = !chunk.IsReference,
                 AnchorUri = anchor,

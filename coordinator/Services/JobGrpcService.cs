@@ -46,13 +46,15 @@ internal sealed class JobGrpcService(
         var slots = workers.Sum(w => w.Slots);
         var model = rules.Models.Models[plan.Model];
         var storyboard = rules.Models.Models.TryGetValue(ImageModel, out var image) ? image.ExpectedLatencySeconds : 0.5;
+        var upscaler = TaskGraph.HasUpscaler(plan) ? rules.Models.Models.GetValueOrDefault(plan.Finish.Upscaler) : null;
         return Task.FromResult(new EstimateJobResponse
         {
             Plan = plan,
             CostUsd = ChunkPlanner.Cost(plan),
-            ExpectedWallSeconds = WallTimeEstimator.Estimate(plan, model, storyboard, slots, rules.Models),
+            ExpectedWallSeconds = WallTimeEstimator.Estimate(plan, model, storyboard, slots, rules.Models, upscaler),
             Workers = workers.Count,
             FinishSeconds = WallTimeEstimator.FinishSeconds(plan),
+            UpscaleCostUsd = ChunkPlanner.UpscaleCost(plan),
         });
     }
 

@@ -12,8 +12,11 @@ public sealed record ModelSpec
     /// <summary>"procedural" (embedded, no network), "replicate" or "openai" (image and speech models).</summary>
     public string Provider { get; init; } = "procedural";
 
-    /// <summary>"video", "image", "speech" (a voiceover's text-to-speech) or "music" (a music bed).</summary>
+    /// <summary>"video", "image", "speech" (a voiceover's text-to-speech), "music" (a music bed) or "upscaler" (a video-to-video upscaler for the finish).</summary>
     public string Kind { get; init; } = "video";
+
+    /// <summary>For upscalers: the factor it enlarges a frame by (2, 4); the worker scales its output to the master's size.</summary>
+    public double Scale { get; init; } = 1;
 
     /// <summary>Seconds per clip the model really returns, whatever it is asked for.</summary>
     public double ClipSeconds { get; init; } = 5;
@@ -24,7 +27,7 @@ public sealed record ModelSpec
 
     public int Fps { get; init; } = 24;
 
-    /// <summary>Price per second of generated video or audio (or per image for image models).</summary>
+    /// <summary>Price per second of generated video or audio (per second of input video for upscalers, per image for image models).</summary>
     public double PricePerSecondUsd { get; init; }
 
     /// <summary>Price per character of text sent to a speech model (OpenAI prices its tts models so); 0 for others.</summary>

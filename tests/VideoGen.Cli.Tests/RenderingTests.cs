@@ -6,6 +6,16 @@ namespace VideoGen.Cli.Tests;
 public class RenderingTests
 {
     [Fact]
+    public void Estimate_WithAnUpscaler_NamesItsShareOfTheCost_WithoutOne_TheCostAlone()
+    {
+        var upscaled = new EstimateJobResponse { Plan = new Plan { Finish = new FinishPlan { Upscaler = "real-esrgan-video" } }, CostUsd = 0.7, UpscaleCostUsd = 0.7 };
+        var scaled = new EstimateJobResponse { Plan = new Plan { Finish = new FinishPlan() }, CostUsd = 2.7 };
+
+        Assert.Contains("cost       $0.700 (of which upscaler real-esrgan-video $0.700)\n", Tables.Estimate(upscaled).ReplaceLineEndings("\n"));
+        Assert.Contains("cost       $2.700\n", Tables.Estimate(scaled).ReplaceLineEndings("\n"));
+    }
+
+    [Fact]
     public void EventLines_RunningChunk_ShowsWorkerAttemptAndProgress()
     {
         var line = EventLines.Format(Events.Chunk(12, 3, TaskState.Running, "worker-2", 1, 0.4));

@@ -33,6 +33,15 @@ public sealed record ReplicateStandInOptions
 
     public int Height { get; init; } = 480;
 
+    /// <summary>
+    /// Input field of an upscaler prediction: a create that carries it (a <c>data:video/…</c> URI) needs no prompt, and its
+    /// output is the input clip made larger with FFmpeg by <see cref="UpscaleFactor"/> (lucataco/real-esrgan-video's field).
+    /// </summary>
+    public string UpscaleInput { get; init; } = "video_path";
+
+    /// <summary>How much an upscaler prediction enlarges the clip (<c>scale=iw*F:ih*F</c>).</summary>
+    public int UpscaleFactor { get; init; } = 2;
+
     /// <summary>Time a new prediction spends in <c>starting</c>.</summary>
     public TimeSpan StartingFor { get; init; } = TimeSpan.FromMilliseconds(100);
 
@@ -95,6 +104,12 @@ public sealed class StandInPrediction
 
     public string? Output { get; internal set; }
 
+    /// <summary>For an upscaler prediction: the upscaled clip the stand-in made from the input.</summary>
+    public string? OutputPath { get; internal set; }
+
+    /// <summary>True when the create carried the upscaler's video input.</summary>
+    public bool IsUpscale { get; internal init; }
+
     public DateTimeOffset? CompletedAt { get; internal set; }
 
     /// <summary>The <c>Cancel-After</c> deadline asked for at create, if any.</summary>
@@ -130,6 +145,7 @@ public sealed partial class ReplicateStandIn : IAsyncDisposable
     private int _throttleCreates;
     private int _throttleRetryAfterSeconds = 1;
     private int _failGets;
+    private int _failGetsStatus = 503;
 
     private ReplicateStandIn(WebApplication app, string directory, ReplicateStandInOptions options)
     {
@@ -214,12 +230,12 @@ public sealed partial class ReplicateStandIn : IAsyncDisposable
         }
     }
 
-    /// <summary>The next <paramref name="count"/> prediction gets answer 503.</summary>
-    public void FailNextGets(int count)
+    /// <summary>The next <paramref name="count"/> prediction gets answer <paramref name="status"/> (503 by default).</summary>
+    public void FailNextGets(int count, int status = 503)
     {
         lock (_gate)
         {
-            _failGets = count;
+            (_failGets, _failGetsStatus) = (count, status);
         }
     }
 
@@ -328,7 +344,16 @@ public sealed partial class ReplicateStandIn : IAsyncDisposable
             input = null;
         }
 
-        if (input?["prompt"] is not JsonValue prompt || prompt.GetValueKind() != JsonValueKind.String || string.IsNullOrWhiteSpace(prompt.GetValue<string>()))
+        var video = input?[Options.UpscaleInput] as JsonValue;
+        if (input is not null && video is not null)
+        {
+            if (video.GetValueKind() != JsonValueKind.String || !(video.GetValue<string>().StartsWith("data:video/", StringComparison.Ordinal) || video.GetValue<string>().StartsWith("http", StringComparison.Ordinal)))
+            {
+                await Problem(context, 422, $"- input.{Options.UpscaleInput}: Does not match format 'uri'");
+                return;
+            }
+        }
+        else if (input?["prompt"] is not JsonValue prompt || prompt.GetValueKind() != JsonValueKind.String || string.IsNullOrWhiteSpace(prompt.GetValue<string>()))
         {
             await Problem(context, 422, "- input: prompt is required", new JsonArray(new JsonObject { ["type"] = "required", ["field"] = "prompt", ["description"] = "prompt is required" }));
             return;
@@ -341,7 +366,7 @@ public sealed partial class ReplicateStandIn : IAsyncDisposable
         }
 
         var script = Script(model, input);
-        var prediction = new StandInPrediction(Guid.NewGuid().ToString("N")[..20], model, (JsonObject)input.DeepClone(), script, DateTimeOffset.UtcNow);
+        var prediction = new StandInPrediction(Guid.NewGuid().ToString("N")[..20], model, (JsonObject)input!.DeepClone(), script, DateTimeOffset.UtcNow) { IsUpscale = video is not null };
         _predictions[prediction.Id] = prediction;
         if (ParseDuration(context.Request.Headers["Cancel-After"].ToString()) is { } deadline)
         {
@@ -372,9 +397,10 @@ public sealed partial class ReplicateStandIn : IAsyncDisposable
     private async Task GetAsync(HttpContext context)
     {
         bool fail;
+        int failStatus;
         lock (_gate)
         {
-            fail = _failGets > 0;
+            (fail, failStatus) = (_failGets > 0, _failGetsStatus);
             if (fail)
             {
                 _failGets--;
@@ -383,7 +409,7 @@ public sealed partial class ReplicateStandIn : IAsyncDisposable
 
         if (fail)
         {
-            await Problem(context, 503, "Service Unavailable");
+            await Problem(context, failStatus, ReasonPhrases.GetReasonPhrase(failStatus));
             return;
         }
 
@@ -420,7 +446,7 @@ public sealed partial class ReplicateStandIn : IAsyncDisposable
             return;
         }
 
-        var file = prediction.Script.OutputFile ?? ClipPath;
+        var file = prediction.OutputPath ?? prediction.Script.OutputFile ?? ClipPath;
         context.Response.ContentType = Path.GetExtension(file) switch
         {
             ".png" => "image/png",
@@ -443,24 +469,58 @@ public sealed partial class ReplicateStandIn : IAsyncDisposable
                 await Task.Delay(Timeout.Infinite, token);
             }
 
-            await Task.Delay(prediction.Script.ProcessingFor ?? Options.ProcessingFor, token);
+            var processing = Task.Delay(prediction.Script.ProcessingFor ?? Options.ProcessingFor, token);
+            string? upscaleError = null;
+            if (prediction.IsUpscale && prediction.Script.Outcome == PredictionOutcome.Succeed)
+            {
+                upscaleError = await UpscaleAsync(prediction, token);
+            }
+
+            await processing;
             End(prediction, p =>
             {
-                if (p.Script.Outcome == PredictionOutcome.Fail)
+                if (p.Script.Outcome == PredictionOutcome.Fail || upscaleError is not null)
                 {
                     p.Status = "failed";
-                    p.Error = p.Script.Error ?? "Prediction failed.";
+                    p.Error = upscaleError ?? p.Script.Error ?? "Prediction failed.";
                 }
                 else
                 {
                     p.Status = "succeeded";
-                    p.Output = $"{BaseUrl}/files/{p.Id}/{Path.GetFileName(p.Script.OutputFile ?? ClipPath)}";
+                    p.Output = $"{BaseUrl}/files/{p.Id}/{Path.GetFileName(p.OutputPath ?? p.Script.OutputFile ?? ClipPath)}";
                 }
             });
         }
         catch (OperationCanceledException)
         {
         }
+    }
+
+    /// <summary>Makes the upscaler's output: the input clip (a data: URI) scaled by <see cref="ReplicateStandInOptions.UpscaleFactor"/>; returns an error text when it cannot.</summary>
+    private async Task<string?> UpscaleAsync(StandInPrediction prediction, CancellationToken cancellationToken)
+    {
+        var uri = prediction.Input[Options.UpscaleInput]!.GetValue<string>();
+        var comma = uri.IndexOf(',', StringComparison.Ordinal);
+        if (!uri.StartsWith("data:video/", StringComparison.Ordinal) || comma < 0 || !uri[..comma].EndsWith(";base64", StringComparison.Ordinal))
+        {
+            return $"{Options.UpscaleInput}: the stand-in reads base64 data: URIs only";
+        }
+
+        var input = Path.Combine(_directory, $"{prediction.Id}-input.mp4");
+        var output = Path.Combine(_directory, $"{prediction.Id}-upscaled.mp4");
+        await File.WriteAllBytesAsync(input, Convert.FromBase64String(uri[(comma + 1)..]), cancellationToken);
+        try
+        {
+            var factor = Options.UpscaleFactor.ToString(CultureInfo.InvariantCulture);
+            await Ffmpeg(cancellationToken, "-i", input, "-vf", $"scale=iw*{factor}:ih*{factor}:flags=lanczos", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-an", output);
+        }
+        catch (InvalidOperationException ex)
+        {
+            return $"upscale failed: {ex.Message[..Math.Min(200, ex.Message.Length)]}";
+        }
+
+        prediction.OutputPath = output;
+        return null;
     }
 
     private async Task EndAtDeadlineAsync(StandInPrediction prediction, TimeSpan deadline)

@@ -57,6 +57,7 @@ public static class WorkerHostingExtensions
         services.AddSingleton<SoundtrackExecutor>();
         services.AddSingleton<VoiceoverExecutor>();
         services.AddSingleton<MusicExecutor>();
+        services.AddSingleton<UpscaleExecutor>();
         services.AddSingleton<TaskRunner>();
         services.AddSingleton<TaskExecutions>();
 

@@ -77,16 +77,21 @@ public sealed class WorkerOptionsValidator : IValidateOptions<WorkerOptions>
             failures.Add("Worker:Models is empty and the catalog has no procedural model to default to.");
         }
 
-        var providers = _services.GetServices<IModelProvider>().Select(p => p.Name).ToHashSet(StringComparer.Ordinal);
+        var byName = _services.GetServices<IModelProvider>().ToDictionary(p => p.Name, StringComparer.Ordinal);
+        var providers = byName.Keys;
         foreach (var model in options.Models)
         {
             if (!_catalog.Models.TryGetValue(model, out var spec))
             {
                 failures.Add($"Worker:Models names '{model}', which is not in the model catalog ({string.Join(", ", _catalog.Models.Keys)}).");
             }
-            else if (!providers.Contains(spec.Provider))
+            else if (!byName.TryGetValue(spec.Provider, out var provider))
             {
                 failures.Add($"Worker:Models names '{model}' of provider '{spec.Provider}', which this worker build does not have (available: {string.Join(", ", providers)}).");
+            }
+            else if (spec.Kind == Models.ModelRegistry.UpscalerKind && !provider.ServesUpscalers)
+            {
+                failures.Add($"Worker:Models names upscaler '{model}' of provider '{spec.Provider}', which runs no upscalers.");
             }
         }
 

@@ -91,3 +91,15 @@ public interface IMusicModel
     /// <summary>Makes the bed into <see cref="MusicRequest.OutputPath"/>; reports 0..1 progress when it can.</summary>
     Task<MusicResult> ComposeAsync(MusicRequest request, IProgress<double>? progress, CancellationToken cancellationToken);
 }
+
+/// <summary>One call to an upscaler model: a clip in, a larger clip out.</summary>
+/// <param name="InputPath">The chunk's clip on local disk.</param>
+/// <param name="OutputPath">Local path the model's output (MP4, any size) is written to.</param>
+public sealed record UpscaleRequest(string InputPath, string OutputPath);
+
+/// <summary>A video upscaler (e.g. a hosted Real-ESRGAN): returns the clip's frames enlarged, at whatever size the model makes.</summary>
+public interface IUpscalerModel
+{
+    /// <summary>Upscales <see cref="UpscaleRequest.InputPath"/> into <see cref="UpscaleRequest.OutputPath"/>; returns the call's wall time in seconds.</summary>
+    Task<double> UpscaleAsync(UpscaleRequest request, IProgress<double>? progress, CancellationToken cancellationToken);
+}

@@ -23,6 +23,11 @@ public interface IModelProvider
     /// <summary>The implementation of a music model of this provider.</summary>
     IMusicModel CreateMusicModel(ModelSpec spec) =>
         throw new InvalidOperationException($"Model '{spec.Name}': the {Name} provider serves no music models.");
+    /// <summary>Whether the provider runs upscaler models (catalog kind "upscaler").</summary>
+    bool ServesUpscalers => false;
+
+    /// <summary>The implementation of an upscaler model of this provider (only when <see cref="ServesUpscalers"/>).</summary>
+    IUpscalerModel CreateUpscalerModel(ModelSpec spec) => throw new NotSupportedException($"Provider {Name} has no upscaler models.");
 }
 
 /// <summary>The embedded provider: FFmpeg-made clips and storyboards, no network, no account.</summary>
@@ -73,6 +78,7 @@ public sealed class ModelRegistry
     private readonly Dictionary<string, (ModelSpec Spec, ISpeechModel Model)> _speech = new(StringComparer.Ordinal);
     private readonly Dictionary<string, (ModelSpec Spec, IMusicModel Model)> _music = new(StringComparer.Ordinal);
     private readonly ModelCatalog _catalog;
+    private readonly Dictionary<string, (ModelSpec Spec, IUpscalerModel Model)> _upscalers = new(StringComparer.Ordinal);
 
     public ModelRegistry(ModelCatalog catalog, IOptions<WorkerOptions> options, IEnumerable<IModelProvider> providers)
     {
@@ -96,6 +102,13 @@ public sealed class ModelRegistry
                 case "music":
                     _music[name] = (spec, provider.CreateMusicModel(spec));
                     break;
+                case UpscalerKind:
+                    if (provider.ServesUpscalers)
+                    {
+                        _upscalers[name] = (spec, provider.CreateUpscalerModel(spec));
+                    }
+
+                    break;
                 default:
                     _video[name] = (spec, provider.CreateVideoModel(spec));
                     break;
@@ -103,6 +116,17 @@ public sealed class ModelRegistry
         }
 
         Served = options.Value.Models.ToArray();
+    }
+
+    /// <summary>The catalog kind of upscaler models.</summary>
+    public const string UpscalerKind = "upscaler";
+
+    /// <summary>The upscaler model <paramref name="name"/>, when this worker serves it.</summary>
+    public bool TryGetUpscaler(string name, out ModelSpec spec, out IUpscalerModel model)
+    {
+        var found = _upscalers.TryGetValue(name, out var entry);
+        (spec, model) = found ? entry : (null!, null!);
+        return found;
     }
 
     /// <summary>Every model this worker serves, in configuration order.</summary>

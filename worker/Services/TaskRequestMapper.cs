@@ -29,7 +29,8 @@ public static class TaskRequestMapper
             RunTaskRequest.TaskOneofCase.Voiceover => Voiceover(request, attempt, request.Voiceover, models),
             RunTaskRequest.TaskOneofCase.Music => Music(request, attempt, request.Music, models),
             RunTaskRequest.TaskOneofCase.Soundtrack => Soundtrack(request, attempt, request.Soundtrack),
-            _ => throw Invalid("task", "one of storyboard, chunk, stitch, finish, voiceover, music or soundtrack is required"),
+            RunTaskRequest.TaskOneofCase.Upscale => Upscale(request, attempt, request.Upscale, models),
+            _ => throw Invalid("task", "one of storyboard, chunk, stitch, finish, voiceover, music, soundtrack or upscale is required"),
         };
     }
 
@@ -70,6 +71,21 @@ public static class TaskRequestMapper
             task.HeightPixels > 0 ? task.HeightPixels : spec.Height,
             task.Fps > 0 ? task.Fps : spec.Fps,
             task.OutputKey, task.LastFrameKey, task.Seed, task.PricePerSecondUsd);
+    }
+
+    private static UpscaleWork Upscale(RunTaskRequest request, int attempt, UpscaleTask task, ModelRegistry models)
+    {
+        Require(!string.IsNullOrWhiteSpace(task.Model), "upscale.model", "is required");
+        Require(models.TryGetUpscaler(task.Model, out _, out _), "upscale.model", $"'{Clip(task.Model)}' is not an upscaler served by this worker");
+        Require(Uri.TryCreate(task.VideoUri, UriKind.Absolute, out _), "upscale.video_uri", "must be an absolute URI");
+        Require(task.ChunkIndex >= 0, "upscale.chunk_index", "must not be negative");
+        Require(task.WidthPixels is >= 16 and <= 4096 && task.WidthPixels % 2 == 0, "upscale.width_pixels", "must be an even number from 16 to 4096");
+        Require(task.HeightPixels is >= 16 and <= 4096 && task.HeightPixels % 2 == 0, "upscale.height_pixels", "must be an even number from 16 to 4096");
+        Require(task.Fps is >= 1 and <= 120, "upscale.fps", "must be from 1 to 120");
+        Require(double.IsFinite(task.PricePerSecondUsd) && task.PricePerSecondUsd >= 0, "upscale.price_per_second_usd", "must be finite and not negative");
+        RequireKey(task.OutputKey, "upscale.output_key");
+        return new UpscaleWork(request.JobId, request.TaskId, attempt, task.ChunkIndex, task.Model, task.VideoUri,
+            task.WidthPixels, task.HeightPixels, task.Fps, task.OutputKey, task.PricePerSecondUsd);
     }
 
     private static StitchWork Stitch(RunTaskRequest request, int attempt, StitchTask task)

@@ -20,6 +20,7 @@ public sealed class TaskRunner
     private readonly SoundtrackExecutor _soundtracks;
     private readonly VoiceoverExecutor _voiceovers;
     private readonly MusicExecutor _music;
+    private readonly UpscaleExecutor _upscales;
     private readonly string _workRoot;
     private readonly ILogger<TaskRunner> _logger;
 
@@ -31,6 +32,7 @@ public sealed class TaskRunner
         SoundtrackExecutor soundtracks,
         VoiceoverExecutor voiceovers,
         MusicExecutor music,
+        UpscaleExecutor upscales,
         IOptions<WorkerOptions> options,
         ILogger<TaskRunner> logger)
     {
@@ -41,6 +43,7 @@ public sealed class TaskRunner
         _soundtracks = soundtracks;
         _voiceovers = voiceovers;
         _music = music;
+        _upscales = upscales;
         _workRoot = options.Value.WorkDirectory;
         _logger = logger;
     }
@@ -64,6 +67,7 @@ public sealed class TaskRunner
                 SoundtrackWork soundtrack => await _soundtracks.RunAsync(soundtrack, directory, reporter, cancellationToken),
                 VoiceoverWork voiceover => await _voiceovers.RunAsync(voiceover, directory, reporter, cancellationToken),
                 MusicWork music => await _music.RunAsync(music, directory, reporter, cancellationToken),
+                UpscaleWork upscale => await _upscales.RunAsync(upscale, directory, reporter, cancellationToken),
                 _ => throw new PermanentTaskException($"Unknown task kind {work.GetType().Name}."),
             };
             outcome = "succeeded";

@@ -52,6 +52,23 @@ public sealed record ChunkWork(
     public override string Kind => "chunk";
 }
 
+/// <summary>Upscale one chunk with an upscaler model to the master's size, keeping its frame rate.</summary>
+public sealed record UpscaleWork(
+    string JobId,
+    string TaskId,
+    int Attempt,
+    int ChunkIndex,
+    string Model,
+    string VideoUri,
+    int Width,
+    int Height,
+    int Fps,
+    string OutputKey,
+    double PricePerSecondUsd) : TaskWork(JobId, TaskId, Attempt)
+{
+    public override string Kind => "upscale";
+}
+
 /// <summary>Concatenate chunks and trim to the job's duration.</summary>
 public sealed record StitchWork(
     string JobId,

@@ -127,9 +127,10 @@ public sealed class ProgressModel(string jobId)
         {
             return _tasks.Count;
         }
-        // Beats each get a storyboard, chunks one task each, plus the stitch, the finish and the soundtrack's three
-        // (voiceover, music, mix).
+        // Beats each get a storyboard, chunks one task each (and one upscale each with an upscaler), plus the stitch,
+        // the finish and the soundtrack's three (voiceover, music, mix).
         var planned = (Plan.Spec?.Beats.Count ?? 0) + Plan.Chunks.Count + 1 + (Plan.Finish is null ? 0 : 1)
+            + (Plan.Finish is { Upscaler.Length: > 0 } ? Plan.Chunks.Count : 0)
             + (Plan.Finish is not null && Plan.Spec?.Soundtrack is not null ? 3 : 0);
         return Math.Max(planned, _tasks.Count);
     }
@@ -143,6 +144,7 @@ public sealed class ProgressModel(string jobId)
         TaskKind.Voiceover => 4,
         TaskKind.Music => 5,
         TaskKind.Soundtrack => 6,
-        _ => 7,
+        TaskKind.Upscale => 7,
+        _ => 8,
     };
 }

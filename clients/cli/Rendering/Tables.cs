@@ -98,7 +98,9 @@ public static class Tables
         var text = new StringBuilder();
         var plan = estimate.Plan ?? new Plan();
         text.AppendLine(PlanSummary(plan));
-        text.AppendLine($"cost       {EventLines.Money(estimate.CostUsd)}");
+        text.AppendLine(estimate.UpscaleCostUsd > 0 && plan.Finish is { Upscaler.Length: > 0 } finish
+            ? $"cost       {EventLines.Money(estimate.CostUsd)} (of which upscaler {finish.Upscaler} {EventLines.Money(estimate.UpscaleCostUsd)})"
+            : $"cost       {EventLines.Money(estimate.CostUsd)}");
         text.AppendLine(string.Create(Invariant,
             $"wall time  ~{estimate.ExpectedWallSeconds:0.0} s with {estimate.Workers} workers"));
         if (plan.Spec is { Beats.Count: > 0 } spec)

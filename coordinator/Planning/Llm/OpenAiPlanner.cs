@@ -137,7 +137,8 @@ public sealed partial class OpenAiPlanner : IJobPlanner
         spec.Planner = PlannerName;
         spec.PlannerNote = $"model {_options.Model}";
         SoundtrackPlanner.Adopt(rulesPlan.Spec, spec, _models);
-        var plan = ChunkPlanner.Build(spec, model, rulesPlan.Continuity, rulesPlan.Finish);
+        var upscaler = rulesPlan.Finish is { Upscaler.Length: > 0 } ? _models.Models.GetValueOrDefault(rulesPlan.Finish.Upscaler) : null;
+        var plan = ChunkPlanner.Build(spec, model, rulesPlan.Continuity, rulesPlan.Finish, upscaler);
 
         // The budget was checked against the rules plan at submit; an LLM duration must not spend past it.
         var cost = ChunkPlanner.Cost(plan);

@@ -67,6 +67,22 @@ public sealed class OpenAiPlannerTests
     }
 
     [Fact]
+    public async Task PlanAsync_RulesPlanWithAnUpscaler_TheLlmPlanKeepsItAndPricesItsChunks()
+    {
+        await using var server = await OpenAiStandIn.StartAsync((ctx, _, ct) =>
+            OpenAiStandIn.WriteJsonAsync(ctx, 200, OpenAiStandIn.Completion(ValidSpec), ct));
+        var request = new JobRequest { Prompt = RunningShoes, Transition = "cut", EndCard = false, Continuity = Continuity.None, Resolution = Resolution._1080P };
+        var rules = new RuleBasedPlanner(Templates, Models, Resolution._720P, upscaler: "real-esrgan-video").Plan(request);
+
+        var plan = await Planner(server).PlanAsync(request, rules, CancellationToken.None).WaitAsync(Bound);
+
+        Assert.Equal("llm", plan.Spec.Planner);
+        Assert.Equal("real-esrgan-video", plan.Finish.Upscaler);
+        Assert.Equal(9, plan.Chunks.Count);
+        Assert.All(plan.Chunks, c => Assert.Equal(c.GeneratedSeconds * Models.Models["real-esrgan-video"].PricePerSecondUsd, c.UpscaleCostUsd, 6));
+    }
+
+    [Fact]
     public async Task PlanAsync_SendsModelAndStrictJsonSchema()
     {
         await using var server = await OpenAiStandIn.StartAsync((ctx, _, ct) =>

@@ -55,18 +55,23 @@ internal sealed class FakeAttempt(string address, RunTaskRequest request, Cancel
             RunTaskRequest.TaskOneofCase.Chunk => request.Chunk.ClipSeconds,
             RunTaskRequest.TaskOneofCase.Stitch => request.Stitch.DurationSeconds,
             RunTaskRequest.TaskOneofCase.Finish => request.Finish.DurationSeconds,
+            RunTaskRequest.TaskOneofCase.Upscale => UpscaledSeconds,
             _ => 0,
         },
-        // What a worker reports: a chunk's seconds, a voiceover's characters, a music bed's seconds at the model's price.
+        // What a worker reports: a chunk's seconds, an upscale's seconds, a voiceover's characters, a music bed's seconds at the model's price.
         CostUsd = request.TaskCase switch
         {
             RunTaskRequest.TaskOneofCase.Chunk => request.Chunk.ClipSeconds * request.Chunk.PricePerSecondUsd,
+            RunTaskRequest.TaskOneofCase.Upscale => UpscaledSeconds * request.Upscale.PricePerSecondUsd,
             RunTaskRequest.TaskOneofCase.Voiceover => request.Voiceover.Beats.Sum(b => b.VoiceoverLine.Length) * request.Voiceover.PricePerCharacterUsd,
             RunTaskRequest.TaskOneofCase.Music => request.Music.DurationSeconds * request.Music.PricePerSecondUsd,
             _ => 0,
         },
         ElapsedSeconds = 0.01,
     };
+
+    /// <summary>Seconds a fake upscale reports (the procedural model's clip length).</summary>
+    public const double UpscaledSeconds = 5;
 
     public void Complete(string tag = "")
     {

@@ -34,6 +34,10 @@ public sealed class ReplicateModelProvider : IModelProvider
 
     /// <inheritdoc />
     public IMusicModel CreateMusicModel(ModelSpec spec) => new ReplicateMusicModel(spec, _runner);
+    public bool ServesUpscalers => true;
+
+    /// <inheritdoc />
+    public IUpscalerModel CreateUpscalerModel(ModelSpec spec) => new ReplicateUpscalerModel(spec, _runner);
 
     /// <summary>
     /// The text-to-video model that stands in for <paramref name="spec"/> when a chunk has no start image: the

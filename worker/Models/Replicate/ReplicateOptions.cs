@@ -63,6 +63,9 @@ public sealed class ReplicateOptions
     /// <summary>Input field that carries the start image (a data: URI).</summary>
     public string ImageInput { get; set; } = "image";
 
+    /// <summary>Input field of an upscaler model that carries the clip (a data: URI); lucataco/real-esrgan-video calls it <c>video_path</c>.</summary>
+    public string VideoInput { get; set; } = "video_path";
+
     /// <summary>Input field that carries the seed; empty sends none.</summary>
     public string SeedInput { get; set; } = "seed";
 }
@@ -136,6 +139,11 @@ public sealed class ReplicateOptionsValidator : IValidateOptions<ReplicateOption
         if (string.IsNullOrWhiteSpace(options.ImageInput))
         {
             failures.Add("Replicate:ImageInput must not be empty.");
+        }
+
+        if (served.Any(m => m.Kind == Models.ModelRegistry.UpscalerKind) && string.IsNullOrWhiteSpace(options.VideoInput))
+        {
+            failures.Add("Replicate:VideoInput must not be empty when this worker serves an upscaler.");
         }
 
         foreach (var model in served)

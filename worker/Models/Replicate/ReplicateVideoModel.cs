@@ -101,6 +101,32 @@ public sealed class ReplicateImageModel : IImageModel
     }
 }
 
+/// <summary>
+/// An upscaler on Replicate (a Real-ESRGAN-class video model): one prediction per chunk, the clip sent as a
+/// <c>data:</c> URI in <see cref="ReplicateOptions.VideoInput"/>, the output video downloaded at once. The upscale
+/// executor probes it and brings it to the master's size.
+/// </summary>
+public sealed class ReplicateUpscalerModel : IUpscalerModel
+{
+    private readonly ModelSpec _spec;
+    private readonly ReplicatePredictionRunner _runner;
+
+    public ReplicateUpscalerModel(ModelSpec spec, ReplicatePredictionRunner runner)
+    {
+        _spec = spec;
+        _runner = runner;
+    }
+
+    /// <inheritdoc />
+    public async Task<double> UpscaleAsync(UpscaleRequest request, IProgress<double>? progress, CancellationToken cancellationToken)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var input = new JsonObject { [_runner.Options.VideoInput] = await DataUri.FromFileAsync(request.InputPath, cancellationToken) };
+        await _runner.RunAsync(_spec, input, request.OutputPath, fraction => progress?.Report(fraction), cancellationToken);
+        return Stopwatch.GetElapsedTime(started).TotalSeconds;
+    }
+}
+
 /// <summary>A file as a <c>data:</c> URI (the simplest way to hand Replicate a start image: no upload, no URL to expire).</summary>
 internal static class DataUri
 {
@@ -111,6 +137,7 @@ internal static class DataUri
             ".jpg" or ".jpeg" => "image/jpeg",
             ".webp" => "image/webp",
             ".gif" => "image/gif",
+            ".mp4" => "video/mp4",
             _ => "image/png",
         };
         var bytes = await File.ReadAllBytesAsync(path, cancellationToken);
