@@ -113,7 +113,7 @@ public sealed class ReplicateUpscalerTests : IAsyncLifetime
             ["Replicate:PollSeconds"] = "0.05",
             ["Replicate:PollMaxSeconds"] = "0.2",
         }, token);
-        var (_, clipUri, _) = await StoredClipAsync();
+        var (_, clipUri, _) = await StoredClipAsync(worker.StorageRoot);
         var request = Request(clipUri);
 
         using var firstCancellation = CancellationTokenSource.CreateLinkedTokenSource(token);
@@ -216,11 +216,12 @@ public sealed class ReplicateUpscalerTests : IAsyncLifetime
     private static UpscaleWork Work(string clipUri) => new("j", "upscale-2", 1, 2, Upscaler, clipUri, 1920, 1080, 16, "jobs/j/upscaled/2.mp4", 0.02);
 
     /// <summary>A 1 s 854x480 16 fps chunk (the stand-in's own test clip) stored in a local artifact store, as a chunk task leaves it.</summary>
-    private async Task<(LocalFolderArtifactStore Store, string Uri, string Path)> StoredClipAsync()
+    /// <summary>A 1 s clip stored as chunk 2 under <paramref name="root"/> (a worker reads only its own storage root).</summary>
+    private async Task<(LocalFolderArtifactStore Store, string Uri, string Path)> StoredClipAsync(string? root = null)
     {
         var clip = _folder.File("chunk.mp4");
-        await FfmpegProbe.RunAsync(Timeout(), "-f", "lavfi", "-i", "testsrc=duration=1:size=854x480:rate=16", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", clip);
-        var store = new LocalFolderArtifactStore(_folder.File("artifacts"));
+        await FfmpegProbe.RunAsync(Timeout(), "-f", "lavfi", "-i", "testsrc=duration=1:size=854x480:rate=16", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-y", clip);
+        var store = new LocalFolderArtifactStore(root ?? _folder.File("artifacts"));
         var uri = await store.PutAsync("jobs/j/chunks/2.mp4", clip, "video/mp4", Timeout());
         return (store, uri, clip);
     }
