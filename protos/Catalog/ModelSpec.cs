@@ -111,7 +111,21 @@ public sealed class ModelCatalog
         }
 
         using var stream = File.OpenRead(path);
-        return Load(stream);
+        return WithBuiltIns(Load(stream));
+    }
+
+    /// <summary>
+    /// <paramref name="catalog"/> plus the embedded speech and music models (espeak-ng and the FFmpeg bed, which every
+    /// worker serves and the soundtrack uses by default) when it does not name them itself: a catalog file written for
+    /// video models alone still plans jobs with sound. An entry of the same name in the file wins.
+    /// </summary>
+    public static ModelCatalog WithBuiltIns(ModelCatalog catalog)
+    {
+        var embedded = Embedded().Models;
+        var missing = new[] { EmbeddedSpeechModel, EmbeddedMusicModel }.Where(n => !catalog.Models.ContainsKey(n) && embedded.ContainsKey(n)).ToList();
+        return missing.Count == 0
+            ? catalog
+            : new ModelCatalog(catalog.Models.Values.Concat(missing.Select(n => embedded[n])), catalog.DefaultModel);
     }
 
     private sealed class CatalogFile

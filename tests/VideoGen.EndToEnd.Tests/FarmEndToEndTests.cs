@@ -27,8 +27,9 @@ public sealed class FarmEndToEndTests
         Assert.True(job.State == JobState.Succeeded, $"job ended {job.State}: {job.Error}\n{farm.Logs()}");
         Assert.Equal(Enumerable.Range(1, (int)job.LastSequence).Select(i => (long)i), events.Select(e => e.Sequence));
 
-        // The finished ad: 30.0 s (±1 frame) of H.264 at the default 720p. The raw cut joins seven 5 s chunks: the
-        // dissolves at the three beat boundaries overlap the takes by 0.5 s each, so 30 s + 1.5 s needs a seventh.
+        // The finished ad: 30.0 s (±1 frame) of H.264 at the default 720p. The raw cut joins six 5 s chunks: the chunks
+        // reach 28 s (the end card's last 2.5 s, entered with a 0.5 s dissolve), the dissolves at the three beat boundaries
+        // overlap the takes by 0.5 s each and the two continuous chunks drop a repeated frame each.
         var final = await Media.ProbeAsync(LocalFarm.LocalPath(job.OutputUri));
         Assert.InRange(final.DurationSeconds, 30 - 1 / 24.0, 30 + 1 / 24.0);
         Assert.Equal(("h264", 1280, 720, 24.0), (final.Codec, final.Width, final.Height, final.Fps));
@@ -37,7 +38,7 @@ public sealed class FarmEndToEndTests
         var info = await Media.ProbeAsync(video);
         Assert.Equal(("h264", 854, 480), (info.Codec, info.Width, info.Height));
         var chunks = job.Tasks.Where(t => t.Kind == TaskKind.Chunk).OrderBy(t => t.Index).ToList();
-        Assert.Equal(7, chunks.Count);
+        Assert.Equal(6, chunks.Count);
         Assert.All(chunks, c => Assert.Equal(5.0, c.MediaSeconds, 1));
 
         // Both workers ran chunks, and independent chunks overlapped in time.
@@ -131,8 +132,10 @@ public sealed class FarmEndToEndTests
 
         var estimate = await farm.Jobs.EstimateJobAsync(new EstimateJobRequest { Job = new JobRequest { Prompt = ShowcasePrompt } });
 
-        // Beats at 0, 6, 15 and 24 s; chunk starts 0, 5, 9.5, 14.5, 19, 23.5, 28.5 (each new take 0.5 s early for its dissolve).
-        Assert.Equal(7, estimate.Plan.Chunks.Count);
+        // Beats at 0, 6, 15 and 24 s, the end card from 27.5 s; chunk starts 0, 5, 9.458, 14.458, 18.917, 23.417 (each new
+        // take 0.5 s early for its dissolve, each continuous chunk one frame early for the frame it repeats).
+        Assert.Equal(6, estimate.Plan.Chunks.Count);
+        Assert.Equal([0, 5, 9.458, 14.458, 18.917, 23.417], estimate.Plan.Chunks.Select(c => c.StartSeconds).ToArray());
         Assert.Equal([0, 2, 4, 5], estimate.Plan.Chunks.Where(c => c.IsReference).Select(c => c.Index).ToArray());
         Assert.True(estimate.FinishSeconds > 0 && estimate.FinishSeconds < estimate.ExpectedWallSeconds);
         Assert.Equal(2, estimate.Workers);

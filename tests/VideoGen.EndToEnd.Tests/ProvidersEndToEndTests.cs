@@ -55,8 +55,9 @@ public sealed class ProvidersEndToEndTests
         await using var replicate = await ReplicateStandIn.StartAsync();
         await using var farm = await LocalFarm.StartAsync("replicate-32s", ReplicateFarm(replicate));
 
-        var estimate = await farm.Jobs.EstimateJobAsync(new EstimateJobRequest { Job = new JobRequest { Prompt = "a 32 second showcase for a lamp", Model = Wan, Transition = "cut" } });
-        var job = await farm.RunAsync("a 32 second showcase for a lamp", r => (r.Model, r.Transition) = (Wan, "cut"));
+        // The model's arithmetic alone: hard cuts, no end card, every chunk from a reference (no repeated frames).
+        var estimate = await farm.Jobs.EstimateJobAsync(new EstimateJobRequest { Job = new JobRequest { Prompt = "a 32 second showcase for a lamp", Model = Wan, Transition = "cut", EndCard = false, Continuity = Continuity.None } });
+        var job = await farm.RunAsync("a 32 second showcase for a lamp", r => (r.Model, r.Transition, r.EndCard, r.Continuity) = (Wan, "cut", false, Continuity.None));
 
         Assert.True(job.State == JobState.Succeeded, $"job ended {job.State}: {job.Error}\n{farm.Logs()}");
         Assert.Equal(3.15, estimate.CostUsd, 6);
@@ -74,12 +75,12 @@ public sealed class ProvidersEndToEndTests
         await using var replicate = await ReplicateStandIn.StartAsync();
         await using var farm = await LocalFarm.StartAsync("replicate-budget", ReplicateFarm(replicate, workers: 1));
 
-        // Seven 5 s clips at $0.09/s: the dissolves at the three beat boundaries need a seventh chunk for their overlap.
+        // Six 5 s clips at $0.09/s (the chunks reach 28 s: the end card takes the last 2.5 s, entered with a 0.5 s dissolve).
         var error = await Assert.ThrowsAsync<RpcException>(() =>
             farm.SubmitAsync("a 30 second product showcase for a titanium smartwatch", r => (r.Model, r.MaxCostUsd) = (Wan, 2.69)));
 
         Assert.Equal(StatusCode.ResourceExhausted, error.StatusCode);
-        Assert.Contains("$3.15", error.Status.Detail);
+        Assert.Contains("$2.70", error.Status.Detail);
         Assert.Contains("$2.69", error.Status.Detail);
         Assert.Empty((await farm.Jobs.ListJobsAsync(new ListJobsRequest())).Jobs);
         Assert.Empty(replicate.Requests);

@@ -22,6 +22,7 @@ internal sealed record LlmBeat
     [JsonPropertyName("length_seconds")] public double? LengthSeconds { get; init; }
     [JsonPropertyName("shot_description")] public string? ShotDescription { get; init; }
     [JsonPropertyName("image_prompt")] public string? ImagePrompt { get; init; }
+    [JsonPropertyName("voiceover_line")] public string? VoiceoverLine { get; init; }
 }
 
 /// <summary>The strict JSON schema the LLM must answer with (OpenAI structured output).</summary>
@@ -40,13 +41,14 @@ internal static class LlmSpecSchema
         {
             ["type"] = "object",
             ["additionalProperties"] = false,
-            ["required"] = new JsonArray("name", "length_seconds", "shot_description", "image_prompt"),
+            ["required"] = new JsonArray("name", "length_seconds", "shot_description", "image_prompt", "voiceover_line"),
             ["properties"] = new JsonObject
             {
                 ["name"] = Text("Short snake_case name of the beat, e.g. hero_shot."),
                 ["length_seconds"] = new JsonObject { ["type"] = "number", ["description"] = "Length of the beat in seconds (> 0); the beats' lengths should sum to duration_seconds." },
                 ["shot_description"] = Text("What the camera shows during the beat."),
                 ["image_prompt"] = Text("Prompt for one storyboard image of the beat."),
+                ["voiceover_line"] = Text("What the narrator says over the beat, at most 2.5 words per second of the beat; empty for silence."),
             },
         };
         var schema = new JsonObject
@@ -189,6 +191,8 @@ internal static class LlmSpecMapper
                 ShotDescription = Clip(b.ShotDescription!.Trim()),
                 ImagePrompt = Clip(b.ImagePrompt!.Trim()),
                 OnScreenText = RuleBasedPlanner.OnScreenText(TemplateText(template, b.Name, i, beats.Count), subject),
+                // The script is the LLM's; SoundtrackPlanner fits each line to its beat (and writes one where it left none).
+                VoiceoverLine = Clip(new string((b.VoiceoverLine ?? "").Where(c => !char.IsControl(c)).ToArray()).Trim(), 500),
             });
             start += length;
         }

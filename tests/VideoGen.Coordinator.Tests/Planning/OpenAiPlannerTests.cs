@@ -83,6 +83,29 @@ public sealed class OpenAiPlannerTests
     }
 
     [Fact]
+    public async Task PlanAsync_TheLlmWritesTheVoiceover_EachLineFittedToItsBeat()
+    {
+        var answer = JsonNode.Parse(ValidSpec)!;
+        var beats = answer["beats"]!.AsArray();
+        beats[0]!["voiceover_line"] = "Every run starts before the city wakes.";
+        beats[1]!["voiceover_line"] = "";
+        beats[3]!["voiceover_line"] = string.Join(' ', Enumerable.Repeat("far", 60)); // 60 words for a 7.5 s beat
+        await using var server = await OpenAiStandIn.StartAsync((ctx, _, ct) =>
+            OpenAiStandIn.WriteJsonAsync(ctx, 200, OpenAiStandIn.Completion(answer.ToJsonString()), ct));
+        var (request, rules) = Request(RunningShoes);
+        request.Audio = true;
+        rules = Rules.Plan(request);
+
+        var plan = await Planner(server).PlanAsync(request, rules, CancellationToken.None).WaitAsync(Bound);
+
+        Assert.Equal("llm", plan.Spec.Planner);
+        Assert.Equal("Every run starts before the city wakes.", plan.Spec.Beats[0].VoiceoverLine);
+        // A beat the LLM left silent gets the rules' line; an overlong one is cut to 2.5 words per second of its beat.
+        Assert.NotEmpty(plan.Spec.Beats[1].VoiceoverLine);
+        Assert.InRange(plan.Spec.Beats[3].VoiceoverLine.Split(' ', StringSplitOptions.RemoveEmptyEntries).Length, 1, (int)(7.5 * SoundtrackPlanner.WordsPerSecond));
+    }
+
+    [Fact]
     public async Task PlanAsync_SendsModelAndStrictJsonSchema()
     {
         await using var server = await OpenAiStandIn.StartAsync((ctx, _, ct) =>
@@ -101,6 +124,8 @@ public sealed class OpenAiPlannerTests
         Assert.False((bool?)schema["additionalProperties"]);
         Assert.Equal(["template", "subject", "style", "duration_seconds", "beats"], schema["required"]!.AsArray().Select(n => (string)n!).ToArray());
         Assert.Equal(["announcement", "lifestyle_ad", "product_showcase"], schema["properties"]!["template"]!["enum"]!.AsArray().Select(n => (string)n!).ToArray());
+        var beat = schema["properties"]!["beats"]!["items"]!;
+        Assert.Contains("voiceover_line", beat["required"]!.AsArray().Select(n => (string)n!));
         var messages = body["messages"]!.AsArray();
         Assert.Equal("system", (string?)messages[0]!["role"]);
         Assert.Contains("exactly 45 seconds", (string?)messages[0]!["content"]);
