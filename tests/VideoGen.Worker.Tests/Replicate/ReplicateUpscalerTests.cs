@@ -239,38 +239,8 @@ public sealed class ReplicateUpscalerTests : IAsyncLifetime
         return (info.Width, info.Height);
     }
 
-    private ServiceProvider Services(Dictionary<string, string?>? overrides = null)
-    {
-        var settings = new Dictionary<string, string?>
-        {
-            ["Replicate:BaseUrl"] = _standIn.BaseUrl,
-            ["Replicate:ApiToken"] = _standIn.Options.ApiToken,
-            ["Replicate:WaitSeconds"] = "1",
-            ["Replicate:PollSeconds"] = "0.05",
-            ["Replicate:PollMaxSeconds"] = "0.2",
-            ["Replicate:RetryBaseSeconds"] = "0.05",
-            ["Replicate:RetryMaxSeconds"] = "5",
-            ["Replicate:RequestTimeoutSeconds"] = "30",
-        };
-        foreach (var (key, value) in overrides ?? [])
-        {
-            settings[key] = value;
-        }
-
-        var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
-        var services = new ServiceCollection();
-        services.AddSingleton<IConfiguration>(configuration);
-        services.AddLogging(b => b.SetMinimumLevel(LogLevel.Warning));
-        services.AddSingleton(TimeProvider.System);
-        services.AddSingleton(ModelCatalog.Embedded());
-        services.AddSingleton(FfmpegRunner.Silent);
-        services.AddOptions<WorkerOptions>().Configure(o => o.Models = [Upscaler]);
-        services.AddReplicateProvider();
-        services.AddSingleton<ModelRegistry>();
-        var provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true });
-        _ = provider.GetRequiredService<IOptions<ReplicateOptions>>().Value; // validation runs here
-        return provider;
-    }
+    private ServiceProvider Services(Dictionary<string, string?>? overrides = null) =>
+        ReplicateTestServices.Build(_standIn, [Upscaler], overrides, s => s.AddSingleton<ModelRegistry>());
 
     private static UpscaleExecutor Executor(IServiceProvider services, IArtifactStore store) =>
         new(services.GetRequiredService<ModelRegistry>(), store, services.GetRequiredService<FfmpegRunner>());
