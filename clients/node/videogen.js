@@ -25,10 +25,24 @@ function loadJobService() {
   return loaded.videogen.v1.JobService;
 }
 
-function connect(address) {
+// Sends `authorization: Bearer KEY` on every call. An interceptor rather than call credentials: grpc-js
+// attaches call credentials only to TLS channels, and the local farm speaks plaintext on loopback.
+function bearerInterceptor(apiKey) {
+  return (options, nextCall) => new grpc.InterceptingCall(nextCall(options), {
+    start(metadata, listener, next) {
+      metadata.set('authorization', `Bearer ${apiKey}`);
+      next(metadata, listener);
+    },
+  });
+}
+
+// apiKey: the caller's API key; default $VIDEOGEN_API_KEY. None: calls go without one (UNAUTHENTICATED
+// from a coordinator that requires keys).
+function connect(address, apiKey = process.env.VIDEOGEN_API_KEY) {
   const JobService = loadJobService();
   const target = address.replace(/^https?:\/\//, '');
-  return new JobService(target, grpc.credentials.createInsecure());
+  const options = apiKey ? { interceptors: [bearerInterceptor(apiKey)] } : {};
+  return new JobService(target, grpc.credentials.createInsecure(), options);
 }
 
 module.exports = { loadJobService, connect, grpc, PROTO_ROOT };

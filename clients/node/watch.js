@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 'use strict';
 // Submits a prompt to a VideoGen coordinator and follows the job's event stream to its end.
-//   node watch.js --coordinator 127.0.0.1:7070 --prompt "..." [--duration 10]
+//   node watch.js --coordinator 127.0.0.1:7070 --prompt "..." [--duration 10] [--api-key KEY]
+// The API key defaults to $VIDEOGEN_API_KEY.
 // Prints one JSON line per event, then a final {"final": ...} line. Exit 0 when the job
 // succeeded, 1 when it failed or was cancelled, 2 on a usage error, 3 on a gRPC error.
 // A broken stream is resumed from the last sequence seen (WatchJob.after_sequence).
@@ -9,7 +10,7 @@ const crypto = require('crypto');
 const { connect, grpc } = require('./videogen');
 
 function parseArgs(argv) {
-  const args = { coordinator: process.env.VIDEOGEN_COORDINATOR || '127.0.0.1:7070', prompt: null, duration: null };
+  const args = { coordinator: process.env.VIDEOGEN_COORDINATOR || '127.0.0.1:7070', prompt: null, duration: null, apiKey: process.env.VIDEOGEN_API_KEY };
   for (let i = 0; i < argv.length; i++) {
     const [name, inline] = argv[i].split(/=(.*)/s, 2);
     const value = () => (inline !== undefined ? inline : argv[++i]);
@@ -17,6 +18,7 @@ function parseArgs(argv) {
       case '--coordinator': args.coordinator = value(); break;
       case '--prompt': args.prompt = value(); break;
       case '--duration': args.duration = Number(value()); break;
+      case '--api-key': args.apiKey = value(); break;
       case '--help': case '-h': usage(0); break;
       default: usage(2, `unknown argument ${argv[i]}`);
     }
@@ -28,7 +30,7 @@ function parseArgs(argv) {
 
 function usage(code, message) {
   if (message) console.error(`error: ${message}`);
-  console.error('usage: node watch.js --coordinator HOST:PORT --prompt "..." [--duration SECONDS]');
+  console.error('usage: node watch.js --coordinator HOST:PORT --prompt "..." [--duration SECONDS] [--api-key KEY]');
   process.exit(code);
 }
 
@@ -61,7 +63,7 @@ function watchOnce(client, jobId, state) {
 
 async function main() {
   const args = parseArgs(process.argv.slice(2));
-  const client = connect(args.coordinator);
+  const client = connect(args.coordinator, args.apiKey);
   const job = { prompt: args.prompt };
   if (args.duration !== null) job.duration_seconds = args.duration;
 

@@ -20,9 +20,10 @@ def main() -> int:
     parser.add_argument("--coordinator", required=True)
     parser.add_argument("--prompt", required=True)
     parser.add_argument("--duration", type=float, default=12)
+    parser.add_argument("--api-key", help="API key (default: $VIDEOGEN_API_KEY)")
     args = parser.parse_args()
 
-    with VideoGenClient(args.coordinator, timeout=30) as client:
+    with VideoGenClient(args.coordinator, timeout=30, api_key=args.api_key) as client:
         job = client.submit(args.prompt, duration_seconds=args.duration)
 
         # Part of the stream, then drop it (as a client that lost its connection would).

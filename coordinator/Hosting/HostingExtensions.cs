@@ -6,6 +6,7 @@ using Microsoft.Extensions.Options;
 using Grpc.AspNetCore.Web;
 using Prometheus;
 using VideoGen.Contracts.Catalog;
+using VideoGen.Coordinator.Access;
 using VideoGen.Coordinator.Events;
 using VideoGen.Coordinator.Membership;
 using VideoGen.Coordinator.Observability;
@@ -49,7 +50,7 @@ public static partial class HostingExtensions
             o.MaxSendMessageSize = GrpcLimits.MaxSendMessageBytes;
         }).AddJsonTranscoding(o =>
             // Error bodies carry the status details (google.rpc.BadRequest names the field).
-            o.TypeRegistry = Google.Protobuf.Reflection.TypeRegistry.FromMessages(Google.Rpc.BadRequest.Descriptor, Google.Rpc.ErrorInfo.Descriptor));
+            o.TypeRegistry = Google.Protobuf.Reflection.TypeRegistry.FromMessages(Google.Rpc.BadRequest.Descriptor, Google.Rpc.ErrorInfo.Descriptor, Google.Rpc.QuotaFailure.Descriptor, Google.Rpc.RetryInfo.Descriptor));
         // grpc.health.v1.Health: "" and videogen.v1.JobService report the orchestrator's readiness.
         builder.Services.AddGrpcHealthChecks()
             .AddCheck<OrchestratorHealthCheck>("orchestrator");
@@ -95,6 +96,7 @@ public static partial class HostingExtensions
             sp.GetRequiredService<RuleBasedPlanner>()));
         builder.Services.AddHostedService<OrchestratorHost>();
         builder.Services.AddMembership(builder.Configuration);
+        builder.Services.AddAccessControl();
         return builder;
     }
 
@@ -116,6 +118,7 @@ public static partial class HostingExtensions
         // gRPC-Web (application/grpc-web and -text) for every service, on both endpoints.
         app.UseGrpcWeb(new GrpcWebOptions { DefaultEnabled = true });
         app.MapGrpcService<JobGrpcService>();
+        app.MapGrpcService<KeyGrpcService>();
         app.MapGrpcService<MembershipGrpcService>();
         app.MapGrpcReflectionService();
         app.MapGrpcHealthChecksService();

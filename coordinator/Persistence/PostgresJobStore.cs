@@ -13,7 +13,7 @@ namespace VideoGen.Coordinator.Persistence;
 /// whole batch in one (implicit) transaction; a very large commit is split into several batches
 /// inside one explicit transaction. The tables are created at start if missing.
 /// </summary>
-public sealed class PostgresJobStore : IJobStore
+public sealed partial class PostgresJobStore : IJobStore, Access.IApiKeyStore
 {
     /// <summary>Statements per batch; a commit with more runs several batches in one explicit transaction.</summary>
     public const int DefaultMaxBatchStatements = 1000;
@@ -234,7 +234,7 @@ public sealed class PostgresJobStore : IJobStore
         using (var batch = new NpgsqlBatch(connection, tx))
         {
             batch.BatchCommands.Add(new NpgsqlBatchCommand("SELECT pg_advisory_xact_lock(hashtext('videogen.jobstore.schema'))"));
-            foreach (var statement in Schema)
+            foreach (var statement in Schema.Concat(ApiKeysSchema))
             {
                 batch.BatchCommands.Add(new NpgsqlBatchCommand(statement));
             }

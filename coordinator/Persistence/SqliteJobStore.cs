@@ -9,7 +9,7 @@ namespace VideoGen.Coordinator.Persistence;
 /// a few indexed columns; events as protobuf bytes keyed by (job, sequence). The orchestrator commits
 /// a whole batch of changes in one transaction (group commit).
 /// </summary>
-public sealed class SqliteJobStore : IJobStore
+public sealed partial class SqliteJobStore : IJobStore, Access.IApiKeyStore
 {
     private readonly string _connectionString;
     private readonly SqliteConnection _writer;
@@ -39,6 +39,7 @@ public sealed class SqliteJobStore : IJobStore
               body BLOB NOT NULL,
               PRIMARY KEY (job_id, seq)) WITHOUT ROWID;
             """);
+        Execute(_writer, ApiKeysSchema);
     }
 
     public void Commit(IReadOnlyCollection<Job> jobs, IReadOnlyCollection<JobEvent> events)

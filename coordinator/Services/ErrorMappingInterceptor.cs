@@ -15,7 +15,8 @@ public sealed class JobNotFoundException(string jobId) : Exception($"job '{Input
 /// <summary>
 /// Maps domain errors to gRPC status codes in one place: validation → INVALID_ARGUMENT with
 /// google.rpc.BadRequest field violations (and the field in the message, for clients that read
-/// only the message), budgets → RESOURCE_EXHAUSTED, unknown jobs → NOT_FOUND. Anything else becomes
+/// only the message), budgets → RESOURCE_EXHAUSTED, quotas → RESOURCE_EXHAUSTED with google.rpc.QuotaFailure
+/// and RetryInfo, unknown jobs → NOT_FOUND. Anything else becomes
 /// INTERNAL without a stack trace.
 /// </summary>
 public sealed partial class ErrorMappingInterceptor(ILogger<ErrorMappingInterceptor> log) : Interceptor
@@ -62,6 +63,15 @@ public sealed partial class ErrorMappingInterceptor(ILogger<ErrorMappingIntercep
                 }.ToRpcException();
             case BudgetExceededException b:
                 return new Google.Rpc.Status { Code = (int)Code.ResourceExhausted, Message = b.Message }.ToRpcException();
+            case Access.QuotaExceededException q:
+                var quota = new QuotaFailure();
+                quota.Violations.Add(new QuotaFailure.Types.Violation { Subject = $"tenant:{q.Tenant}/{q.Quota}", Description = q.Description });
+                return new Google.Rpc.Status
+                {
+                    Code = (int)Code.ResourceExhausted,
+                    Message = q.Message,
+                    Details = { Any.Pack(quota), Any.Pack(new RetryInfo { RetryDelay = Duration.FromTimeSpan(q.RetryAfter < TimeSpan.Zero ? TimeSpan.Zero : q.RetryAfter) }) },
+                }.ToRpcException();
             case JobNotFoundException n:
                 return new RpcException(new Grpc.Core.Status(StatusCode.NotFound, n.Message));
             case OperationCanceledException when context.CancellationToken.IsCancellationRequested:

@@ -1,6 +1,7 @@
 using Grpc.Core;
 using VideoGen.Contracts.Catalog;
 using VideoGen.Contracts.V1;
+using VideoGen.Coordinator.Access;
 using VideoGen.Coordinator.Events;
 using VideoGen.Coordinator.Persistence;
 using VideoGen.Coordinator.Planning;
@@ -8,13 +9,18 @@ using VideoGen.Coordinator.Scheduling;
 
 namespace VideoGen.Coordinator.Services;
 
-/// <summary>The public job API: validate, map, delegate to the planner and the orchestrator.</summary>
+/// <summary>
+/// The public job API: validate, map, delegate to the planner and the orchestrator. Every call arrives
+/// authenticated (<see cref="ApiKeyInterceptor"/>): a client key acts for its own tenant, and another tenant's
+/// job answers NOT_FOUND, exactly as an unknown one.
+/// </summary>
 internal sealed class JobGrpcService(
     Orchestrator orchestrator,
     RuleBasedPlanner rules,
     IJobStore store,
     JobEventHub hub,
-    IFarmMetrics metrics) : JobService.JobServiceBase
+    IFarmMetrics metrics,
+    TenantQuotas quotas) : JobService.JobServiceBase
 {
     private const string ImageModel = ModelCatalog.ProceduralImageModel;
 
@@ -26,8 +32,10 @@ internal sealed class JobGrpcService(
             InputText.RequireId("request_id", request.RequestId);
         }
 
+        var caller = Caller.Of(context);
         var job = request.Job ?? new JobRequest();
         var plan = rules.Plan(job);
+        job.Tenant = TenantOf(caller, job.Tenant, "job.tenant");
         var cost = ChunkPlanner.Cost(plan);
         if (job.HasMaxCostUsd && Budget.Exceeds(cost, job.MaxCostUsd))
         {
@@ -35,7 +43,13 @@ internal sealed class JobGrpcService(
             throw new BudgetExceededException(cost, job.MaxCostUsd);
         }
 
-        var (accepted, created) = await orchestrator.SubmitAsync(request.RequestId, job, plan);
+        var (accepted, created) = await quotas.AdmitAsync(job.Tenant, request.RequestId, cost, () => orchestrator.SubmitAsync(request.RequestId, job, plan), context.CancellationToken);
+        if (!caller.Sees(accepted.Request.Tenant))
+        {
+            // The request id is another tenant's: say so without showing that tenant's job.
+            throw new RpcException(new Status(StatusCode.AlreadyExists, "request_id is already used by another tenant's job; use a new request id"));
+        }
+
         return new SubmitJobResponse { Job = accepted, Created = created };
     }
 
@@ -59,7 +73,7 @@ internal sealed class JobGrpcService(
     }
 
     public override Task<GetJobResponse> GetJob(GetJobRequest request, ServerCallContext context) =>
-        Task.FromResult(new GetJobResponse { Job = Find(request.JobId) });
+        Task.FromResult(new GetJobResponse { Job = Find(request.JobId, context) });
 
     public override Task<ListJobsResponse> ListJobs(ListJobsRequest request, ServerCallContext context)
     {
@@ -94,7 +108,9 @@ internal sealed class JobGrpcService(
             after = cursor;
         }
 
-        var page = store.List(request.State, request.Tenant, after, size);
+        var caller = Caller.Of(context);
+        var tenant = caller.IsAdmin ? request.Tenant : TenantOf(caller, request.Tenant, "tenant");
+        var page = store.List(request.State, tenant, after, size);
         var response = new ListJobsResponse { NextPageToken = page.Next?.Encode() ?? "" };
         foreach (var job in page.Jobs)
         {
@@ -109,7 +125,7 @@ internal sealed class JobGrpcService(
 
     public override async Task<CancelJobResponse> CancelJob(CancelJobRequest request, ServerCallContext context)
     {
-        Find(request.JobId);
+        Find(request.JobId, context);
         var job = await orchestrator.CancelAsync(request.JobId) ?? throw new JobNotFoundException(request.JobId);
         return new CancelJobResponse { Job = job };
     }
@@ -121,7 +137,7 @@ internal sealed class JobGrpcService(
             throw new RequestValidationException([new("after_sequence", "must be >= 0")]);
         }
 
-        Find(request.JobId);
+        Find(request.JobId, context);
         var token = context.CancellationToken;
         var last = request.AfterSequence;
         while (true)
@@ -214,10 +230,36 @@ internal sealed class JobGrpcService(
         return new DrainWorkerResponse { Worker = orchestrator.Workers.FirstOrDefault(w => w.WorkerId == request.WorkerId) };
     }
 
-    private Job Find(string jobId)
+    /// <summary>The job, when the caller may see it; NOT_FOUND for an unknown job and for another tenant's alike.</summary>
+    private Job Find(string jobId, ServerCallContext context)
     {
         InputText.RequireId("job_id", jobId);
-        return orchestrator.GetJob(jobId) ?? throw new JobNotFoundException(jobId);
+        var job = orchestrator.GetJob(jobId);
+        return job is not null && Caller.Of(context).Sees(job.Request?.Tenant ?? "") ? job : throw new JobNotFoundException(jobId);
+    }
+
+    /// <summary>
+    /// The tenant a call acts for: a client key's own (a request naming another is refused); for an admin, the
+    /// requested one or else the key's own. The request's value is validated first (INVALID_ARGUMENT names <paramref name="field"/>).
+    /// </summary>
+    private static string TenantOf(Caller caller, string requested, string field)
+    {
+        if (requested.Length > 0 && !PlanningLimits.IsTenantName(requested))
+        {
+            throw new RequestValidationException([new(field, $"must match [a-z0-9][a-z0-9_-]{{0,{PlanningLimits.MaxTenantLength - 1}}}; got '{InputText.Quote(requested)}'")]);
+        }
+
+        if (requested.Length == 0)
+        {
+            return caller.Tenant;
+        }
+
+        if (!caller.Sees(requested))
+        {
+            throw new RpcException(new Status(StatusCode.PermissionDenied, $"{field} '{requested}' is not this API key's tenant ('{caller.Tenant}')"));
+        }
+
+        return requested;
     }
 
     private static bool IsTerminal(JobEvent e) =>

@@ -13,7 +13,7 @@ public sealed class ClientsEndToEndTests
 
         await using var cli = ServerProcess.StartDotnet("cli", RepoPaths.CliDll,
             ["--coordinator", farm.CoordinatorAddress, "submit", "Announce our new store opening, 12 seconds", "--out", output],
-            Path.Combine(farm.Directory, "cli.log"));
+            Path.Combine(farm.Directory, "cli.log"), environment: farm.ClientEnvironment);
         var exit = await cli.WaitForExitAsync(TimeSpan.FromMinutes(3));
 
         Assert.True(exit == 0, cli.Output);
@@ -28,7 +28,7 @@ public sealed class ClientsEndToEndTests
 
         await using var cli = ServerProcess.StartDotnet("cli", RepoPaths.CliDll,
             ["--coordinator", farm.CoordinatorAddress, "submit", "a showcase", "--duration", "900"],
-            Path.Combine(farm.Directory, "cli.log"));
+            Path.Combine(farm.Directory, "cli.log"), environment: farm.ClientEnvironment);
 
         Assert.Equal(3, await cli.WaitForExitAsync(TimeSpan.FromSeconds(60)));
         Assert.Contains("INVALID_ARGUMENT", cli.Output);
@@ -42,7 +42,7 @@ public sealed class ClientsEndToEndTests
 
         await using var node = ServerProcess.Start("node", "node",
             [Path.Combine(RepoPaths.Root, "clients", "node", "watch.js"), "--coordinator", $"127.0.0.1:{farm.GrpcPort}", "--prompt", "a showcase for a lamp", "--duration", "5"],
-            Path.Combine(farm.Directory, "node.log"));
+            Path.Combine(farm.Directory, "node.log"), environment: farm.ClientEnvironment);
         var exit = await node.WaitForExitAsync(TimeSpan.FromMinutes(2));
 
         Assert.True(exit == 0, node.Output);
@@ -64,7 +64,7 @@ public sealed class ClientsEndToEndTests
 
         await using var client = ServerProcess.Start("python", "/usr/bin/python3",
             [Path.Combine(python, "check.py"), "--coordinator", $"127.0.0.1:{farm.GrpcPort}", "--prompt", "Announce our new store opening", "--duration", "12"],
-            Path.Combine(farm.Directory, "python.log"), workingDirectory: python);
+            Path.Combine(farm.Directory, "python.log"), workingDirectory: python, environment: farm.ClientEnvironment);
         var exit = await client.WaitForExitAsync(TimeSpan.FromMinutes(3));
 
         Assert.True(exit == 0, client.Output + farm.Logs());

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.RegularExpressions;
 using Grpc.Core;
+using Grpc.Core.Interceptors;
 using Grpc.Net.Client;
 using VideoGen.Contracts.V1;
 using VideoGen.EndToEnd.Tests.Infrastructure;
@@ -30,10 +31,26 @@ public sealed class FarmHealingEndToEndTests
                 ["Procedural__LatencySeconds"] = "2",
                 ["VIDEOGEN_COORDINATOR_DLL"] = RepoPaths.CoordinatorDll,
                 ["VIDEOGEN_WORKER_DLL"] = RepoPaths.WorkerDll,
+                // farm up leaves a copy of its admin key for the CLI here, not in the user's home.
+                ["VIDEOGEN_CONFIG_DIR"] = Path.Combine(directory, "config"),
             });
         await cli.WaitForLineAsync("^farm ready:", TimeSpan.FromSeconds(150));
+        // Zero-config credentials: the farm made its admin key (0600) and the CLI's copy for this address.
+        var keyFile = Path.Combine(directory, "farm", "admin.key");
+        if (!OperatingSystem.IsWindows())
+        {
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(keyFile));
+        }
+
+        var adminKey = File.ReadAllLines(keyFile)[0];
+        Assert.Equal(adminKey, File.ReadAllLines(Path.Combine(directory, "config", "credentials", $"127.0.0.1_{port}"))[0]);
+        Assert.DoesNotContain(adminKey, cli.Output);
         using var channel = GrpcChannel.ForAddress(address);
-        var jobs = new JobService.JobServiceClient(channel);
+        var jobs = new JobService.JobServiceClient(channel.Intercept(metadata =>
+        {
+            metadata.Add("authorization", "Bearer " + adminKey);
+            return metadata;
+        }));
 
         var job = (await jobs.SubmitJobAsync(new SubmitJobRequest
         {

@@ -20,6 +20,7 @@ public sealed class RestEndToEndTests
     {
         await using var farm = await LocalFarm.StartAsync("rest", new FarmOptions { Workers = 1 });
         using var http = new HttpClient { BaseAddress = new Uri(farm.CoordinatorHttpAddress), Timeout = TimeSpan.FromMinutes(3) };
+        http.DefaultRequestHeaders.Authorization = new("Bearer", farm.AdminKey);
 
         // GET /v1/templates
         using (var templates = await GetJsonAsync(http, "/v1/templates"))

@@ -1,10 +1,11 @@
 using Grpc.Core;
+using Grpc.Core.Interceptors;
 using Grpc.Net.Client;
 using VideoGen.Contracts.V1;
 
 namespace VideoGen.Cli.Client;
 
-/// <summary>The channel to the coordinator and the JobService client over it.</summary>
+/// <summary>The channel to the coordinator and the JobService and KeyService clients over it, sending the API key on every call.</summary>
 public sealed class CoordinatorConnection : IDisposable
 {
     public const string DefaultAddress = "http://127.0.0.1:7070";
@@ -12,16 +13,26 @@ public sealed class CoordinatorConnection : IDisposable
 
     private readonly GrpcChannel _channel;
 
-    public CoordinatorConnection(string address)
+    public CoordinatorConnection(string address, string? apiKey = null)
     {
         Address = Normalize(address);
         _channel = GrpcChannel.ForAddress(Address);
-        Jobs = new JobService.JobServiceClient(_channel);
+        var invoker = apiKey is null
+            ? _channel.CreateCallInvoker()
+            : _channel.Intercept(metadata =>
+            {
+                metadata.Add("authorization", "Bearer " + apiKey);
+                return metadata;
+            });
+        Jobs = new JobService.JobServiceClient(invoker);
+        Keys = new KeyService.KeyServiceClient(invoker);
     }
 
     public string Address { get; }
 
     public JobService.JobServiceClient Jobs { get; }
+
+    public KeyService.KeyServiceClient Keys { get; }
 
     /// <summary>--coordinator wins, then $VIDEOGEN_COORDINATOR, then http://127.0.0.1:7070.</summary>
     public static string ResolveAddress(string? option, string? environment) =>

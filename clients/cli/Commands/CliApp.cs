@@ -104,6 +104,9 @@ public static class CliApp
             "workers" => JobCommands.WorkersAsync(context, cancellationToken),
             "templates" => JobCommands.TemplatesAsync(context, cancellationToken),
             "drain" => JobCommands.DrainAsync(context, cancellationToken),
+            "keys create" => KeyCommands.CreateAsync(context, cancellationToken),
+            "keys list" => KeyCommands.ListAsync(context, cancellationToken),
+            "keys revoke" => KeyCommands.RevokeAsync(context, cancellationToken),
             _ => throw new UsageException($"unknown command '{command.Name}'"),
         };
     }

@@ -20,7 +20,11 @@ public sealed class CommandContext(ParsedCommand parsed, TextWriter output, Text
     public string CoordinatorAddress { get; } = CoordinatorConnection.Normalize(CoordinatorConnection.ResolveAddress(
         parsed.Get(CommandCatalog.Coordinator.Name), Environment.GetEnvironmentVariable(CoordinatorConnection.AddressVariable)));
 
-    public CoordinatorConnection Coordinator => _connection ??= new CoordinatorConnection(CoordinatorAddress);
+    /// <summary>--api-key, $VIDEOGEN_API_KEY, or the key a local farm stored for this coordinator; null when none.</summary>
+    public string? ApiKey => Credentials.Resolve(
+        Parsed.Get(CommandCatalog.ApiKey.Name), Environment.GetEnvironmentVariable(Credentials.KeyVariable), CoordinatorAddress, Credentials.ConfigDirectory());
+
+    public CoordinatorConnection Coordinator => _connection ??= new CoordinatorConnection(CoordinatorAddress, ApiKey);
 
     public void Dispose() => _connection?.Dispose();
 }

@@ -21,11 +21,13 @@ public static class CommandCatalog
 {
     public static readonly OptionSpec Coordinator = new("coordinator", "ADDRESS",
         "coordinator gRPC address (default: $VIDEOGEN_COORDINATOR or http://127.0.0.1:7070)");
+    public static readonly OptionSpec ApiKey = new("api-key", "KEY",
+        "API key (default: $VIDEOGEN_API_KEY, or the admin key of a local farm on this address)");
     public static readonly OptionSpec Json = new("json", null, "print JSON, one object per line");
     public static readonly OptionSpec Help = new("help", null, "show help");
 
     /// <summary>Options every command accepts, wherever they appear on the line.</summary>
-    public static readonly IReadOnlyList<OptionSpec> GlobalOptions = [Coordinator, Json, Help];
+    public static readonly IReadOnlyList<OptionSpec> GlobalOptions = [Coordinator, ApiKey, Json, Help];
 
     /// <summary>Options that describe a job; shared by <c>submit</c> and <c>estimate</c>.</summary>
     public static readonly IReadOnlyList<OptionSpec> JobSpecOptions =
@@ -35,7 +37,7 @@ public static class CommandCatalog
         new("model", "NAME", "video model from the coordinator's catalog"),
         new("continuity", "strict|beat|none", "how chunks continue each other (default beat)"),
         new("priority", "N", "-100..100, higher runs first (default 0)"),
-        new("tenant", "NAME", "who the job is for (default \"default\")"),
+        new("tenant", "NAME", "who the job is for (default: the API key's tenant; only an admin key may name another)"),
         new("max-cost", "USD", "refuse the job when its estimate costs more"),
         new("resolution", "480p|720p|1080p", "output resolution of the finished ad (default: the coordinator's, 720p)"),
         new("transition", "NAME", "between takes: cut, dissolve, fade_black, wipe or zoom (default: the template's)"),
@@ -94,6 +96,18 @@ public static class CommandCatalog
     public static readonly CommandSpec Drain = new("drain",
         "drain a worker: it finishes its running tasks and gets no new ones", ["WORKER"], []);
 
+    public static readonly CommandSpec KeysCreate = new("keys create",
+        "make an API key (admin); prints the key once: store it now", [],
+        [
+            new("tenant", "NAME", "the tenant of the key's jobs (required)"),
+            new("role", "client|admin", "client (default): its tenant's jobs; admin: everything"),
+        ]);
+
+    public static readonly CommandSpec KeysList = new("keys list", "list API keys (admin; never the keys themselves)", [],
+        [new("all", null, "include revoked keys")]);
+
+    public static readonly CommandSpec KeysRevoke = new("keys revoke", "revoke an API key by its id (admin)", ["KEY_ID"], []);
+
     public static readonly IReadOnlyList<CommandSpec> All =
-        [FarmUp, Submit, Watch, Get, List, Cancel, Estimate, Workers, Drain, Templates];
+        [FarmUp, Submit, Watch, Get, List, Cancel, Estimate, Workers, Drain, Templates, KeysCreate, KeysList, KeysRevoke];
 }

@@ -1,3 +1,4 @@
+using VideoGen.Cli.Client;
 using VideoGen.Cli.Farm;
 
 namespace VideoGen.Cli.Commands;
@@ -29,7 +30,13 @@ public static class FarmCommand
         var workerDll = ServerLocator.Locate(ServerLocator.WorkerProject, parsed.Get("worker-dll"),
             Environment.GetEnvironmentVariable(ServerLocator.WorkerVariable), baseDirectory);
 
-        var supervisor = new FarmSupervisor(layout, coordinatorDll, workerDll, context.Output, context.Errors)
+        // Zero-config credentials: the farm's admin key (kept across restarts of the farm) is the coordinator's
+        // bootstrap key, and a copy for this coordinator's address in the user's config folder lets every
+        // videogen command on this machine use it without flags.
+        var adminKey = Credentials.LoadOrCreate(layout.AdminKeyFile);
+        var userCopy = Credentials.CredentialFile(Credentials.ConfigDirectory(), layout.CoordinatorUrl);
+        Credentials.WriteSecret(userCopy, adminKey);
+        var supervisor = new FarmSupervisor(layout, coordinatorDll, workerDll, context.Output, context.Errors, adminKey)
         {
             ReadyTimeout = TimeSpan.FromSeconds(readyTimeout),
             Json = context.Json,

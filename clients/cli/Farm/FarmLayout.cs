@@ -12,6 +12,9 @@ public sealed record FarmLayout(int Workers, int Port, string Directory, int? Sl
 
     public string LogsDirectory => Path.Combine(Directory, "logs");
 
+    /// <summary>The farm's admin API key (0600): the coordinator's bootstrap admin key, made at the first <c>farm up</c>.</summary>
+    public string AdminKeyFile => Path.Combine(Directory, "admin.key");
+
     public static string WorkerId(int index) => $"worker-{index}";
 
     public IEnumerable<string> WorkerIds => Enumerable.Range(1, Workers).Select(WorkerId);
@@ -24,6 +27,8 @@ public sealed record FarmLayout(int Workers, int Port, string Directory, int? Sl
         "--Coordinator:HttpUrl=http://127.0.0.1:0",
         $"--Coordinator:DataDirectory={Path.Combine(Directory, "coordinator")}",
         $"--Storage:LocalRoot={ArtifactsDirectory}",
+        // The path, not the key: command lines are visible to every user of the machine.
+        $"--Coordinator:Auth:BootstrapAdminKeyFile={AdminKeyFile}",
     ];
 
     public IReadOnlyList<string> WorkerArguments(int index)

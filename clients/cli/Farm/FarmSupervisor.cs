@@ -15,7 +15,7 @@ namespace VideoGen.Cli.Farm;
 /// the farm with its log's last lines. A restarted worker rejoins and gets work again; a
 /// restarted coordinator resumes every job from its store.
 /// </summary>
-public sealed class FarmSupervisor(FarmLayout layout, string coordinatorDll, string workerDll, TextWriter output, TextWriter errors)
+public sealed class FarmSupervisor(FarmLayout layout, string coordinatorDll, string workerDll, TextWriter output, TextWriter errors, string? adminKey = null)
 {
     private static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(10);
 
@@ -119,7 +119,7 @@ public sealed class FarmSupervisor(FarmLayout layout, string coordinatorDll, str
 
     private async Task WaitUntilReadyAsync(IReadOnlyList<ChildProcess> children, CancellationToken stop)
     {
-        using var connection = new CoordinatorConnection(layout.CoordinatorUrl);
+        using var connection = new CoordinatorConnection(layout.CoordinatorUrl, adminKey);
         var expected = layout.WorkerIds.ToHashSet(StringComparer.Ordinal);
         var deadline = DateTime.UtcNow + ReadyTimeout;
         var lastReady = -1;

@@ -11,6 +11,8 @@ public static class Names
 
     public static string Of(Continuity continuity) => Trim(continuity.ToString(), nameof(Continuity));
 
+    public static string Of(KeyRole role) => Trim(role.ToString(), nameof(KeyRole));
+
     public static bool IsTerminal(JobState state) =>
         state is JobState.Succeeded or JobState.Failed or JobState.Cancelled;
 

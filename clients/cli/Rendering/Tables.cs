@@ -36,6 +36,15 @@ public static class Tables
             Num(w.TasksFailed), w.BlocklistedJobs > 0 ? $"{w.BlocklistedJobs} job(s)" : "-", string.Join(",", w.Models),
         ]));
 
+    public static string Keys(IEnumerable<ApiKeyInfo> keys) => Table(
+        ["KEY", "TENANT", "ROLE", "CREATED", "REVOKED"],
+        keys.Select(k => (IReadOnlyList<string>)
+        [
+            k.KeyId, k.Tenant, Names.Of(k.Role),
+            k.CreatedAt?.ToDateTime().ToString("yyyy-MM-dd HH:mm:ss'Z'", Invariant) ?? "-",
+            k.RevokedAt?.ToDateTime().ToString("yyyy-MM-dd HH:mm:ss'Z'", Invariant) ?? "-",
+        ]));
+
     public static string Templates(IEnumerable<TemplateInfo> templates) => Table(
         ["TEMPLATE", "DEFAULT", "BEATS", "DESCRIPTION"],
         templates.Select(t => (IReadOnlyList<string>)

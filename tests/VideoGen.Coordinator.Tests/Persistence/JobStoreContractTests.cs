@@ -1,5 +1,6 @@
 using Google.Protobuf.WellKnownTypes;
 using VideoGen.Contracts.V1;
+using VideoGen.Coordinator.Access;
 using VideoGen.Coordinator.Persistence;
 using Xunit.Abstractions;
 using TaskStatus = VideoGen.Contracts.V1.TaskStatus;
@@ -289,6 +290,45 @@ public abstract class JobStoreContractTests : IAsyncLifetime
         Assert.All(reads, r => Assert.True(r > 0));
         Assert.Equal(commits, store.Get("job-1")!.LastSequence);
         Assert.Equal(commits, store.Events("job-1", 0).Count);
+    }
+
+    [Fact]
+    public async Task ApiKeys_AddFindListRevoke_AndTheKeyItselfIsNeverStored()
+    {
+        var store = (IApiKeyStore)await StoreAsync();
+        var key = ApiKeyMaterial.NewKey();
+        var record = new ApiKeyRecord("key-000000000001", ApiKeyMaterial.Hash(key), "acme", KeyRoles.Client, T0, null);
+        var admin = new ApiKeyRecord("key-000000000002", ApiKeyMaterial.Hash(ApiKeyMaterial.NewKey()), "ops", KeyRoles.Admin, T0.AddMinutes(1), null);
+
+        store.AddKey(record);
+        store.AddKey(admin);
+
+        Assert.Equal(record, store.FindKeyByHash(ApiKeyMaterial.Hash(key)));
+        Assert.Null(store.FindKeyByHash(ApiKeyMaterial.Hash(key + "x")));
+        Assert.Equal(["key-000000000002", "key-000000000001"], store.ListKeys(includeRevoked: false).Select(k => k.KeyId));
+        Assert.DoesNotContain(store.ListKeys(includeRevoked: true), k => k.Hash == key || k.KeyId == key);
+
+        var revoked = store.RevokeKey("key-000000000001", T0.AddMinutes(5));
+        var again = store.RevokeKey("key-000000000001", T0.AddMinutes(9));
+
+        Assert.Equal(T0.AddMinutes(5), revoked!.RevokedAt);
+        Assert.Equal(T0.AddMinutes(5), again!.RevokedAt); // the first revocation stands
+        Assert.Equal(T0.AddMinutes(5), store.FindKeyByHash(ApiKeyMaterial.Hash(key))!.RevokedAt);
+        Assert.Equal(["key-000000000002"], store.ListKeys(includeRevoked: false).Select(k => k.KeyId));
+        Assert.Equal(2, store.ListKeys(includeRevoked: true).Count);
+        Assert.Null(store.RevokeKey("key-unknown", T0));
+    }
+
+    [Fact]
+    public async Task ApiKeys_SurviveAReopen_AndAHashIsUnique()
+    {
+        var key = ApiKeyMaterial.NewKey();
+        var first = (IApiKeyStore)await StoreAsync();
+        first.AddKey(new ApiKeyRecord("key-00000000000a", ApiKeyMaterial.Hash(key), "acme", KeyRoles.Admin, T0, null));
+
+        Assert.ThrowsAny<Exception>(() => first.AddKey(new ApiKeyRecord("key-00000000000b", ApiKeyMaterial.Hash(key), "acme", KeyRoles.Client, T0, null)));
+        var reopened = (IApiKeyStore)await StoreAsync();
+        Assert.Equal(KeyRoles.Admin, reopened.FindKeyByHash(ApiKeyMaterial.Hash(key))!.Role);
     }
 }
 

@@ -1,6 +1,8 @@
 using System.Net;
 using System.Net.Sockets;
+using System.Security.Cryptography;
 using Grpc.Core;
+using Grpc.Core.Interceptors;
 using Grpc.Net.Client;
 using VideoGen.Contracts.V1;
 
@@ -23,6 +25,8 @@ public sealed class FarmOptions
 /// <summary>
 /// A real farm for a test: one coordinator and N workers as separate processes on loopback, with
 /// their own data folder, artifact folder and free ports. Each process logs to the farm's folder.
+/// The coordinator requires API keys: the farm makes a random bootstrap admin key (<see cref="AdminKey"/>),
+/// hands it to the coordinator in its environment, and <see cref="Jobs"/> sends it on every call.
 /// </summary>
 public sealed class LocalFarm : IAsyncDisposable
 {
@@ -36,8 +40,32 @@ public sealed class LocalFarm : IAsyncDisposable
         GrpcPort = FreePort();
         CoordinatorAddress = $"http://127.0.0.1:{GrpcPort}";
         Channel = GrpcChannel.ForAddress(CoordinatorAddress);
-        Jobs = new JobService.JobServiceClient(Channel);
+        Jobs = JobsFor(AdminKey);
     }
+
+    /// <summary>The coordinator's bootstrap admin key (random per farm; the log scan looks for it).</summary>
+    public string AdminKey { get; } = NewKey();
+
+    /// <summary>A key in the coordinator's format ("vg_" and 43 base64url characters).</summary>
+    public static string NewKey() =>
+        "vg_" + Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+
+    /// <summary>A JobService client on the farm's channel that sends <paramref name="apiKey"/> (none: no key).</summary>
+    public JobService.JobServiceClient JobsFor(string? apiKey) => new(WithKey(apiKey));
+
+    /// <summary>A KeyService client that sends <paramref name="apiKey"/> (default: the admin key).</summary>
+    public KeyService.KeyServiceClient KeysFor(string? apiKey = null) => new(WithKey(apiKey ?? AdminKey));
+
+    /// <summary>The environment a client process needs to call this farm: its admin key.</summary>
+    public Dictionary<string, string> ClientEnvironment => new() { ["VIDEOGEN_API_KEY"] = AdminKey };
+
+    private CallInvoker WithKey(string? apiKey) => apiKey is null
+        ? Channel.CreateCallInvoker()
+        : Channel.Intercept(metadata =>
+        {
+            metadata.Add("authorization", "Bearer " + apiKey);
+            return metadata;
+        });
 
     public string Directory { get; }
 
@@ -92,7 +120,9 @@ public sealed class LocalFarm : IAsyncDisposable
             args[k] = v;
         }
 
-        Coordinator = ServerProcess.StartDotnet("coordinator", RepoPaths.CoordinatorDll, ToArgs(args), Path.Combine(Directory, "coordinator.log"));
+        // The key goes in the environment, not on the command line.
+        Coordinator = ServerProcess.StartDotnet("coordinator", RepoPaths.CoordinatorDll, ToArgs(args), Path.Combine(Directory, "coordinator.log"),
+            environment: new Dictionary<string, string> { ["Coordinator__Auth__BootstrapAdminKey"] = AdminKey });
         var listening = await Coordinator.WaitForLineAsync(@"coordinator listening (.*)$", TimeSpan.FromSeconds(60));
         CoordinatorHttpAddress = listening.Groups[1].Value.Split(' ', StringSplitOptions.RemoveEmptyEntries)
             .First(a => !a.EndsWith($":{GrpcPort}", StringComparison.Ordinal));
