@@ -11,7 +11,8 @@ public class FarmTests
 
         Assert.Equal(
             ["--Coordinator:GrpcUrl=http://127.0.0.1:7171", "--Coordinator:HttpUrl=http://127.0.0.1:0",
-             "--Coordinator:DataDirectory=/f/coordinator", "--Storage:LocalRoot=/f/artifacts"],
+             "--Coordinator:DataDirectory=/f/coordinator", "--Storage:LocalRoot=/f/artifacts",
+             "--Coordinator:Auth:BootstrapAdminKeyFile=/f/admin.key"],
             layout.CoordinatorArguments());
         Assert.Equal(
             ["--Worker:Id=worker-2", "--Worker:Coordinator=http://127.0.0.1:7171", "--Storage:LocalRoot=/f/artifacts",

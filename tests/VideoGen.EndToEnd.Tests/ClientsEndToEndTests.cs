@@ -36,6 +36,46 @@ public sealed class ClientsEndToEndTests
     }
 
     [Fact]
+    public async Task Cli_KeysCreateListRevoke_TheNewKeyWorksUntilRevoked()
+    {
+        await using var farm = await LocalFarm.StartAsync("cli-keys", new FarmOptions { Workers = 0 });
+
+        var created = await CliAsync(farm, farm.ClientEnvironment, "keys", "create", "--tenant", "acme", "--json");
+        using var json = System.Text.Json.JsonDocument.Parse(created.Lines.Last(l => l.Length > 0));
+        var key = json.RootElement.GetProperty("key").GetString()!;
+        var keyId = json.RootElement.GetProperty("info").GetProperty("keyId").GetString()!;
+        Assert.Equal("acme", json.RootElement.GetProperty("info").GetProperty("tenant").GetString());
+
+        var listed = await CliAsync(farm, farm.ClientEnvironment, "keys", "list");
+        Assert.Contains(listed.Lines, l => l.StartsWith(keyId, StringComparison.Ordinal) && l.Contains("acme") && l.Contains("client"));
+        Assert.DoesNotContain(key, listed.Output);
+
+        // The new key, by flag: its tenant's (empty) job list; not the workers.
+        Assert.Contains("no jobs", (await CliAsync(farm, [], "--api-key", key, "list")).Output);
+        var workers = await CliAsync(farm, [], 3, "--api-key", key, "workers");
+        Assert.Contains("PERMISSION_DENIED", workers.Output);
+
+        Assert.Contains($"{keyId} revoked", (await CliAsync(farm, farm.ClientEnvironment, "keys", "revoke", keyId)).Output);
+        var revoked = await CliAsync(farm, new Dictionary<string, string> { ["VIDEOGEN_API_KEY"] = key }, 3, "list");
+        Assert.Contains("UNAUTHENTICATED", revoked.Output);
+        var none = await CliAsync(farm, new Dictionary<string, string> { ["VIDEOGEN_CONFIG_DIR"] = Path.Combine(farm.Directory, "no-config") }, 3, "list");
+        Assert.Contains("UNAUTHENTICATED", none.Output);
+    }
+
+    private static Task<ServerProcess> CliAsync(LocalFarm farm, Dictionary<string, string> environment, params string[] args) => CliAsync(farm, environment, 0, args);
+
+    /// <summary>Runs the CLI against the farm to its exit, asserting the exit code; its output is in the farm's folder (scanned for keys).</summary>
+    private static async Task<ServerProcess> CliAsync(LocalFarm farm, Dictionary<string, string> environment, int expectedExit, params string[] args)
+    {
+        var cli = ServerProcess.StartDotnet("cli", RepoPaths.CliDll, ["--coordinator", farm.CoordinatorAddress, .. args],
+            Path.Combine(farm.Directory, $"cli-{Guid.NewGuid():N}.log"), environment: environment);
+        var exit = await cli.WaitForExitAsync(TimeSpan.FromSeconds(60));
+        await cli.DisposeAsync();
+        Assert.True(exit == expectedExit, $"videogen {string.Join(' ', args)} exited {exit}:\n{cli.Output}");
+        return cli;
+    }
+
+    [Fact]
     public async Task NodeClient_SubmitsAndWatchesAJobToItsEnd()
     {
         await using var farm = await LocalFarm.StartAsync("node", new FarmOptions { Workers = 1 });

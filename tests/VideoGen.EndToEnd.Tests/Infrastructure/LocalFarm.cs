@@ -32,6 +32,7 @@ public sealed class LocalFarm : IAsyncDisposable
 {
     private readonly FarmOptions _options;
     private readonly List<ServerProcess> _workers = [];
+    private readonly List<string> _secrets = [];
 
     private LocalFarm(string directory, FarmOptions options)
     {
@@ -55,6 +56,45 @@ public sealed class LocalFarm : IAsyncDisposable
 
     /// <summary>A KeyService client that sends <paramref name="apiKey"/> (default: the admin key).</summary>
     public KeyService.KeyServiceClient KeysFor(string? apiKey = null) => new(WithKey(apiKey ?? AdminKey));
+
+    /// <summary>Makes an API key with the admin key; the farm's log scan looks for it too.</summary>
+    public async Task<string> CreateKeyAsync(string tenant, KeyRole role = KeyRole.Client)
+    {
+        var key = (await KeysFor().CreateKeyAsync(new CreateKeyRequest { Tenant = tenant, Role = role }, deadline: DateTime.UtcNow.AddSeconds(30))).Key;
+        lock (_secrets)
+        {
+            _secrets.Add(key);
+        }
+
+        return key;
+    }
+
+    /// <summary>
+    /// Issue #12, secrets stay secret: every line every process of this farm wrote (coordinator, workers, and the
+    /// clients a test ran with logs in the farm's folder) is searched for the farm's keys; a hit fails the test,
+    /// naming the file and line but not the key.
+    /// </summary>
+    public void AssertNoSecretInLogs()
+    {
+        List<string> secrets;
+        lock (_secrets)
+        {
+            secrets = [AdminKey, .. _secrets];
+        }
+
+        foreach (var file in System.IO.Directory.EnumerateFiles(Directory, "*.log", SearchOption.AllDirectories))
+        {
+            var number = 0;
+            foreach (var line in File.ReadLines(file))
+            {
+                number++;
+                if (secrets.FirstOrDefault(line.Contains) is { } leaked)
+                {
+                    throw new InvalidOperationException($"{file}:{number} holds an API key (key #{secrets.IndexOf(leaked)}; 0 is the admin key)");
+                }
+            }
+        }
+    }
 
     /// <summary>The environment a client process needs to call this farm: its admin key.</summary>
     public Dictionary<string, string> ClientEnvironment => new() { ["VIDEOGEN_API_KEY"] = AdminKey };
@@ -271,6 +311,8 @@ public sealed class LocalFarm : IAsyncDisposable
         }
 
         Channel.Dispose();
+        // Every farm of every end-to-end test ends with the scan: a key in any log line fails the test.
+        AssertNoSecretInLogs();
     }
 
     public static int FreePort()
