@@ -71,8 +71,9 @@ public sealed class LocalFarm : IAsyncDisposable
 
     /// <summary>
     /// Issue #12, secrets stay secret: every line every process of this farm wrote (coordinator, workers, and the
-    /// clients a test ran with logs in the farm's folder) is searched for the farm's keys; a hit fails the test,
-    /// naming the file and line but not the key.
+    /// clients a test ran with logs in the farm's folder) is searched for the farm's API keys and for every provider
+    /// token, API key, secret key or password setting a test gave its processes; a hit fails the test, naming the
+    /// file and line but not the secret.
     /// </summary>
     public void AssertNoSecretInLogs()
     {
@@ -90,7 +91,24 @@ public sealed class LocalFarm : IAsyncDisposable
                 number++;
                 if (secrets.FirstOrDefault(line.Contains) is { } leaked)
                 {
-                    throw new InvalidOperationException($"{file}:{number} holds an API key (key #{secrets.IndexOf(leaked)}; 0 is the admin key)");
+                    throw new InvalidOperationException($"{file}:{number} holds a secret (#{secrets.IndexOf(leaked)}; 0 is the admin key)");
+                }
+            }
+        }
+    }
+
+    /// <summary>Provider tokens, API keys and passwords a test hands a process: the log scan looks for them too.</summary>
+    private void RegisterSecrets(Dictionary<string, string> settings)
+    {
+        lock (_secrets)
+        {
+            foreach (var (key, value) in settings)
+            {
+                var name = key[(key.LastIndexOf(':') + 1)..];
+                if (value.Length >= 6 && (name.EndsWith("ApiKey", StringComparison.OrdinalIgnoreCase) || name.EndsWith("Token", StringComparison.OrdinalIgnoreCase)
+                    || name.EndsWith("SecretKey", StringComparison.OrdinalIgnoreCase) || name.EndsWith("Password", StringComparison.OrdinalIgnoreCase)))
+                {
+                    _secrets.Add(value);
                 }
             }
         }
@@ -160,6 +178,8 @@ public sealed class LocalFarm : IAsyncDisposable
             args[k] = v;
         }
 
+        RegisterSecrets(args);
+
         // The key goes in the environment, not on the command line.
         Coordinator = ServerProcess.StartDotnet("coordinator", RepoPaths.CoordinatorDll, ToArgs(args), Path.Combine(Directory, "coordinator.log"),
             environment: new Dictionary<string, string> { ["Coordinator__Auth__BootstrapAdminKey"] = AdminKey });
@@ -189,6 +209,8 @@ public sealed class LocalFarm : IAsyncDisposable
         {
             args[k] = v;
         }
+
+        RegisterSecrets(args);
 
         var worker = ServerProcess.StartDotnet(id, RepoPaths.WorkerDll, ToArgs(args), Path.Combine(Directory, $"{id}.log"));
         _workers.RemoveAll(w => w.Name == id);
