@@ -41,8 +41,21 @@ public sealed class AuthOptions
             return "Coordinator:Auth:BootstrapAdminKey must be at least 20 characters (a random key, e.g. from 'openssl rand -base64 32').";
         }
 
-        return PlanningLimits.IsTenantName(BootstrapAdminTenant) ? null
-            : "Coordinator:Auth:BootstrapAdminTenant must match [a-z0-9][a-z0-9_-]{0,63}.";
+        if (!PlanningLimits.IsTenantName(BootstrapAdminTenant))
+        {
+            return "Coordinator:Auth:BootstrapAdminTenant must match [a-z0-9][a-z0-9_-]{0,63}.";
+        }
+
+        try
+        {
+            // A key file that cannot be read fails the start, not the first call.
+            _ = LoadBootstrapKey();
+            return null;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidOperationException)
+        {
+            return ex is InvalidOperationException ? ex.Message : $"Coordinator:Auth:BootstrapAdminKeyFile cannot be read: {ex.Message}";
+        }
     }
 
     /// <summary>The bootstrap key from <see cref="BootstrapAdminKey"/> or <see cref="BootstrapAdminKeyFile"/>; null when none.</summary>

@@ -78,6 +78,9 @@ public sealed class ApiKeyAuthenticatorTests : IDisposable
         Assert.Contains("Coordinator:Auth:Mode", new AuthOptions { Mode = "open" }.Validate());
         Assert.Contains("at least 20", new AuthOptions { BootstrapAdminKey = "short" }.Validate());
         Assert.Null(new AuthOptions().Validate());
+        Assert.Contains("cannot be read", new AuthOptions { BootstrapAdminKeyFile = Path.Combine(_directory, "missing.key") }.Validate());
+        File.WriteAllText(file, "short\n");
+        Assert.Contains("holds no key", new AuthOptions { BootstrapAdminKeyFile = file }.Validate());
     }
 
     [Theory]
