@@ -80,7 +80,8 @@ public static partial class HostingExtensions
         builder.Services.AddJobPlanner(builder.Configuration);
         builder.Services.AddJobStore(builder.Configuration, options);
         builder.Services.AddSingleton<JobEventHub>();
-        builder.Services.AddSingleton<IWorkerTransport, GrpcWorkerTransport>();
+        builder.Services.AddSingleton<Membership.WorkerAdmission>();
+        builder.Services.AddSingleton<IWorkerTransport>(sp => new GrpcWorkerTransport(sp.GetRequiredService<Membership.WorkerAdmission>().Token));
         builder.Services.AddSingleton<IFarmMetrics, PrometheusFarmMetrics>();
         builder.Services.AddSingleton(sp => new Membership.WorkerAddressPolicy(sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<CoordinatorOptions>>()));
         builder.Services.AddSingleton(sp => new Orchestrator(

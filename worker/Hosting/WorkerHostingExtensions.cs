@@ -76,6 +76,8 @@ public static class WorkerHostingExtensions
 
         services.AddGrpc(o =>
         {
+            // Calls come from this worker's coordinator only (the worker token); health probes stay open.
+            o.Interceptors.Add<CoordinatorOnlyInterceptor>();
             // Explicit limits: a RunTask request carries a plan's beats and URIs (a few KiB); 1 MiB in, 4 MiB out.
             o.MaxReceiveMessageSize = 1 << 20;
             o.MaxSendMessageSize = 4 << 20;
@@ -121,6 +123,11 @@ public static class WorkerHostingExtensions
             if (options.Membership == "none")
             {
                 MembershipLog.Disabled(logger);
+            }
+
+            if (VideoGen.Security.WorkerToken.Resolve(options.Token).Length == 0)
+            {
+                WorkerLog.OpenToAnyCaller(logger);
             }
         });
         return app;

@@ -13,6 +13,7 @@ public sealed class DirectMembershipAgent : IMembershipAgent, IDisposable
 
     private readonly GrpcChannel _channel;
     private readonly MembershipService.MembershipServiceClient _client;
+    private readonly Metadata? _headers;
 
     public DirectMembershipAgent(IOptions<WorkerOptions> options)
     {
@@ -24,6 +25,8 @@ public sealed class DirectMembershipAgent : IMembershipAgent, IDisposable
             MaxReconnectBackoff = JoinBackoff.Cap,
         });
         _client = new MembershipService.MembershipServiceClient(_channel);
+        var token = VideoGen.Security.WorkerToken.Resolve(options.Value.Token);
+        _headers = token.Length == 0 ? null : new Metadata { { VideoGen.Security.WorkerToken.Header, VideoGen.Security.WorkerToken.HeaderValue(token) } };
     }
 
     /// <inheritdoc />
@@ -39,6 +42,7 @@ public sealed class DirectMembershipAgent : IMembershipAgent, IDisposable
                 Gpus = { registration.Gpus },
                 Version = registration.Version,
             },
+            _headers,
             deadline: DateTime.UtcNow + CallTimeout,
             cancellationToken: cancellationToken);
         var interval = response.HeartbeatIntervalSeconds > 0 ? response.HeartbeatIntervalSeconds : 2;
@@ -53,6 +57,7 @@ public sealed class DirectMembershipAgent : IMembershipAgent, IDisposable
         {
             var response = await _client.HeartbeatAsync(
                 new HeartbeatRequest { WorkerId = workerId, Draining = draining, RunningTasks = runningTasks },
+                _headers,
                 deadline: DateTime.UtcNow + CallTimeout,
                 cancellationToken: cancellationToken);
             return response.Known ? HeartbeatOutcome.Known : HeartbeatOutcome.Unknown;
@@ -65,7 +70,7 @@ public sealed class DirectMembershipAgent : IMembershipAgent, IDisposable
 
     /// <inheritdoc />
     public async Task LeaveAsync(string workerId, CancellationToken cancellationToken) =>
-        await _client.LeaveAsync(new LeaveRequest { WorkerId = workerId }, cancellationToken: cancellationToken);
+        await _client.LeaveAsync(new LeaveRequest { WorkerId = workerId }, _headers, cancellationToken: cancellationToken);
 
     /// <inheritdoc />
     public void Dispose() => _channel.Dispose();
