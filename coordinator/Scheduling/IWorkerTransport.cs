@@ -26,7 +26,7 @@ public interface IWorkerTransport
 /// The gRPC transport: one cached channel per worker address, many concurrent streams per channel. Every call carries
 /// the worker token (<paramref name="workerToken"/>, when the farm has one): workers take calls from their coordinator only.
 /// </summary>
-public sealed class GrpcWorkerTransport(string workerToken = "") : IWorkerTransport, IDisposable
+public sealed class GrpcWorkerTransport(string workerToken = "", VideoGen.Security.TlsSettings? tls = null) : IWorkerTransport, IDisposable
 {
     private readonly ConcurrentDictionary<string, GrpcChannel> _channels = new(StringComparer.Ordinal);
     private readonly Metadata? _headers = workerToken.Length == 0 ? null : new Metadata { { VideoGen.Security.WorkerToken.Header, VideoGen.Security.WorkerToken.HeaderValue(workerToken) } };
@@ -70,13 +70,14 @@ public sealed class GrpcWorkerTransport(string workerToken = "") : IWorkerTransp
     private GrpcChannel Channel(string address) =>
         _channels.GetOrAdd(address, a => GrpcChannel.ForAddress(a, new GrpcChannelOptions
         {
-            HttpHandler = new SocketsHttpHandler
+            // An https:// worker is verified against Coordinator:Tls:CaFile; the coordinator's certificate is offered for mutual TLS.
+            HttpHandler = (tls ?? new VideoGen.Security.TlsSettings()).ConfigureClient(new SocketsHttpHandler
             {
                 EnableMultipleHttp2Connections = true,
                 KeepAlivePingDelay = TimeSpan.FromSeconds(10),
                 KeepAlivePingTimeout = TimeSpan.FromSeconds(5),
                 ConnectTimeout = TimeSpan.FromSeconds(5),
-            },
+            }),
         }));
 
     public void Dispose()

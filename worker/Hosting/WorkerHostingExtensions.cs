@@ -91,12 +91,29 @@ public static class WorkerHostingExtensions
         builder.WebHost.ConfigureKestrel((context, kestrel) =>
         {
             var options = context.Configuration.GetSection(WorkerOptions.Section).Get<WorkerOptions>() ?? new WorkerOptions();
-            kestrel.Listen(KestrelListenPlan.ParseListenUrl(options.GrpcUrl, "Worker:GrpcUrl"), listen =>
+            var secure = options.Tls.Serves;
+            kestrel.Listen(KestrelListenPlan.ParseListenUrl(options.GrpcUrl, "Worker:GrpcUrl", secure), listen =>
             {
                 listen.Protocols = Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols.Http2;
+                if (secure)
+                {
+                    options.Tls.Validate("Worker:Tls");
+                    var certificate = options.Tls.LoadCertificate()!;
+                    var roots = options.Tls.LoadCa();
+                    listen.UseHttps(https =>
+                    {
+                        https.ServerCertificate = certificate;
+                        if (options.Tls.RequireClientCertificate)
+                        {
+                            https.ClientCertificateMode = Microsoft.AspNetCore.Server.Kestrel.Https.ClientCertificateMode.RequireCertificate;
+                            https.ClientCertificateValidation = (client, _, _) => VideoGen.Security.TlsSettings.ChainsTo(client, roots);
+                        }
+                    });
+                }
+
                 plan.Grpc = listen;
             });
-            kestrel.Listen(KestrelListenPlan.ParseListenUrl(options.HttpUrl, "Worker:HttpUrl"), listen =>
+            kestrel.Listen(KestrelListenPlan.ParseListenUrl(options.HttpUrl, "Worker:HttpUrl", secure: false), listen =>
             {
                 listen.Protocols = Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols.Http1;
                 plan.Http = listen;

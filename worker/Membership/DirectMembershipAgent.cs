@@ -21,6 +21,8 @@ public sealed class DirectMembershipAgent : IMembershipAgent, IDisposable
         // wait for it although the coordinator listens a moment later. MembershipLoop owns the join's backoff.
         _channel = GrpcChannel.ForAddress(options.Value.Coordinator, new GrpcChannelOptions
         {
+            // An https:// coordinator is verified against Worker:Tls:CaFile (else the system's roots).
+            HttpHandler = options.Value.Tls.ConfigureClient(new SocketsHttpHandler { EnableMultipleHttp2Connections = true }),
             InitialReconnectBackoff = TimeSpan.FromMilliseconds(100),
             MaxReconnectBackoff = JoinBackoff.Cap,
         });
