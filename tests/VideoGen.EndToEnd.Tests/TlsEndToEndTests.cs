@@ -79,7 +79,7 @@ public sealed class TlsEndToEndTests
 
         // The CLI trusts the CA through VIDEOGEN_CA_FILE.
         await using var cli = ServerProcess.StartDotnet("cli", RepoPaths.CliDll, ["--coordinator", farm.CoordinatorAddress, "workers"],
-            Path.Combine(farm.Directory, "cli.log"), environment: new Dictionary<string, string> { ["VIDEOGEN_CA_FILE"] = caFile });
+            Path.Combine(farm.Directory, "cli.log"), environment: new Dictionary<string, string> { ["VIDEOGEN_CA_FILE"] = caFile, ["VIDEOGEN_API_KEY"] = farm.AdminKey });
         Assert.Equal(0, await cli.WaitForExitAsync(TimeSpan.FromSeconds(60)));
         Assert.Contains("worker-1", cli.Output);
     }
