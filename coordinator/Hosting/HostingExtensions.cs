@@ -14,6 +14,8 @@ using VideoGen.Coordinator.Planning;
 using VideoGen.Coordinator.Planning.Llm;
 using VideoGen.Coordinator.Scheduling;
 using VideoGen.Coordinator.Services;
+using VideoGen.Coordinator.Web;
+using VideoGen.Coordinator.Webhooks;
 
 namespace VideoGen.Coordinator.Hosting;
 
@@ -51,6 +53,8 @@ public static partial class HostingExtensions
             // Error bodies carry the status details (google.rpc.BadRequest names the field).
             o.TypeRegistry = Google.Protobuf.Reflection.TypeRegistry.FromMessages(Google.Rpc.BadRequest.Descriptor, Google.Rpc.ErrorInfo.Descriptor));
         // grpc.health.v1.Health: "" and videogen.v1.JobService report the orchestrator's readiness.
+        builder.Services.AddRestOpenApi();
+        builder.Services.AddWebhooks();
         builder.Services.AddGrpcHealthChecks()
             .AddCheck<OrchestratorHealthCheck>("orchestrator");
         builder.Services.AddGrpcReflection();
@@ -120,6 +124,7 @@ public static partial class HostingExtensions
         app.MapGrpcReflectionService();
         app.MapGrpcHealthChecksService();
         app.MapMetrics();
+        app.MapRestOpenApi();
         app.MapGet("/healthz", () => Results.Text("ok"));
         app.Lifetime.ApplicationStarted.Register(() =>
         {

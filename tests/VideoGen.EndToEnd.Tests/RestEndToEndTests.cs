@@ -99,6 +99,29 @@ public sealed class RestEndToEndTests
     }
 
     [Fact]
+    public async Task OpenApiDocument_ListsEveryRoute()
+    {
+        await using var farm = await LocalFarm.StartAsync("openapi", new FarmOptions { Workers = 0 });
+        using var http = new HttpClient { BaseAddress = new Uri(farm.CoordinatorHttpAddress), Timeout = CallTimeout };
+
+        using var document = await GetJsonAsync(http, "/openapi/v1.json");
+
+        var paths = document.RootElement.GetProperty("paths");
+        var routes = paths.EnumerateObject().SelectMany(p => p.Value.EnumerateObject().Select(m => $"{m.Name.ToUpperInvariant()} {p.Name}")).ToHashSet();
+        foreach (var route in new[]
+        {
+            "POST /v1/jobs", "POST /v1/jobs:estimate", "GET /v1/jobs", "GET /v1/jobs/{jobId}", "POST /v1/jobs/{jobId}:cancel",
+            "GET /v1/jobs/{jobId}:watch", "GET /v1/templates", "GET /v1/workers", "POST /v1/workers/{workerId}:drain",
+        })
+        {
+            Assert.True(routes.Contains(route), $"{route} missing from the OpenAPI document: {string.Join(", ", routes)}");
+        }
+
+        // The request schema names the job's fields as the JSON API spells them.
+        Assert.Contains("durationSeconds", document.RootElement.GetProperty("components").GetRawText());
+    }
+
+    [Fact]
     public async Task Health_IsServing_OnTheGrpcEndpoint()
     {
         await using var farm = await LocalFarm.StartAsync("health", new FarmOptions { Workers = 1 });
