@@ -125,6 +125,7 @@ public static partial class HostingExtensions
         app.MapGrpcHealthChecksService();
         app.MapMetrics();
         app.MapRestOpenApi();
+        app.MapWebPage();
         app.MapGet("/healthz", () => Results.Text("ok"));
         app.Lifetime.ApplicationStarted.Register(() =>
         {
