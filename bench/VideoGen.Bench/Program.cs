@@ -6,7 +6,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging.Abstractions;
-using VideoGen.Contracts.Catalog;
+using VideoGen.Catalog;
 using VideoGen.Contracts.V1;
 using VideoGen.Coordinator.Events;
 using VideoGen.Coordinator.Persistence;

@@ -5,7 +5,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
 using Grpc.AspNetCore.Web;
 using Prometheus;
-using VideoGen.Contracts.Catalog;
+using VideoGen.Catalog;
 using VideoGen.Coordinator.Events;
 using VideoGen.Coordinator.Membership;
 using VideoGen.Coordinator.Observability;

@@ -3,7 +3,7 @@ using System.Net;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Options;
-using VideoGen.Contracts.Consul;
+using VideoGen.Consul;
 using VideoGen.Coordinator.Hosting;
 
 namespace VideoGen.Coordinator.Membership;
@@ -17,7 +17,7 @@ internal sealed class ConsulCoordinatorRegistration : BackgroundService
 {
     private static readonly TimeSpan DeregisterTimeout = TimeSpan.FromSeconds(3);
 
-    private readonly ConsulClient _consul;
+    private readonly IConsulClient _consul;
     private readonly ConsulOptions _options;
     private readonly CoordinatorOptions _coordinator;
     private readonly IServer _server;
@@ -27,7 +27,7 @@ internal sealed class ConsulCoordinatorRegistration : BackgroundService
     private string? _serviceId;
 
     public ConsulCoordinatorRegistration(
-        ConsulClient consul,
+        IConsulClient consul,
         IOptions<ConsulOptions> options,
         IOptions<CoordinatorOptions> coordinator,
         IServer server,

@@ -2,7 +2,7 @@ using System.Collections.Immutable;
 using System.Globalization;
 using System.Text.Json;
 using Microsoft.Extensions.Options;
-using VideoGen.Contracts.Consul;
+using VideoGen.Consul;
 using VideoGen.Contracts.V1;
 using VideoGen.Coordinator.Scheduling;
 
@@ -53,7 +53,7 @@ internal sealed class ConsulWorkerFollower : BackgroundService
 {
     private static readonly TimeSpan CallTimeout = TimeSpan.FromSeconds(10);
 
-    private readonly ConsulClient _consul;
+    private readonly IConsulClient _consul;
     private readonly ConsulOptions _options;
     private readonly SchedulingOptions _scheduling;
     private readonly Orchestrator _orchestrator;
@@ -64,7 +64,7 @@ internal sealed class ConsulWorkerFollower : BackgroundService
     private volatile ImmutableDictionary<string, Member> _members = ImmutableDictionary<string, Member>.Empty.WithComparers(StringComparer.Ordinal);
 
     public ConsulWorkerFollower(
-        ConsulClient consul,
+        IConsulClient consul,
         IOptions<ConsulOptions> options,
         IOptions<SchedulingOptions> scheduling,
         Orchestrator orchestrator,

@@ -1,5 +1,5 @@
 using Microsoft.Extensions.Options;
-using VideoGen.Contracts.Consul;
+using VideoGen.Consul;
 
 namespace VideoGen.Coordinator.Membership;
 
@@ -31,7 +31,7 @@ public static class MembershipServices
 
         services.AddOptions<ConsulOptions>().BindConfiguration(ConsulOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<ConsulOptions>, ConsulOptionsValidator>();
-        services.AddSingleton(sp => new ConsulClient(sp.GetRequiredService<IOptions<ConsulOptions>>().Value));
+        services.AddSingleton<IConsulClient>(sp => new ConsulClient(sp.GetRequiredService<IOptions<ConsulOptions>>().Value));
         services.AddSingleton<ConsulWorkerFollower>();
         services.AddHostedService(sp => sp.GetRequiredService<ConsulWorkerFollower>());
         services.AddHostedService<ConsulCoordinatorRegistration>();

@@ -1,5 +1,5 @@
 using System.Globalization;
-using VideoGen.Contracts.Catalog;
+using VideoGen.Catalog;
 using VideoGen.Contracts.V1;
 
 namespace VideoGen.Coordinator.Planning;

@@ -1,4 +1,4 @@
-using VideoGen.Contracts.Catalog;
+using VideoGen.Catalog;
 using VideoGen.Contracts.V1;
 
 namespace VideoGen.Coordinator.Planning;

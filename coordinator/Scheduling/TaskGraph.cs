@@ -1,5 +1,5 @@
 using VideoGen.Contracts;
-using VideoGen.Contracts.Catalog;
+using VideoGen.Catalog;
 using VideoGen.Contracts.V1;
 using VideoGen.Coordinator.Planning;
 using TaskStatus = VideoGen.Contracts.V1.TaskStatus;

@@ -1,5 +1,5 @@
 using Grpc.Core;
-using VideoGen.Contracts.Catalog;
+using VideoGen.Catalog;
 using VideoGen.Contracts.V1;
 using VideoGen.Coordinator.Events;
 using VideoGen.Coordinator.Persistence;

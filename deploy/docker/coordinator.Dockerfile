@@ -11,9 +11,12 @@ WORKDIR /src
 # Restore first: this layer is rebuilt only when a project file or a package version changes.
 COPY global.json Directory.Build.props Directory.Packages.props ./
 COPY protos/VideoGen.Contracts.csproj protos/
+COPY libs/VideoGen.Catalog/VideoGen.Catalog.csproj libs/VideoGen.Catalog/
+COPY libs/VideoGen.Consul/VideoGen.Consul.csproj libs/VideoGen.Consul/
 COPY coordinator/VideoGen.Coordinator.csproj coordinator/
 RUN dotnet restore coordinator/VideoGen.Coordinator.csproj
 COPY protos/ protos/
+COPY libs/ libs/
 COPY coordinator/ coordinator/
 RUN dotnet publish coordinator/VideoGen.Coordinator.csproj -c Release --no-restore -o /out -p:UseAppHost=false
 

@@ -12,9 +12,12 @@ WORKDIR /src
 # Restore first: this layer is rebuilt only when a project file or a package version changes.
 COPY global.json Directory.Build.props Directory.Packages.props ./
 COPY protos/VideoGen.Contracts.csproj protos/
+COPY libs/VideoGen.Catalog/VideoGen.Catalog.csproj libs/VideoGen.Catalog/
+COPY libs/VideoGen.Consul/VideoGen.Consul.csproj libs/VideoGen.Consul/
 COPY worker/VideoGen.Worker.csproj worker/
 RUN dotnet restore worker/VideoGen.Worker.csproj
 COPY protos/ protos/
+COPY libs/ libs/
 COPY worker/ worker/
 RUN dotnet publish worker/VideoGen.Worker.csproj -c Release --no-restore -o /out -p:UseAppHost=false
 

@@ -46,6 +46,32 @@ public sealed class ContractTests
         Assert.Contains("prompt", output);
     }
 
+    [Fact]
+    public void ProtosFolder_HoldsTheContractOnly()
+    {
+        // Issue #14: protos/ is the .proto files, the buf configuration and the released image; shared C# lives in libs/.
+        var allowed = new[] { ".proto", ".yaml", ".csproj", ".binpb", ".md" };
+        var files = Directory.EnumerateFiles(Protos, "*", SearchOption.AllDirectories)
+            .Select(f => Path.GetRelativePath(Protos, f))
+            .Where(f => !f.StartsWith("bin" + Path.DirectorySeparatorChar, StringComparison.Ordinal) && !f.StartsWith("obj" + Path.DirectorySeparatorChar, StringComparison.Ordinal))
+            .ToList();
+
+        Assert.Contains(Path.Combine("videogen", "v1", "jobs.proto"), files);
+        Assert.DoesNotContain(files, f => !allowed.Contains(Path.GetExtension(f), StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public async Task Cli_ShipsNeitherTheConsulClientNorTheCatalog()
+    {
+        // The CLI is a client of the contract: its dependency manifest names the contract and none of the farm's own libraries.
+        var deps = await File.ReadAllTextAsync(Path.ChangeExtension(RepoPaths.CliDll, ".deps.json"));
+
+        Assert.Contains("VideoGen.Contracts", deps);
+        Assert.DoesNotContain("VideoGen.Consul", deps);
+        Assert.DoesNotContain("VideoGen.Catalog", deps);
+        Assert.Contains("VideoGen.Consul", await File.ReadAllTextAsync(Path.ChangeExtension(RepoPaths.WorkerDll, ".deps.json")));
+    }
+
     private static async Task<(int Exit, string Output)> RunAsync(string[] arguments)
     {
         Assert.True(File.Exists(Buf), $"{Buf} is missing: npm ci in tests/support/buf (deploy/local/test.sh does it)");

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
 using Grpc.Core;
+using VideoGen.Catalog;
 using VideoGen.Contracts;
 using VideoGen.Contracts.V1;
 using VideoGen.TestDoubles;

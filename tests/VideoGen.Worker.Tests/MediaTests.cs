@@ -94,13 +94,12 @@ public sealed class MediaTests : IClassFixture<ProceduralClipFixture>
     }
 
     [Fact]
-    public void LastFrameExtractor_Build_SeeksFromEndAndKeepsUpdatingOneImage()
+    public void LastFrameExtractor_Build_SeeksFromEndAndEncodesOnlyTheReversedFirstFrame()
     {
         var arguments = LastFrameExtractor.Build(_fixture.Clip, "/tmp/out.png").Arguments;
 
         Assert.Contains("-sseof -0.5", arguments);
-        Assert.Contains("-update 1", arguments);
-        Assert.DoesNotContain("-frames:v", arguments);
+        Assert.Contains("-vf reverse -frames:v 1 -update 1", arguments);
         Assert.True(arguments.IndexOf("-sseof", StringComparison.Ordinal) < arguments.IndexOf("-i ", StringComparison.Ordinal), arguments);
     }
 

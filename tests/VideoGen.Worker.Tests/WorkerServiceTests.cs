@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Google.Rpc;
 using Grpc.Core;
+using VideoGen.Catalog;
 using VideoGen.Contracts;
 using VideoGen.Contracts.V1;
 using Microsoft.Extensions.DependencyInjection;

@@ -2,7 +2,7 @@ using System.Security.Cryptography;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Prometheus;
-using VideoGen.Contracts.Catalog;
+using VideoGen.Catalog;
 using VideoGen.Worker.Media;
 using VideoGen.Worker.Membership;
 using VideoGen.Worker.Models;

@@ -6,9 +6,10 @@ namespace VideoGen.Worker.Media;
 /// Extracts a clip's true last frame as a PNG: the start image of the next, continuous chunk.
 /// </summary>
 /// <remarks>
-/// <c>-sseof -0.5</c> seeks half a second before the end and <c>-update 1</c> keeps overwriting the one
-/// output image, so the file ends up holding the last decoded frame. <c>-frames:v 1</c> would be faster but
-/// returns the first frame after the seek point, not the last one (STACK.md).
+/// <c>-sseof -0.5</c> seeks half a second before the end; <c>reverse</c> holds those frames (a dozen at 24 fps) and
+/// hands over the last one first, so <c>-frames:v 1</c> encodes one PNG: the last frame, not the first after the seek
+/// point (STACK.md). Writing every frame with <c>-update 1</c> gives the same pixels at about twice the CPU (a PNG
+/// encode per frame).
 /// </remarks>
 public sealed class LastFrameExtractor
 {
@@ -19,11 +20,11 @@ public sealed class LastFrameExtractor
         _runner = runner;
     }
 
-    /// <summary>The FFmpeg arguments: <c>-sseof -0.5 -i clip -update 1 out.png</c>.</summary>
+    /// <summary>The FFmpeg arguments: <c>-sseof -0.5 -i clip -vf reverse -frames:v 1 -update 1 out.png</c>.</summary>
     public static FFMpegArgumentProcessor Build(string clipPath, string outputPngPath) =>
         FFMpegArguments
             .FromFileInput(clipPath, verifyExists: true, o => o.WithCustomArgument("-sseof -0.5"))
-            .OutputToFile(outputPngPath, overwrite: true, o => o.WithCustomArgument("-update 1"));
+            .OutputToFile(outputPngPath, overwrite: true, o => o.WithCustomArgument("-vf reverse -frames:v 1 -update 1"));
 
     /// <summary>Writes the last frame of <paramref name="clipPath"/> to <paramref name="outputPngPath"/>.</summary>
     public async Task ExtractAsync(string clipPath, string outputPngPath, CancellationToken cancellationToken)

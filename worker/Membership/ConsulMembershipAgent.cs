@@ -1,6 +1,6 @@
 using System.Globalization;
 using Microsoft.Extensions.Options;
-using VideoGen.Contracts.Consul;
+using VideoGen.Consul;
 using VideoGen.Worker.Hosting;
 
 namespace VideoGen.Worker.Membership;
@@ -14,11 +14,11 @@ namespace VideoGen.Worker.Membership;
 /// </summary>
 public sealed class ConsulMembershipAgent : IMembershipAgent
 {
-    private readonly ConsulClient _consul;
+    private readonly IConsulClient _consul;
     private readonly ConsulOptions _options;
     private readonly WorkerEndpoints _endpoints;
 
-    public ConsulMembershipAgent(ConsulClient consul, IOptions<ConsulOptions> options, WorkerEndpoints endpoints)
+    public ConsulMembershipAgent(IConsulClient consul, IOptions<ConsulOptions> options, WorkerEndpoints endpoints)
     {
         _consul = consul;
         _options = options.Value;

@@ -1,6 +1,6 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
-using VideoGen.Contracts.Consul;
+using VideoGen.Consul;
 
 namespace VideoGen.Worker.Membership;
 
@@ -11,7 +11,7 @@ public static class ConsulMembershipServices
     {
         services.AddOptions<ConsulOptions>().BindConfiguration(ConsulOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<ConsulOptions>, ConsulOptionsValidator>();
-        services.TryAddSingleton(sp => new ConsulClient(sp.GetRequiredService<IOptions<ConsulOptions>>().Value));
+        services.TryAddSingleton<IConsulClient>(sp => new ConsulClient(sp.GetRequiredService<IOptions<ConsulOptions>>().Value));
         services.TryAddSingleton<IMembershipAgent, ConsulMembershipAgent>();
         return services;
     }

@@ -16,7 +16,13 @@ public sealed class DirectMembershipAgent : IMembershipAgent, IDisposable
 
     public DirectMembershipAgent(IOptions<WorkerOptions> options)
     {
-        _channel = GrpcChannel.ForAddress(options.Value.Coordinator);
+        // The channel's own reconnect backoff starts at 1 s by default: a worker started beside its coordinator would
+        // wait for it although the coordinator listens a moment later. MembershipLoop owns the join's backoff.
+        _channel = GrpcChannel.ForAddress(options.Value.Coordinator, new GrpcChannelOptions
+        {
+            InitialReconnectBackoff = TimeSpan.FromMilliseconds(100),
+            MaxReconnectBackoff = JoinBackoff.Cap,
+        });
         _client = new MembershipService.MembershipServiceClient(_channel);
     }
 

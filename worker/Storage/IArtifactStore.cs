@@ -1,7 +1,7 @@
 namespace VideoGen.Worker.Storage;
 
 /// <summary>
-/// Where task outputs live. Keys (<see cref="VideoGen.Contracts.ArtifactKeys"/>) name artifacts going in, URIs
+/// Where task outputs live. Keys (<see cref="VideoGen.Catalog.ArtifactKeys"/>) name artifacts going in, URIs
 /// come back out; both are the only currency between worker, coordinator and clients, so a store can be
 /// swapped (local folder, S3) without touching a task.
 /// </summary>

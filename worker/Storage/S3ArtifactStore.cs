@@ -10,7 +10,7 @@ namespace VideoGen.Worker.Storage;
 
 /// <summary>
 /// Artifacts in an S3 bucket (AWS or an S3-compatible store), addressed as <c>s3://bucket/prefix/key</c> where
-/// <c>key</c> comes from <see cref="VideoGen.Contracts.ArtifactKeys"/>: one key scheme for writer and reader, so
+/// <c>key</c> comes from <see cref="VideoGen.Catalog.ArtifactKeys"/>: one key scheme for writer and reader, so
 /// the final video is always where the job says it is. Uploads go through <see cref="TransferUtility"/>
 /// (multipart above <see cref="S3StorageOptions.MultipartThresholdMb"/>, parts in parallel); failed requests are
 /// retried by the SDK's standard retry mode.

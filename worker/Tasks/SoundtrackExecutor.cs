@@ -1,4 +1,4 @@
-using VideoGen.Contracts.Catalog;
+using VideoGen.Catalog;
 using VideoGen.Contracts.V1;
 using VideoGen.Worker.Media;
 using VideoGen.Worker.Models;

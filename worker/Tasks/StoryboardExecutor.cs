@@ -1,4 +1,4 @@
-using VideoGen.Contracts.Catalog;
+using VideoGen.Catalog;
 using VideoGen.Contracts.V1;
 using VideoGen.Worker.Models;
 using VideoGen.Worker.Observability;

@@ -155,7 +155,7 @@ public sealed class FarmSupervisor(FarmLayout layout, string coordinatorDll, str
                 throw new FarmException(
                     $"farm not ready after {ReadyTimeout.TotalSeconds:0} s: {lastProblem}; logs in {Path.GetFullPath(layout.LogsDirectory)}");
             }
-            await Task.Delay(TimeSpan.FromMilliseconds(300), stop);
+            await Task.Delay(TimeSpan.FromMilliseconds(100), stop);
         }
     }
 

@@ -4,7 +4,7 @@ using System.Text.Json;
 using Microsoft.Extensions.Options;
 using OpenAI;
 using OpenAI.Chat;
-using VideoGen.Contracts.Catalog;
+using VideoGen.Catalog;
 using VideoGen.Contracts.V1;
 
 namespace VideoGen.Coordinator.Planning.Llm;

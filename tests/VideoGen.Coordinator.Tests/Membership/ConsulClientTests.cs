@@ -3,7 +3,7 @@ using System.Net;
 using System.Text.Json;
 using Microsoft.Extensions.Time.Testing;
 using VideoGen.ConsulStandIn;
-using VideoGen.Contracts.Consul;
+using VideoGen.Consul;
 
 namespace VideoGen.Coordinator.Tests.Membership;
 

@@ -3,7 +3,7 @@ using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using VideoGen.ConsulStandIn;
-using VideoGen.Contracts.Consul;
+using VideoGen.Consul;
 using VideoGen.Coordinator.Membership;
 using VideoGen.Coordinator.Scheduling;
 using VideoGen.Coordinator.Tests.Scheduling;

@@ -1,5 +1,5 @@
 using VideoGen.Contracts;
-using VideoGen.Contracts.Catalog;
+using VideoGen.Catalog;
 using VideoGen.Contracts.V1;
 using VideoGen.Coordinator.Planning;
 using VideoGen.Coordinator.Scheduling;

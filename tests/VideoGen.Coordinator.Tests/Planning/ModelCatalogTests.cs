@@ -1,5 +1,5 @@
 using System.Text;
-using VideoGen.Contracts.Catalog;
+using VideoGen.Catalog;
 
 namespace VideoGen.Coordinator.Tests.Planning;
 

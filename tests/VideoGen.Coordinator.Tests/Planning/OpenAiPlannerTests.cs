@@ -7,7 +7,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
-using VideoGen.Contracts.Catalog;
+using VideoGen.Catalog;
 using VideoGen.TestDoubles;
 using VideoGen.Contracts.V1;
 using VideoGen.Coordinator.Planning;

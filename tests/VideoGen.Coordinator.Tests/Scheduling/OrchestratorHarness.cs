@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
-using VideoGen.Contracts.Catalog;
+using VideoGen.Catalog;
 using VideoGen.Contracts.V1;
 using VideoGen.Coordinator.Events;
 using VideoGen.Coordinator.Persistence;

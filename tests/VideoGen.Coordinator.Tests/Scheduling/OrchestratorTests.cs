@@ -73,7 +73,7 @@ public sealed class OrchestratorTests
     [Fact]
     public async Task HostedAudioModels_RunOnlyOnWorkersServingThem_AndTheirCostsCountInTheJob()
     {
-        var planner = new RuleBasedPlanner(TemplateCatalog.LoadDefault(), VideoGen.Contracts.Catalog.ModelCatalog.Embedded(), soundtrackModels: new("tts-1", "musicgen"));
+        var planner = new RuleBasedPlanner(TemplateCatalog.LoadDefault(), VideoGen.Catalog.ModelCatalog.Embedded(), soundtrackModels: new("tts-1", "musicgen"));
         await using var h = new OrchestratorHarness(planner: planner);
         await h.JoinAsync("plain", slots: 8);
         await h.JoinAsync("audio", 1, "procedural-i2v", "tts-1", "musicgen");

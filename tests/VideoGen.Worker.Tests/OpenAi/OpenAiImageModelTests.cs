@@ -1,5 +1,6 @@
 using Grpc.Core;
 using Microsoft.Extensions.Options;
+using VideoGen.Catalog;
 using VideoGen.Contracts;
 using VideoGen.Contracts.V1;
 using VideoGen.Worker.Media;

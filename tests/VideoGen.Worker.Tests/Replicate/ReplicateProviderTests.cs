@@ -4,7 +4,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using VideoGen.Contracts.Catalog;
+using VideoGen.Catalog;
 using VideoGen.TestDoubles;
 using VideoGen.Worker.Hosting;
 using VideoGen.Worker.Media;

@@ -1,3 +1,4 @@
+using VideoGen.Catalog;
 using VideoGen.Worker.Tasks;
 using System.Diagnostics;
 using System.Security.Cryptography;

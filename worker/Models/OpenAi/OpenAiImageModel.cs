@@ -8,7 +8,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using OpenAI;
 using OpenAI.Images;
-using VideoGen.Contracts.Catalog;
+using VideoGen.Catalog;
 using VideoGen.Worker.Media;
 using VideoGen.Worker.Tasks;
 

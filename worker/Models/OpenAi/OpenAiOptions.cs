@@ -1,5 +1,5 @@
 using Microsoft.Extensions.Options;
-using VideoGen.Contracts.Catalog;
+using VideoGen.Catalog;
 using VideoGen.Worker.Hosting;
 
 namespace VideoGen.Worker.Models.OpenAi;

@@ -5,7 +5,7 @@ using System.Globalization;
 using Microsoft.Extensions.Logging;
 using OpenAI;
 using OpenAI.Audio;
-using VideoGen.Contracts.Catalog;
+using VideoGen.Catalog;
 using VideoGen.Worker.Tasks;
 
 namespace VideoGen.Worker.Models.OpenAi;

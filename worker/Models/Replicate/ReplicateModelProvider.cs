@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using VideoGen.Contracts.Catalog;
+using VideoGen.Catalog;
 using VideoGen.Worker.Media;
 
 namespace VideoGen.Worker.Models.Replicate;

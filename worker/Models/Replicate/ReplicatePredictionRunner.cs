@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using VideoGen.Contracts.Catalog;
+using VideoGen.Catalog;
 using VideoGen.Worker.Tasks;
 
 namespace VideoGen.Worker.Models.Replicate;

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
-using VideoGen.Contracts.Catalog;
+using VideoGen.Catalog;
 using VideoGen.Worker.Media;
 using VideoGen.Worker.Tasks;
 

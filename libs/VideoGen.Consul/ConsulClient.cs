@@ -4,7 +4,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
-namespace VideoGen.Contracts.Consul;
+namespace VideoGen.Consul;
 
 /// <summary>Consul answered with an error status (not a transport failure).</summary>
 public sealed class ConsulException(HttpStatusCode status, string message) : Exception(message)
@@ -18,7 +18,7 @@ public sealed class ConsulException(HttpStatusCode status, string message) : Exc
 /// <see cref="HttpRequestException"/> (or <see cref="TaskCanceledException"/> on a request timeout); error
 /// statuses as <see cref="ConsulException"/>.
 /// </summary>
-public sealed class ConsulClient : IDisposable
+public sealed class ConsulClient : IConsulClient, IDisposable
 {
     /// <summary>Consul adds up to wait/16 of jitter to a blocking query; allow that plus the round trip.</summary>
     private static readonly TimeSpan QueryGrace = TimeSpan.FromSeconds(5);

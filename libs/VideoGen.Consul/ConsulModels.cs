@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text.Json.Serialization;
 
-namespace VideoGen.Contracts.Consul;
+namespace VideoGen.Consul;
 
 /// <summary>Body of <c>PUT /v1/agent/service/register</c>: the documented subset VideoGen uses (field names as Consul spells them).</summary>
 public sealed record ServiceRegistration

@@ -1,4 +1,4 @@
-namespace VideoGen.Contracts;
+namespace VideoGen.Catalog;
 
 /// <summary>
 /// The one key scheme for every artifact of a job, used by the coordinator when it names

@@ -1,4 +1,4 @@
-namespace VideoGen.Contracts.Consul;
+namespace VideoGen.Consul;
 
 /// <summary>
 /// How to reach Consul and how VideoGen registers with it (configuration section <c>Consul</c>), shared by the

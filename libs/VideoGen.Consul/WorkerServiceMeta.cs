@@ -1,4 +1,4 @@
-namespace VideoGen.Contracts.Consul;
+namespace VideoGen.Consul;
 
 /// <summary>The Consul service Meta keys a worker registers and the coordinator reads.</summary>
 public static class WorkerServiceMeta
