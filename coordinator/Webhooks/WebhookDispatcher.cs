@@ -25,7 +25,12 @@ public sealed partial class WebhookDispatcher : BackgroundService
     private readonly HttpClient _http;
     private readonly SemaphoreSlim _slots;
     private readonly SemaphoreSlim _wake = new(0, 1);
-    private readonly ConcurrentDictionary<string, Task> _inFlight = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, byte> _inFlight = new(StringComparer.Ordinal);
+
+    // Attempts recorded lately (id → attempts, when): a poll that read a row before its attempt was recorded must not
+    // send it again at once.
+    private readonly ConcurrentDictionary<string, (int Attempts, long AtMs)> _recorded = new(StringComparer.Ordinal);
+    private readonly int _concurrency;
 
     public WebhookDispatcher(IJobStore store, WebhookPolicy policy, JobEventHub hub, TimeProvider time, ILogger<WebhookDispatcher> log)
     {
@@ -33,7 +38,8 @@ public sealed partial class WebhookDispatcher : BackgroundService
         _policy = policy;
         _time = time;
         _log = log;
-        _slots = new SemaphoreSlim(Math.Max(1, policy.Options.Concurrency));
+        _concurrency = Math.Max(1, policy.Options.Concurrency);
+        _slots = new SemaphoreSlim(_concurrency);
         _http = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false, PooledConnectionLifetime = TimeSpan.FromMinutes(2) })
         {
             Timeout = TimeSpan.FromSeconds(Math.Max(0.1, policy.Options.TimeoutSeconds)),
@@ -64,15 +70,30 @@ public sealed partial class WebhookDispatcher : BackgroundService
         {
             try
             {
-                foreach (var delivery in _store.DueWebhooks(_time.GetUtcNow().ToUnixTimeMilliseconds(), 256))
+                var nowMs = _time.GetUtcNow().ToUnixTimeMilliseconds();
+                foreach (var (id, recorded) in _recorded)
                 {
-                    if (_inFlight.ContainsKey(delivery.Id))
+                    if (recorded.AtMs < nowMs - 60_000)
                     {
-                        continue;
+                        _recorded.TryRemove(id, out _);
+                    }
+                }
+
+                foreach (var delivery in _store.DueWebhooks(nowMs, 256))
+                {
+                    if (!_inFlight.TryAdd(delivery.Id, 0))
+                    {
+                        continue; // its attempt is still running
+                    }
+
+                    if (_recorded.TryGetValue(delivery.Id, out var seen) && seen.Attempts > delivery.Attempts)
+                    {
+                        _inFlight.TryRemove(delivery.Id, out _);
+                        continue; // read before its last attempt was recorded
                     }
 
                     await _slots.WaitAsync(stoppingToken);
-                    _inFlight[delivery.Id] = Task.Run(() => AttemptAsync(delivery, stoppingToken), CancellationToken.None);
+                    _ = Task.Run(() => AttemptAsync(delivery, stoppingToken), CancellationToken.None);
                 }
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -95,7 +116,14 @@ public sealed partial class WebhookDispatcher : BackgroundService
             }
         }
 
-        await Task.WhenAll(_inFlight.Values);
+        // Let the attempts in flight finish (their requests are cancelled with the host): take back every slot.
+        for (var i = 0; i < _concurrency; i++)
+        {
+            if (!await _slots.WaitAsync(TimeSpan.FromSeconds(15)))
+            {
+                break;
+            }
+        }
     }
 
     private async Task AttemptAsync(WebhookDelivery delivery, CancellationToken stoppingToken)
@@ -106,7 +134,7 @@ public sealed partial class WebhookDispatcher : BackgroundService
             var outcome = await SendAsync(delivery, stoppingToken);
             if (outcome is null)
             {
-                _store.RecordWebhookAttempt(delivery.Id, attempt, null, "delivered");
+                Record(delivery.Id, attempt, null, "delivered");
                 LogDelivered(_log, delivery.Id, delivery.Type, delivery.JobId, attempt);
                 return;
             }
@@ -121,12 +149,12 @@ public sealed partial class WebhookDispatcher : BackgroundService
             var giveUpAt = DateTimeOffset.FromUnixTimeMilliseconds(delivery.CreatedAtMs).AddHours(_policy.Options.GiveUpAfterHours);
             if (next > giveUpAt || outcome.StartsWith("refused", StringComparison.Ordinal))
             {
-                _store.RecordWebhookAttempt(delivery.Id, attempt, null, "gave up: " + outcome);
+                Record(delivery.Id, attempt, null, "gave up: " + outcome);
                 LogGaveUp(_log, delivery.Id, delivery.JobId, attempt, outcome);
                 return;
             }
 
-            _store.RecordWebhookAttempt(delivery.Id, attempt, next.ToUnixTimeMilliseconds(), outcome);
+            Record(delivery.Id, attempt, next.ToUnixTimeMilliseconds(), outcome);
             LogRetry(_log, delivery.Id, delivery.JobId, attempt, outcome, next);
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
@@ -138,6 +166,12 @@ public sealed partial class WebhookDispatcher : BackgroundService
             _inFlight.TryRemove(delivery.Id, out _);
             _slots.Release();
         }
+    }
+
+    private void Record(string id, int attempt, long? nextAttemptAtMs, string outcome)
+    {
+        _store.RecordWebhookAttempt(id, attempt, nextAttemptAtMs, outcome);
+        _recorded[id] = (attempt, _time.GetUtcNow().ToUnixTimeMilliseconds());
     }
 
     /// <summary>One POST; null when delivered, else what went wrong ("500", "timeout", "refused: …").</summary>

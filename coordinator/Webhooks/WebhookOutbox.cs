@@ -43,6 +43,11 @@ public static class WebhookOutbox
 
         foreach (var e in events)
         {
+            if (EventType(e, WebhookEvents.All) is null)
+            {
+                continue; // progress and plans never owe a callback: no lookup
+            }
+
             if (!byId.TryGetValue(e.JobId, out var job))
             {
                 byId[e.JobId] = job = lookup(e.JobId);
