@@ -26,6 +26,21 @@ public sealed class CoordinatorOptions
 
     /// <summary>Host names a worker may advertise (exact, or ".suffix"); empty: <c>localhost</c> only.</summary>
     public List<string> AllowedWorkerHosts { get; set; } = [];
+
+    /// <summary>
+    /// The worker token (<see cref="VideoGen.Security.WorkerToken"/>): workers must present it to join, heartbeat and
+    /// leave, and the coordinator presents it on every call to a worker. Empty: <c>VIDEOGEN_WORKER_TOKEN</c>; when that
+    /// is empty too, admission is open (a warning at start). At least 16 characters.
+    /// </summary>
+    public string WorkerToken { get; set; } = "";
+
+    /// <summary>
+    /// TLS (<see cref="VideoGen.Security.TlsSettings"/>, section <c>Coordinator:Tls</c>): the gRPC endpoint serves TLS
+    /// from <c>CertificateFile</c>/<c>KeyFile</c> (then <see cref="GrpcUrl"/> is https://); workers' certificates are
+    /// verified against <c>CaFile</c>, and the coordinator's certificate is its client certificate when workers ask for
+    /// one (mutual TLS).
+    /// </summary>
+    public VideoGen.Security.TlsSettings Tls { get; set; } = new();
     /// <summary>
     /// Catalog upscaler model (kind "upscaler", e.g. "real-esrgan-video") that upscales every chunk of a job whose resolution
     /// is above its video model's native height; empty (the default): the finish scales with FFmpeg.

@@ -36,7 +36,7 @@ public static partial class HostingExtensions
 
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
-            Listen(kestrel, options.GrpcUrl, HttpProtocols.Http2);
+            Listen(kestrel, options.GrpcUrl, HttpProtocols.Http2, options.Tls);
             Listen(kestrel, options.HttpUrl, HttpProtocols.Http1);
         });
 
@@ -83,7 +83,8 @@ public static partial class HostingExtensions
         builder.Services.AddJobPlanner(builder.Configuration);
         builder.Services.AddJobStore(builder.Configuration, options);
         builder.Services.AddSingleton<JobEventHub>();
-        builder.Services.AddSingleton<IWorkerTransport, GrpcWorkerTransport>();
+        builder.Services.AddSingleton<Membership.WorkerAdmission>();
+        builder.Services.AddSingleton<IWorkerTransport>(sp => new GrpcWorkerTransport(sp.GetRequiredService<Membership.WorkerAdmission>().Token, options.Tls));
         builder.Services.AddSingleton<IFarmMetrics, PrometheusFarmMetrics>();
         builder.Services.AddSingleton(sp => new Membership.WorkerAddressPolicy(sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<CoordinatorOptions>>()));
         builder.Services.AddSingleton(sp => new Orchestrator(
@@ -135,8 +136,11 @@ public static partial class HostingExtensions
         return app;
     }
 
-    /// <summary>Listens on the host and port of <paramref name="url"/> ("http://127.0.0.1:7070"; port 0 picks one).</summary>
-    private static void Listen(KestrelServerOptions kestrel, string url, HttpProtocols protocols)
+    /// <summary>
+    /// Listens on the host and port of <paramref name="url"/> ("http://127.0.0.1:7070"; port 0 picks one); with
+    /// <paramref name="tls"/> serving, over TLS (the URL must then be https://), asking for client certificates when it requires them.
+    /// </summary>
+    private static void Listen(KestrelServerOptions kestrel, string url, HttpProtocols protocols, VideoGen.Security.TlsSettings? tls = null)
     {
         var uri = new Uri(url);
         var address = uri.Host switch
@@ -145,7 +149,31 @@ public static partial class HostingExtensions
             "*" or "+" or "0.0.0.0" => IPAddress.Any,
             _ => IPAddress.Parse(uri.Host),
         };
-        kestrel.Listen(address, uri.Port, o => o.Protocols = protocols);
+        var secure = tls is { Serves: true };
+        if (secure != (uri.Scheme == Uri.UriSchemeHttps))
+        {
+            throw new InvalidOperationException($"'{url}': use https:// exactly when Coordinator:Tls:CertificateFile is set.");
+        }
+
+        kestrel.Listen(address, uri.Port, o =>
+        {
+            o.Protocols = protocols;
+            if (secure)
+            {
+                tls!.Validate("Coordinator:Tls");
+                var certificate = tls.LoadCertificate()!;
+                var roots = tls.LoadCa();
+                o.UseHttps(https =>
+                {
+                    https.ServerCertificate = certificate;
+                    if (tls.RequireClientCertificate)
+                    {
+                        https.ClientCertificateMode = Microsoft.AspNetCore.Server.Kestrel.Https.ClientCertificateMode.RequireCertificate;
+                        https.ClientCertificateValidation = (client, _, _) => VideoGen.Security.TlsSettings.ChainsTo(client, roots);
+                    }
+                });
+            }
+        });
     }
 
     [LoggerMessage(1, LogLevel.Information, "coordinator listening {Addresses}")]

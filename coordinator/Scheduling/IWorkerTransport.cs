@@ -17,17 +17,24 @@ public interface IWorkerTransport
 
     /// <summary>Stops a task on a worker (best effort: an unreachable worker has stopped it already).</summary>
     Task CancelTaskAsync(string address, string jobId, string taskId, string reason, CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>Tells a worker to drain (best effort: an unreachable worker is drained at the coordinator all the same).</summary>
+    Task DrainAsync(string address, CancellationToken cancellationToken) => Task.CompletedTask;
 }
 
-/// <summary>The gRPC transport: one cached channel per worker address, many concurrent streams per channel.</summary>
-public sealed class GrpcWorkerTransport : IWorkerTransport, IDisposable
+/// <summary>
+/// The gRPC transport: one cached channel per worker address, many concurrent streams per channel. Every call carries
+/// the worker token (<paramref name="workerToken"/>, when the farm has one): workers take calls from their coordinator only.
+/// </summary>
+public sealed class GrpcWorkerTransport(string workerToken = "", VideoGen.Security.TlsSettings? tls = null) : IWorkerTransport, IDisposable
 {
     private readonly ConcurrentDictionary<string, GrpcChannel> _channels = new(StringComparer.Ordinal);
+    private readonly Metadata? _headers = workerToken.Length == 0 ? null : new Metadata { { VideoGen.Security.WorkerToken.Header, VideoGen.Security.WorkerToken.HeaderValue(workerToken) } };
 
     public async IAsyncEnumerable<TaskEvent> RunTaskAsync(string address, RunTaskRequest request, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var client = new WorkerService.WorkerServiceClient(Channel(address));
-        using var call = client.RunTask(request, cancellationToken: cancellationToken);
+        using var call = client.RunTask(request, _headers, cancellationToken: cancellationToken);
         await foreach (var e in call.ResponseStream.ReadAllAsync(cancellationToken))
         {
             yield return e;
@@ -39,7 +46,7 @@ public sealed class GrpcWorkerTransport : IWorkerTransport, IDisposable
         try
         {
             var client = new WorkerService.WorkerServiceClient(Channel(address));
-            await client.CancelTaskAsync(new CancelTaskRequest { JobId = jobId, TaskId = taskId, Reason = reason }, deadline: DateTime.UtcNow.AddSeconds(5), cancellationToken: cancellationToken);
+            await client.CancelTaskAsync(new CancelTaskRequest { JobId = jobId, TaskId = taskId, Reason = reason }, _headers, deadline: DateTime.UtcNow.AddSeconds(5), cancellationToken: cancellationToken);
         }
         catch (RpcException)
         {
@@ -47,16 +54,30 @@ public sealed class GrpcWorkerTransport : IWorkerTransport, IDisposable
         }
     }
 
+    public async Task DrainAsync(string address, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var client = new WorkerService.WorkerServiceClient(Channel(address));
+            await client.DrainAsync(new DrainRequest(), _headers, deadline: DateTime.UtcNow.AddSeconds(5), cancellationToken: cancellationToken);
+        }
+        catch (RpcException)
+        {
+            // Unreachable: the coordinator gives it nothing new all the same.
+        }
+    }
+
     private GrpcChannel Channel(string address) =>
         _channels.GetOrAdd(address, a => GrpcChannel.ForAddress(a, new GrpcChannelOptions
         {
-            HttpHandler = new SocketsHttpHandler
+            // An https:// worker is verified against Coordinator:Tls:CaFile; the coordinator's certificate is offered for mutual TLS.
+            HttpHandler = (tls ?? new VideoGen.Security.TlsSettings()).ConfigureClient(new SocketsHttpHandler
             {
                 EnableMultipleHttp2Connections = true,
                 KeepAlivePingDelay = TimeSpan.FromSeconds(10),
                 KeepAlivePingTimeout = TimeSpan.FromSeconds(5),
                 ConnectTimeout = TimeSpan.FromSeconds(5),
-            },
+            }),
         }));
 
     public void Dispose()

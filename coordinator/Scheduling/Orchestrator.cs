@@ -35,6 +35,8 @@ internal sealed partial class Orchestrator : IAsyncDisposable
     private readonly ILogger _log;
     private readonly IFarmMetrics _metrics;
     private readonly RuleBasedPlanner _rules;
+    private readonly TaskModels _taskModels;
+    private readonly Random _random;
 
     private readonly Channel<Command> _inbox = Channel.CreateUnbounded<Command>(new UnboundedChannelOptions { SingleReader = true });
     private readonly CancellationTokenSource _stopping = new();
@@ -67,7 +69,8 @@ internal sealed partial class Orchestrator : IAsyncDisposable
         TimeProvider time,
         ILogger<Orchestrator> log,
         IFarmMetrics? metrics = null,
-        RuleBasedPlanner? rules = null)
+        RuleBasedPlanner? rules = null,
+        Random? random = null)
     {
         _rules = rules ?? new RuleBasedPlanner(TemplateCatalog.LoadDefault(), models);
         _store = store;
@@ -76,6 +79,8 @@ internal sealed partial class Orchestrator : IAsyncDisposable
         _planner = planner;
         _models = models;
         _options = options;
+        _taskModels = new TaskModels(models, options.StoryboardImageModel);
+        _random = random ?? Random.Shared;
         _time = time;
         _log = log;
         _metrics = metrics ?? NullFarmMetrics.Instance;
@@ -451,7 +456,7 @@ internal sealed partial class Orchestrator : IAsyncDisposable
             if (task.State is TaskState.Running)
             {
                 ReleaseAttempt(record, task, cancel: true);
-                _metrics.TaskFinished(task.Kind, "cancelled", 0, ModelOf(job, task), 0, 0);
+                _metrics.TaskFinished(task.Kind, "cancelled", 0, _taskModels.ChargedTo(job, task), 0, 0);
             }
 
             if (task.State is TaskState.Running or TaskState.Ready or TaskState.Waiting)
@@ -473,202 +478,19 @@ internal sealed partial class Orchestrator : IAsyncDisposable
 
     // ---- Dispatch ----
 
+    /// <summary>Asks <see cref="DispatchDecider"/> what to start and applies its plan: budget stops first, then the attempts.</summary>
     private void Dispatch()
     {
-        if (_ready.Count == 0)
+        var plan = DispatchDecider.Decide(_ready, _jobs, _workers.Values, _time.GetUtcNow(), _taskModels);
+        foreach (var (record, reason) in plan.BudgetStops)
         {
-            return;
+            EndJob(record, JobState.Failed, reason);
         }
 
-        var now = _time.GetUtcNow();
-        var capacities = new List<WorkerCapacity>();
-        foreach (var w in _workers.Values)
+        foreach (var (taskRef, worker) in plan.Starts)
         {
-            if (w.IsSchedulable && w.QuarantinedUntil <= now && w.Running.Count < w.Slots)
-            {
-                capacities.Add(new WorkerCapacity(w.Id, w.Models, w.Slots - w.Running.Count, w.Running.Count, ModelFreeSlots(w), w.Gpus.Count > 0));
-            }
+            StartAttempt(taskRef, worker);
         }
-
-        if (capacities.Count == 0)
-        {
-            return;
-        }
-
-        var ready = new List<ReadyTask>(_ready.Count);
-        var refs = new Dictionary<(string, string), TaskRef>();
-        foreach (var r in _ready)
-        {
-            if (r.Job.NotBefore.TryGetValue(r.Task.TaskId, out var notBefore) && notBefore > now)
-            {
-                continue;
-            }
-
-            var job = r.Job.Job;
-            var model = PlacementModel(job, r.Task);
-            ready.Add(new ReadyTask(
-                job.JobId,
-                r.Task.TaskId,
-                model,
-                job.Request.Priority,
-                job.Request.Tenant,
-                r.Job.Order,
-                r.Job.TaskOrder[r.Task.TaskId],
-                PreferredWorker(r.Job, r.Task),
-                r.Job.Blocklist.Count == 0 ? null : r.Job.Blocklist,
-                model != AnyModelKey && _models.Models.TryGetValue(model, out var spec) && spec.RequiresGpu));
-            refs[(job.JobId, r.Task.TaskId)] = r;
-        }
-
-        if (ready.Count == 0)
-        {
-            return;
-        }
-
-        var runningByTenant = new Dictionary<string, int>(StringComparer.Ordinal);
-        foreach (var w in _workers.Values)
-        {
-            foreach (var (jobId, _) in w.Running)
-            {
-                if (_jobs.TryGetValue(jobId, out var j))
-                {
-                    runningByTenant[j.Job.Request.Tenant] = runningByTenant.GetValueOrDefault(j.Job.Request.Tenant) + 1;
-                }
-            }
-        }
-
-        // Storyboards and stitches run on any worker: give every worker the pseudo-model for them.
-        var withAny = capacities.Select(c => c with { Models = c.Models.Contains(AnyModelKey) ? c.Models : new HashSet<string>(c.Models) { AnyModelKey } });
-        foreach (var placement in PlacementPolicy.Place(ready, withAny, runningByTenant))
-        {
-            var taskRef = refs[(placement.Task.JobId, placement.Task.TaskId)];
-            if (taskRef.Task.State != TaskState.Ready)
-            {
-                continue; // its job ended over budget earlier in this pass
-            }
-
-            if (taskRef.Task.Kind is TaskKind.Chunk or TaskKind.Voiceover or TaskKind.Music or TaskKind.Upscale && WouldExceedBudget(taskRef.Job, out var reason))
-            {
-                EndJob(taskRef.Job, JobState.Failed, reason);
-                continue;
-            }
-
-            StartAttempt(taskRef, _workers[placement.WorkerId]);
-        }
-    }
-
-    /// <summary>
-    /// The budget guard, checked before a chunk, voiceover or music attempt is paid for: what the job has spent plus
-    /// the planned price of every chunk not yet paid for (running, this one, and those still to come; a retry re-pays
-    /// its chunk) and of the voiceover and music not yet paid for must stay within <c>max_cost_usd</c>. Counting the chunks still to come stops a job that can no longer
-    /// finish within its budget at once, instead of after spending on chunks it could never use.
-    /// </summary>
-    private static bool WouldExceedBudget(JobRecord record, out string reason)
-    {
-        reason = "";
-        var job = record.Job;
-        if (!job.Request.HasMaxCostUsd)
-        {
-            return false;
-        }
-
-        bool Paid(string taskId) => record.Tasks.TryGetValue(taskId, out var t) && t.State == TaskState.Succeeded;
-        var unpaid = job.Plan.Chunks.Where(c => !Paid(TaskGraph.ChunkTaskId(c.Index))).ToList();
-        // The upscaler is paid per chunk too: its price counts until the chunk's upscale task succeeded.
-        var upscalesUnpaid = job.Plan.Chunks.Where(c => c.UpscaleCostUsd > 0 && !Paid(TaskGraph.UpscaleTaskId(c.Index))).Sum(c => c.UpscaleCostUsd);
-        var planned = unpaid.Sum(c => c.CostUsd) + upscalesUnpaid;
-        if (job.Plan.Spec.Soundtrack is { } soundtrack && TaskGraph.HasSoundtrack(job.Plan))
-        {
-            // The voiceover and the music are paid for beside the chunks: count what they will still cost.
-            planned += (Paid(TaskGraph.VoiceoverTaskId) ? 0 : soundtrack.VoiceCostUsd) + (Paid(TaskGraph.MusicTaskId) ? 0 : soundtrack.MusicCostUsd);
-        }
-        if (!Budget.Exceeds(job.CostUsd + planned, job.Request.MaxCostUsd))
-        {
-            return false;
-        }
-
-        reason = string.Create(System.Globalization.CultureInfo.InvariantCulture,
-            $"budget: ${job.CostUsd:0.00} spent + ${planned:0.00} planned for {unpaid.Count} chunk(s) still to render (soundtrack included; upscales still to pay: ${upscalesUnpaid:0.00}) exceeds max_cost_usd ${job.Request.MaxCostUsd:0.00}; stopped before spending more");
-        return true;
-    }
-
-    /// <summary>The model a task's cost is charged to (a bounded metric label).</summary>
-    private string ModelOf(Job job, TaskStatus task) => task.Kind switch
-    {
-        TaskKind.Chunk => job.Plan.Model,
-        TaskKind.Upscale => job.Plan.Finish.Upscaler,
-        TaskKind.Storyboard => _options.StoryboardImageModel.Length > 0 ? _options.StoryboardImageModel : ModelCatalog.ProceduralImageModel,
-        TaskKind.Voiceover when job.Plan.Spec.Soundtrack is { } s => SoundtrackPlanner.VoiceModelOf(s),
-        TaskKind.Music when job.Plan.Spec.Soundtrack is { } s => SoundtrackPlanner.MusicModelOf(s),
-        _ => "ffmpeg",
-    };
-
-    /// <summary>
-    /// The model a worker must serve to run <paramref name="task"/>: a chunk's video model, an upscale's upscaler, a configured storyboard
-    /// image model, a hosted speech or music model; tasks without a model call (stitch, finish, the soundtrack mix) and
-    /// the embedded audio models (espeak-ng and FFmpeg, on every worker image) run on any worker.
-    /// </summary>
-    private string PlacementModel(Job job, TaskStatus task)
-    {
-        var model = task.Kind switch
-        {
-            TaskKind.Chunk => job.Plan.Model,
-            TaskKind.Upscale => job.Plan.Finish.Upscaler,
-            TaskKind.Storyboard when _options.StoryboardImageModel.Length > 0 => _options.StoryboardImageModel,
-            TaskKind.Voiceover or TaskKind.Music => ModelOf(job, task),
-            _ => AnyModelKey,
-        };
-        return task.Kind is TaskKind.Voiceover or TaskKind.Music && _models.Models.TryGetValue(model, out var spec) && spec.Provider == "procedural"
-            ? AnyModelKey
-            : model;
-    }
-
-    /// <summary>Free slots per model with a per-worker concurrency limit (the catalog's MaxConcurrency); null when none applies.</summary>
-    private Dictionary<string, int>? ModelFreeSlots(WorkerRecord worker)
-    {
-        Dictionary<string, int>? free = null;
-        foreach (var model in worker.Models)
-        {
-            if (_models.Models.TryGetValue(model, out var spec) && spec.MaxConcurrency > 0)
-            {
-                var running = worker.Running.Count(r => _jobs.TryGetValue(r.JobId, out var j) && j.Tasks.TryGetValue(r.TaskId, out var t) && PlacementModel(j.Job, t) == model);
-                (free ??= new(StringComparer.Ordinal))[model] = spec.MaxConcurrency - running;
-            }
-        }
-
-        return free;
-    }
-
-    /// <summary>
-    /// The model a worker must serve to run <paramref name="task"/>: the plan's video model for a chunk, the plan's upscaler
-    /// for an upscale, the configured image model for a storyboard; <see cref="AnyModelKey"/> for the rest.
-    /// </summary>
-    private string ModelKey(Job job, TaskStatus task) => task.Kind switch
-    {
-        TaskKind.Chunk => job.Plan.Model,
-        TaskKind.Upscale => job.Plan.Finish.Upscaler,
-        TaskKind.Storyboard when _options.StoryboardImageModel.Length > 0 => _options.StoryboardImageModel,
-        _ => AnyModelKey,
-    };
-
-    /// <summary>Tasks that are not model calls (storyboards, stitch) run on any worker.</summary>
-    private const string AnyModelKey = "*";
-
-    private static string? PreferredWorker(JobRecord record, TaskStatus task)
-    {
-        // A task interrupted by a coordinator restart still runs on its worker: go back there.
-        if (record.ResumeOn.TryGetValue(task.TaskId, out var resumeOn))
-        {
-            return resumeOn;
-        }
-
-        // A continuous chunk prefers the worker that made its predecessor: its last frame is local there.
-        if (task.Kind == TaskKind.Chunk && task.DependsOn.Count == 1 && record.Tasks.TryGetValue(task.DependsOn[0], out var dep) && dep.Kind == TaskKind.Chunk)
-        {
-            return dep.WorkerId;
-        }
-
-        return null;
     }
 
     private void StartAttempt(TaskRef taskRef, WorkerRecord worker)
@@ -853,7 +675,7 @@ internal sealed partial class Orchestrator : IAsyncDisposable
         var job = record.Job;
         job.CostUsd = Math.Round(job.CostUsd + completed.CostUsd, 6);
         EmitTask(record, task);
-        _metrics.TaskFinished(task.Kind, "succeeded", completed.ElapsedSeconds, ModelOf(job, task), completed.MediaSeconds, completed.CostUsd);
+        _metrics.TaskFinished(task.Kind, "succeeded", completed.ElapsedSeconds, _taskModels.ChargedTo(job, task), completed.MediaSeconds, completed.CostUsd);
         Log.TaskSucceeded(_log, job.JobId, task.TaskId, task.Attempt, worker, completed.ElapsedSeconds);
 
         if (task.TaskId == TaskGraph.FinalTaskId(job.Plan))
@@ -908,7 +730,7 @@ internal sealed partial class Orchestrator : IAsyncDisposable
         }
 
         task.Error = reason;
-        _metrics.TaskFinished(task.Kind, retryable ? "retried" : "failed", 0, ModelOf(job, task), 0, costUsd);
+        _metrics.TaskFinished(task.Kind, retryable ? "retried" : "failed", 0, _taskModels.ChargedTo(job, task), 0, costUsd);
         if (!retryable || !_retry.CanRetry(task.Failures))
         {
             task.State = TaskState.Failed;
@@ -922,7 +744,7 @@ internal sealed partial class Orchestrator : IAsyncDisposable
         task.State = TaskState.Ready;
         if (countsAsFailure && backoff)
         {
-            var delay = _retry.Delay(task.Failures, Random.Shared.NextDouble());
+            var delay = _retry.Delay(task.Failures, _random.NextDouble());
             record.NotBefore[task.TaskId] = _time.GetUtcNow() + delay;
             _time.CreateTimer(static s => ((Orchestrator)s!).Post(new Wake()), this, delay, Timeout.InfiniteTimeSpan);
         }

@@ -16,6 +16,7 @@ internal sealed class JobGrpcService(
     IJobStore store,
     JobEventHub hub,
     IFarmMetrics metrics,
+    IWorkerTransport transport,
     WebhookPolicy webhooks) : JobService.JobServiceBase
 {
     private const string ImageModel = ModelCatalog.ProceduralImageModel;
@@ -220,14 +221,7 @@ internal sealed class JobGrpcService(
 
         // The coordinator already gives it nothing new; telling the worker makes it refuse direct
         // work too and lets its membership leave once idle. A worker that cannot be reached is still drained here.
-        try
-        {
-            using var channel = Grpc.Net.Client.GrpcChannel.ForAddress(address);
-            await new WorkerService.WorkerServiceClient(channel).DrainAsync(new DrainRequest(), deadline: DateTime.UtcNow.AddSeconds(5), cancellationToken: context.CancellationToken);
-        }
-        catch (RpcException)
-        {
-        }
+        await transport.DrainAsync(address, context.CancellationToken);
 
         return new DrainWorkerResponse { Worker = orchestrator.Workers.FirstOrDefault(w => w.WorkerId == request.WorkerId) };
     }

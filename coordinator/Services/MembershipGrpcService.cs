@@ -9,11 +9,13 @@ namespace VideoGen.Coordinator.Services;
 internal sealed partial class MembershipGrpcService(
     Orchestrator orchestrator,
     Membership.WorkerAddressPolicy addresses,
+    Membership.WorkerAdmission admission,
     IFarmMetrics metrics,
     Microsoft.Extensions.Logging.ILogger<MembershipGrpcService> logger) : MembershipService.MembershipServiceBase
 {
     public override Task<JoinResponse> Join(JoinRequest request, ServerCallContext context)
     {
+        admission.Require(context, request.WorkerId);
         var violations = new List<FieldViolation>();
         try
         {
@@ -85,6 +87,7 @@ internal sealed partial class MembershipGrpcService(
 
     public override async Task<HeartbeatResponse> Heartbeat(HeartbeatRequest request, ServerCallContext context)
     {
+        admission.Require(context, request.WorkerId);
         InputText.RequireId("worker_id", request.WorkerId);
         if (request.RunningTasks < 0)
         {
@@ -96,6 +99,7 @@ internal sealed partial class MembershipGrpcService(
 
     public override async Task<LeaveResponse> Leave(LeaveRequest request, ServerCallContext context)
     {
+        admission.Require(context, request.WorkerId);
         InputText.RequireId("worker_id", request.WorkerId);
         await orchestrator.LeaveAsync(request.WorkerId);
         return new LeaveResponse();

@@ -13,6 +13,7 @@ COPY global.json Directory.Build.props Directory.Packages.props ./
 COPY protos/VideoGen.Contracts.csproj protos/
 COPY libs/VideoGen.Catalog/VideoGen.Catalog.csproj libs/VideoGen.Catalog/
 COPY libs/VideoGen.Consul/VideoGen.Consul.csproj libs/VideoGen.Consul/
+COPY libs/VideoGen.Security/VideoGen.Security.csproj libs/VideoGen.Security/
 COPY coordinator/VideoGen.Coordinator.csproj coordinator/
 RUN dotnet restore coordinator/VideoGen.Coordinator.csproj
 COPY protos/ protos/

@@ -14,6 +14,7 @@ COPY global.json Directory.Build.props Directory.Packages.props ./
 COPY protos/VideoGen.Contracts.csproj protos/
 COPY libs/VideoGen.Catalog/VideoGen.Catalog.csproj libs/VideoGen.Catalog/
 COPY libs/VideoGen.Consul/VideoGen.Consul.csproj libs/VideoGen.Consul/
+COPY libs/VideoGen.Security/VideoGen.Security.csproj libs/VideoGen.Security/
 COPY worker/VideoGen.Worker.csproj worker/
 RUN dotnet restore worker/VideoGen.Worker.csproj
 COPY protos/ protos/

@@ -6,6 +6,7 @@ using VideoGen.Contracts;
 using VideoGen.Contracts.V1;
 using Microsoft.Extensions.DependencyInjection;
 using VideoGen.Worker.Media;
+using VideoGen.Worker.Services;
 using VideoGen.Worker.Tasks;
 
 namespace VideoGen.Worker.Tests;

@@ -37,7 +37,7 @@ public sealed class WorkerEndpoints
     {
         var uri = new Uri(GrpcAddress);
         // A wildcard bind cannot be called back; the host name is the best guess without configuration.
-        return uri.Host is "0.0.0.0" or "[::]" or "::" ? $"http://{Dns.GetHostName()}:{uri.Port}" : GrpcAddress;
+        return uri.Host is "0.0.0.0" or "[::]" or "::" ? $"{uri.Scheme}://{Dns.GetHostName()}:{uri.Port}" : GrpcAddress;
     }
 
     private string Bound(ListenOptions? listen)
@@ -67,12 +67,13 @@ public sealed class KestrelListenPlan
     internal ListenOptions? Http { get; set; }
 
     /// <summary>Parses <c>http://host:port</c> (host may be an IP, <c>localhost</c>, <c>*</c> or <c>+</c>) into an endpoint.</summary>
-    public static IPEndPoint ParseListenUrl(string url, string key)
+    public static IPEndPoint ParseListenUrl(string url, string key, bool secure = false)
     {
         var normalized = url.Replace("://*", "://0.0.0.0", StringComparison.Ordinal).Replace("://+", "://0.0.0.0", StringComparison.Ordinal);
-        if (!Uri.TryCreate(normalized, UriKind.Absolute, out var uri) || uri.Scheme != Uri.UriSchemeHttp)
+        var scheme = secure ? Uri.UriSchemeHttps : Uri.UriSchemeHttp;
+        if (!Uri.TryCreate(normalized, UriKind.Absolute, out var uri) || uri.Scheme != scheme)
         {
-            throw new InvalidOperationException($"{key} must be an http:// URL with a host and port (TLS is not served), got '{url}'.");
+            throw new InvalidOperationException($"{key} must be a {scheme}:// URL with a host and port ({(secure ? "Worker:Tls:CertificateFile is set" : "TLS is not configured")}), got '{url}'.");
         }
 
         var address = uri.Host switch

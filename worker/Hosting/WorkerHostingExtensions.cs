@@ -76,6 +76,8 @@ public static class WorkerHostingExtensions
 
         services.AddGrpc(o =>
         {
+            // Calls come from this worker's coordinator only (the worker token); health probes stay open.
+            o.Interceptors.Add<CoordinatorOnlyInterceptor>();
             // Explicit limits: a RunTask request carries a plan's beats and URIs (a few KiB); 1 MiB in, 4 MiB out.
             o.MaxReceiveMessageSize = 1 << 20;
             o.MaxSendMessageSize = 4 << 20;
@@ -89,12 +91,29 @@ public static class WorkerHostingExtensions
         builder.WebHost.ConfigureKestrel((context, kestrel) =>
         {
             var options = context.Configuration.GetSection(WorkerOptions.Section).Get<WorkerOptions>() ?? new WorkerOptions();
-            kestrel.Listen(KestrelListenPlan.ParseListenUrl(options.GrpcUrl, "Worker:GrpcUrl"), listen =>
+            var secure = options.Tls.Serves;
+            kestrel.Listen(KestrelListenPlan.ParseListenUrl(options.GrpcUrl, "Worker:GrpcUrl", secure), listen =>
             {
                 listen.Protocols = Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols.Http2;
+                if (secure)
+                {
+                    options.Tls.Validate("Worker:Tls");
+                    var certificate = options.Tls.LoadCertificate()!;
+                    var roots = options.Tls.LoadCa();
+                    listen.UseHttps(https =>
+                    {
+                        https.ServerCertificate = certificate;
+                        if (options.Tls.RequireClientCertificate)
+                        {
+                            https.ClientCertificateMode = Microsoft.AspNetCore.Server.Kestrel.Https.ClientCertificateMode.RequireCertificate;
+                            https.ClientCertificateValidation = (client, _, _) => VideoGen.Security.TlsSettings.ChainsTo(client, roots);
+                        }
+                    });
+                }
+
                 plan.Grpc = listen;
             });
-            kestrel.Listen(KestrelListenPlan.ParseListenUrl(options.HttpUrl, "Worker:HttpUrl"), listen =>
+            kestrel.Listen(KestrelListenPlan.ParseListenUrl(options.HttpUrl, "Worker:HttpUrl", secure: false), listen =>
             {
                 listen.Protocols = Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols.Http1;
                 plan.Http = listen;
@@ -121,6 +140,11 @@ public static class WorkerHostingExtensions
             if (options.Membership == "none")
             {
                 MembershipLog.Disabled(logger);
+            }
+
+            if (VideoGen.Security.WorkerToken.Resolve(options.Token).Length == 0)
+            {
+                WorkerLog.OpenToAnyCaller(logger);
             }
         });
         return app;

@@ -22,6 +22,21 @@ public sealed class WorkerOptions
     /// <summary>The coordinator's gRPC address (direct membership).</summary>
     public string Coordinator { get; set; } = "http://127.0.0.1:7070";
 
+    /// <summary>
+    /// The farm's worker token (<see cref="VideoGen.Security.WorkerToken"/>): sent to join, heartbeat and leave, and
+    /// required on every RunTask, CancelTask, Drain and GetWorkerStatus call. Empty: <c>VIDEOGEN_WORKER_TOKEN</c>; when
+    /// that is empty too, the worker takes calls from anyone (a warning at start).
+    /// </summary>
+    public string Token { get; set; } = "";
+
+    /// <summary>
+    /// TLS (<see cref="VideoGen.Security.TlsSettings"/>, section <c>Worker:Tls</c>): the gRPC endpoint serves TLS from
+    /// <c>CertificateFile</c>/<c>KeyFile</c> (then <see cref="GrpcUrl"/> is https://); the coordinator's certificate is
+    /// verified against <c>CaFile</c>; <c>RequireClientCertificate</c>: only a caller whose certificate chains to
+    /// <c>CaFile</c> (the coordinator) gets a TLS connection at all (mutual TLS).
+    /// </summary>
+    public VideoGen.Security.TlsSettings Tls { get; set; } = new();
+
     /// <summary>How the worker announces itself: <c>direct</c> (join the coordinator), <c>consul</c> (register with the local Consul agent, section <c>Consul</c>) or <c>none</c> (standalone).</summary>
     public string Membership { get; set; } = "direct";
 

@@ -60,16 +60,25 @@ public sealed class WorkerOptionsValidator : IValidateOptions<WorkerOptions>
             failures.Add($"Worker:ResultRetentionSeconds must be between 0 and 86400, got {options.ResultRetentionSeconds}.");
         }
 
-        foreach (var (key, url) in new[] { ("Worker:GrpcUrl", options.GrpcUrl), ("Worker:HttpUrl", options.HttpUrl) })
+        foreach (var (key, url, secure) in new[] { ("Worker:GrpcUrl", options.GrpcUrl, options.Tls.Serves), ("Worker:HttpUrl", options.HttpUrl, false) })
         {
             try
             {
-                KestrelListenPlan.ParseListenUrl(url, key);
+                KestrelListenPlan.ParseListenUrl(url, key, secure);
             }
             catch (InvalidOperationException ex)
             {
                 failures.Add(ex.Message);
             }
+        }
+
+        try
+        {
+            options.Tls.Validate("Worker:Tls");
+        }
+        catch (InvalidOperationException ex)
+        {
+            failures.Add(ex.Message);
         }
 
         if (options.Models.Count == 0)

@@ -13,6 +13,7 @@ public sealed class DirectMembershipAgent : IMembershipAgent, IDisposable
 
     private readonly GrpcChannel _channel;
     private readonly MembershipService.MembershipServiceClient _client;
+    private readonly Metadata? _headers;
 
     public DirectMembershipAgent(IOptions<WorkerOptions> options)
     {
@@ -20,10 +21,14 @@ public sealed class DirectMembershipAgent : IMembershipAgent, IDisposable
         // wait for it although the coordinator listens a moment later. MembershipLoop owns the join's backoff.
         _channel = GrpcChannel.ForAddress(options.Value.Coordinator, new GrpcChannelOptions
         {
+            // An https:// coordinator is verified against Worker:Tls:CaFile (else the system's roots).
+            HttpHandler = options.Value.Tls.ConfigureClient(new SocketsHttpHandler { EnableMultipleHttp2Connections = true }),
             InitialReconnectBackoff = TimeSpan.FromMilliseconds(100),
             MaxReconnectBackoff = JoinBackoff.Cap,
         });
         _client = new MembershipService.MembershipServiceClient(_channel);
+        var token = VideoGen.Security.WorkerToken.Resolve(options.Value.Token);
+        _headers = token.Length == 0 ? null : new Metadata { { VideoGen.Security.WorkerToken.Header, VideoGen.Security.WorkerToken.HeaderValue(token) } };
     }
 
     /// <inheritdoc />
@@ -39,6 +44,7 @@ public sealed class DirectMembershipAgent : IMembershipAgent, IDisposable
                 Gpus = { registration.Gpus },
                 Version = registration.Version,
             },
+            _headers,
             deadline: DateTime.UtcNow + CallTimeout,
             cancellationToken: cancellationToken);
         var interval = response.HeartbeatIntervalSeconds > 0 ? response.HeartbeatIntervalSeconds : 2;
@@ -53,6 +59,7 @@ public sealed class DirectMembershipAgent : IMembershipAgent, IDisposable
         {
             var response = await _client.HeartbeatAsync(
                 new HeartbeatRequest { WorkerId = workerId, Draining = draining, RunningTasks = runningTasks },
+                _headers,
                 deadline: DateTime.UtcNow + CallTimeout,
                 cancellationToken: cancellationToken);
             return response.Known ? HeartbeatOutcome.Known : HeartbeatOutcome.Unknown;
@@ -65,7 +72,7 @@ public sealed class DirectMembershipAgent : IMembershipAgent, IDisposable
 
     /// <inheritdoc />
     public async Task LeaveAsync(string workerId, CancellationToken cancellationToken) =>
-        await _client.LeaveAsync(new LeaveRequest { WorkerId = workerId }, cancellationToken: cancellationToken);
+        await _client.LeaveAsync(new LeaveRequest { WorkerId = workerId }, _headers, cancellationToken: cancellationToken);
 
     /// <inheritdoc />
     public void Dispose() => _channel.Dispose();

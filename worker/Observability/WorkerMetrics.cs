@@ -56,4 +56,8 @@ public static class WorkerMetrics
     /// <summary>RunTask streams that ended before their task's terminal event (the task went on).</summary>
     public static readonly Counter TaskDetaches = Metrics.CreateCounter(
         "videogen_worker_task_detaches_total", "RunTask streams that ended before the task's terminal event; the task went on.");
+
+    /// <summary>WorkerService calls refused for want of the worker token (not from this worker's coordinator).</summary>
+    public static readonly Counter CallsRefused = Metrics.CreateCounter(
+        "videogen_worker_calls_refused_total", "WorkerService calls refused because they did not carry the farm's worker token.");
 }

@@ -24,16 +24,16 @@ public static class TaskEventStream
     {
         try
         {
-            await foreach (var taskEvent in subscription.Events.ReadAllAsync(cancellationToken))
+            await foreach (var executionEvent in subscription.Events.ReadAllAsync(cancellationToken))
             {
-                var terminal = taskEvent.EventCase is TaskEvent.EventOneofCase.Completed or TaskEvent.EventOneofCase.Failed;
+                var terminal = executionEvent.IsTerminal;
                 if (terminal)
                 {
                     // Before the write: the coordinator may act on the event (retry a failure) before this call ends.
                     executions.TerminalSending(subscription.Execution);
                 }
 
-                await stream.WriteAsync(taskEvent, cancellationToken);
+                await stream.WriteAsync(TaskEventMapper.ToProto(executionEvent), cancellationToken);
                 if (terminal)
                 {
                     return true;
@@ -52,44 +52,5 @@ public static class TaskEventStream
         {
             subscription.Dispose();
         }
-    }
-}
-
-/// <summary>Maps task outcomes to the contract: the one place that decides what is retryable.</summary>
-public static class TaskOutcomes
-{
-    /// <summary>A successful attempt.</summary>
-    public static TaskCompleted ToCompleted(TaskResult result) => new()
-    {
-        OutputUri = result.OutputUri,
-        LastFrameUri = result.LastFrameUri,
-        MediaSeconds = result.MediaSeconds,
-        CostUsd = result.CostUsd,
-        ModelSeconds = result.ModelSeconds,
-        ElapsedSeconds = result.ElapsedSeconds,
-        OutputUrl = result.OutputUrl,
-        Deliverables =
-        {
-            (result.Deliverables ?? []).Select(d => new Deliverable
-            {
-                AspectRatio = d.AspectRatio, Uri = d.Uri, Url = d.Url, WidthPixels = d.Width, HeightPixels = d.Height,
-            }),
-        },
-    };
-
-    /// <summary>
-    /// A failed attempt: <see cref="PermanentTaskException"/> is not retryable, anything else is. The reason is the
-    /// exception's message only, never a stack trace.
-    /// </summary>
-    public static TaskFailed ToFailed(Exception exception) => exception switch
-    {
-        PermanentTaskException permanent => new TaskFailed { Retryable = false, Reason = permanent.Message },
-        _ => new TaskFailed { Retryable = true, Reason = $"{exception.GetType().Name}: {FirstLine(exception.Message)}" },
-    };
-
-    private static string FirstLine(string message)
-    {
-        var line = message.Split('\n', 2)[0].Trim();
-        return line.Length <= 500 ? line : line[..500];
     }
 }

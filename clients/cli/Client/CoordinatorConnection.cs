@@ -10,12 +10,16 @@ public sealed class CoordinatorConnection : IDisposable
     public const string DefaultAddress = "http://127.0.0.1:7070";
     public const string AddressVariable = "VIDEOGEN_COORDINATOR";
 
+    /// <summary>A PEM file of the certificate authority an https:// coordinator's certificate must chain to (else the system's roots).</summary>
+    public const string CaFileVariable = "VIDEOGEN_CA_FILE";
+
     private readonly GrpcChannel _channel;
 
     public CoordinatorConnection(string address)
     {
         Address = Normalize(address);
-        _channel = GrpcChannel.ForAddress(Address);
+        var tls = new VideoGen.Security.TlsSettings { CaFile = Environment.GetEnvironmentVariable(CaFileVariable) ?? "" };
+        _channel = GrpcChannel.ForAddress(Address, new GrpcChannelOptions { HttpHandler = tls.ConfigureClient(new SocketsHttpHandler()) });
         Jobs = new JobService.JobServiceClient(_channel);
     }
 

@@ -30,8 +30,11 @@ public sealed class ChildProcess : IDisposable
     /// <summary>Completes with the exit code when the process ends, whoever ended it.</summary>
     public Task<int> Exited => _exited.Task;
 
-    /// <summary>Starts the process; <paramref name="appendLog"/> keeps the log of an earlier run (a restart).</summary>
-    public static ChildProcess Start(string name, string dotnetHost, string dll, IEnumerable<string> arguments, string logFile, bool appendLog = false)
+    /// <summary>
+    /// Starts the process; <paramref name="appendLog"/> keeps the log of an earlier run (a restart). <paramref name="environment"/>
+    /// is added to the inherited environment: where secrets go (a command line is visible to every user in <c>ps</c>).
+    /// </summary>
+    public static ChildProcess Start(string name, string dotnetHost, string dll, IEnumerable<string> arguments, string logFile, bool appendLog = false, IReadOnlyDictionary<string, string>? environment = null)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(logFile)!);
         var mode = appendLog ? FileMode.Append : FileMode.Create;
@@ -52,6 +55,10 @@ public sealed class ChildProcess : IDisposable
         startInfo.Environment["DOTNET_SYSTEM_CONSOLE_ALLOW_ANSI_COLOR_REDIRECTION"] = "false";
         startInfo.Environment["Logging__Console__FormatterName"] = "simple";
         startInfo.Environment["Logging__Console__FormatterOptions__ColorBehavior"] = "Disabled";
+        foreach (var (key, value) in environment ?? new Dictionary<string, string>())
+        {
+            startInfo.Environment[key] = value;
+        }
 
         var process = new Process { StartInfo = startInfo, EnableRaisingEvents = true };
         var child = new ChildProcess(name, process, log);

@@ -36,9 +36,16 @@ public sealed class FarmSupervisor(FarmLayout layout, string coordinatorDll, str
     public async Task<int> RunAsync(CancellationToken stop)
     {
         var host = DotnetHost();
-        var coordinator = new Supervised("coordinator", host, coordinatorDll, layout.CoordinatorArguments(), layout.LogFile("coordinator"));
+        // The farm's worker token: the one in the environment, else a fresh one for this farm. Its processes get it
+        // through their environment; only they know it, so no other process can join as a worker or send them tasks.
+        var token = VideoGen.Security.WorkerToken.Resolve(null);
+        var secrets = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            [VideoGen.Security.WorkerToken.EnvironmentVariable] = token.Length > 0 ? token : VideoGen.Security.WorkerToken.New(),
+        };
+        var coordinator = new Supervised("coordinator", host, coordinatorDll, layout.CoordinatorArguments(), layout.LogFile("coordinator"), secrets);
         var workers = Enumerable.Range(1, layout.Workers)
-            .Select(i => new Supervised(FarmLayout.WorkerId(i), host, workerDll, layout.WorkerArguments(i), layout.LogFile(FarmLayout.WorkerId(i))))
+            .Select(i => new Supervised(FarmLayout.WorkerId(i), host, workerDll, layout.WorkerArguments(i), layout.LogFile(FarmLayout.WorkerId(i)), secrets))
             .ToList();
         var all = workers.Prepend(coordinator).ToList();
         var ready = false;
@@ -185,7 +192,7 @@ public sealed class FarmSupervisor(FarmLayout layout, string coordinatorDll, str
     }
 
     /// <summary>One server of the farm across its restarts: its command line and its current process.</summary>
-    private sealed class Supervised(string name, string host, string dll, IReadOnlyList<string> arguments, string logFile) : IDisposable
+    private sealed class Supervised(string name, string host, string dll, IReadOnlyList<string> arguments, string logFile, IReadOnlyDictionary<string, string> environment) : IDisposable
     {
         public string Name => name;
 
@@ -196,7 +203,7 @@ public sealed class FarmSupervisor(FarmLayout layout, string coordinatorDll, str
         public void Start(bool appendLog)
         {
             Current?.Dispose();
-            Current = ChildProcess.Start(name, host, dll, arguments, logFile, appendLog);
+            Current = ChildProcess.Start(name, host, dll, arguments, logFile, appendLog, environment);
         }
 
         public Task StopAsync(TimeSpan grace) => Current?.StopAsync(grace) ?? Task.CompletedTask;

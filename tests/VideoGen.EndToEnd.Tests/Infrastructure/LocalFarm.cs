@@ -13,6 +13,9 @@ public sealed class FarmOptions
 
     public int Slots { get; init; } = 2;
 
+    /// <summary>A PEM certificate authority: the coordinator's gRPC address is https:// and the test's channel trusts this CA.</summary>
+    public string? CaFile { get; init; }
+
     /// <summary>Extra coordinator settings ("Section:Key" → value).</summary>
     public Dictionary<string, string> Coordinator { get; init; } = [];
 
@@ -34,8 +37,11 @@ public sealed class LocalFarm : IAsyncDisposable
         Directory = directory;
         _options = options;
         GrpcPort = FreePort();
-        CoordinatorAddress = $"http://127.0.0.1:{GrpcPort}";
-        Channel = GrpcChannel.ForAddress(CoordinatorAddress);
+        CoordinatorAddress = $"{(options.CaFile is null ? "http" : "https")}://127.0.0.1:{GrpcPort}";
+        Channel = GrpcChannel.ForAddress(CoordinatorAddress, new GrpcChannelOptions
+        {
+            HttpHandler = new VideoGen.Security.TlsSettings { CaFile = options.CaFile ?? "" }.ConfigureClient(new SocketsHttpHandler()),
+        });
         Jobs = new JobService.JobServiceClient(Channel);
     }
 

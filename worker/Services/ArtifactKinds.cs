@@ -1,6 +1,6 @@
 using VideoGen.Contracts.V1;
 
-namespace VideoGen.Worker.Tasks;
+namespace VideoGen.Worker.Services;
 
 /// <summary>The one place an <see cref="ArtifactKind"/> gets the string of the deprecated <c>TaskArtifact.name</c>.</summary>
 public static class ArtifactKinds

@@ -1,0 +1,159 @@
+using VideoGen.Contracts.V1;
+
+namespace VideoGen.Coordinator.Scheduling;
+
+/// <summary>What one dispatch pass decided: attempts to start (task → worker) and jobs to stop over budget.</summary>
+internal sealed record DispatchPlan(IReadOnlyList<(TaskRef Task, WorkerRecord Worker)> Starts, IReadOnlyList<(JobRecord Job, string Reason)> BudgetStops)
+{
+    public static DispatchPlan Empty { get; } = new([], []);
+}
+
+/// <summary>
+/// The dispatch decision as a function: from the ready tasks, the jobs, the workers and the time it returns which
+/// task starts on which worker and which job stops over budget — no I/O, no clock, no mutation. The loop commits the
+/// plan and only then acts on it (<see cref="Orchestrator"/>). Placement itself (free slots, the predecessor's
+/// worker, spread, tenant fairness, per-model concurrency, GPUs) is <see cref="PlacementPolicy"/>; the budget rule is
+/// <see cref="BudgetGuard"/>.
+/// </summary>
+internal static class DispatchDecider
+{
+    public static DispatchPlan Decide(
+        IReadOnlyCollection<TaskRef> ready,
+        IReadOnlyDictionary<string, JobRecord> jobs,
+        IReadOnlyCollection<WorkerRecord> workers,
+        DateTimeOffset now,
+        TaskModels models)
+    {
+        if (ready.Count == 0)
+        {
+            return DispatchPlan.Empty;
+        }
+
+        var byId = workers.ToDictionary(w => w.Id, StringComparer.Ordinal);
+        var capacities = new List<WorkerCapacity>();
+        foreach (var w in workers)
+        {
+            if (w.IsSchedulable && w.QuarantinedUntil <= now && w.Running.Count < w.Slots)
+            {
+                // Tasks that call no model run on any worker: every worker serves the pseudo-model.
+                var served = w.Models.Contains(TaskModels.Any) ? w.Models : new HashSet<string>(w.Models, StringComparer.Ordinal) { TaskModels.Any };
+                capacities.Add(new WorkerCapacity(w.Id, served, w.Slots - w.Running.Count, w.Running.Count, ModelFreeSlots(w, jobs, models), w.Gpus.Count > 0));
+            }
+        }
+
+        if (capacities.Count == 0)
+        {
+            return DispatchPlan.Empty;
+        }
+
+        var candidates = new List<ReadyTask>(ready.Count);
+        var refs = new Dictionary<(string, string), TaskRef>();
+        foreach (var r in ready)
+        {
+            if (r.Job.NotBefore.TryGetValue(r.Task.TaskId, out var notBefore) && notBefore > now)
+            {
+                continue; // still in its retry backoff
+            }
+
+            var job = r.Job.Job;
+            var model = models.PlacementModel(job, r.Task);
+            candidates.Add(new ReadyTask(
+                job.JobId,
+                r.Task.TaskId,
+                model,
+                job.Request.Priority,
+                job.Request.Tenant,
+                r.Job.Order,
+                r.Job.TaskOrder[r.Task.TaskId],
+                PreferredWorker(r.Job, r.Task),
+                r.Job.Blocklist.Count == 0 ? null : r.Job.Blocklist,
+                models.RequiresGpu(model)));
+            refs[(job.JobId, r.Task.TaskId)] = r;
+        }
+
+        if (candidates.Count == 0)
+        {
+            return DispatchPlan.Empty;
+        }
+
+        var runningByTenant = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var w in workers)
+        {
+            foreach (var (jobId, _) in w.Running)
+            {
+                if (jobs.TryGetValue(jobId, out var j))
+                {
+                    runningByTenant[j.Job.Request.Tenant] = runningByTenant.GetValueOrDefault(j.Job.Request.Tenant) + 1;
+                }
+            }
+        }
+
+        var starts = new List<(TaskRef, WorkerRecord)>();
+        var stops = new List<(JobRecord, string)>();
+        var budgetOf = new Dictionary<string, string?>(StringComparer.Ordinal);
+        foreach (var placement in PlacementPolicy.Place(candidates, capacities, runningByTenant))
+        {
+            var taskRef = refs[(placement.Task.JobId, placement.Task.TaskId)];
+            var jobId = taskRef.Job.Job.JobId;
+            if (budgetOf.TryGetValue(jobId, out var stopped) && stopped is not null)
+            {
+                continue; // the job stops over budget in this pass
+            }
+
+            if (BudgetGuard.IsPaid(taskRef.Task.Kind))
+            {
+                if (!budgetOf.TryGetValue(jobId, out var reason))
+                {
+                    budgetOf[jobId] = reason = BudgetGuard.Check(taskRef.Job.Job);
+                }
+
+                if (reason is not null)
+                {
+                    stops.Add((taskRef.Job, reason));
+                    continue;
+                }
+            }
+
+            starts.Add((taskRef, byId[placement.WorkerId]));
+        }
+
+        // A job that stops starts nothing in this pass, not even a task placed before its paid one.
+        var stoppedJobs = stops.Select(s => s.Item1.Job.JobId).ToHashSet(StringComparer.Ordinal);
+        return new DispatchPlan(starts.Where(s => !stoppedJobs.Contains(s.Item1.Job.Job.JobId)).ToList(), stops);
+    }
+
+    /// <summary>A task's preferred worker: where it ran before a coordinator restart, or where its chained predecessor's last frame is.</summary>
+    public static string? PreferredWorker(JobRecord record, Contracts.V1.TaskStatus task)
+    {
+        // A task interrupted by a coordinator restart still runs on its worker: go back there.
+        if (record.ResumeOn.TryGetValue(task.TaskId, out var resumeOn))
+        {
+            return resumeOn;
+        }
+
+        // A continuous chunk prefers the worker that made its predecessor: its last frame is local there.
+        if (task.Kind == TaskKind.Chunk && task.DependsOn.Count == 1 && record.Tasks.TryGetValue(task.DependsOn[0], out var dep) && dep.Kind == TaskKind.Chunk)
+        {
+            return dep.WorkerId;
+        }
+
+        return null;
+    }
+
+    /// <summary>Free slots per model with a per-worker concurrency limit (the catalog's MaxConcurrency); null when none applies.</summary>
+    private static Dictionary<string, int>? ModelFreeSlots(WorkerRecord worker, IReadOnlyDictionary<string, JobRecord> jobs, TaskModels models)
+    {
+        Dictionary<string, int>? free = null;
+        foreach (var model in worker.Models)
+        {
+            var limit = models.MaxConcurrency(model);
+            if (limit > 0)
+            {
+                var running = worker.Running.Count(r => jobs.TryGetValue(r.JobId, out var j) && j.Tasks.TryGetValue(r.TaskId, out var t) && models.PlacementModel(j.Job, t) == model);
+                (free ??= new(StringComparer.Ordinal))[model] = limit - running;
+            }
+        }
+
+        return free;
+    }
+}
