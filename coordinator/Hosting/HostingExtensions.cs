@@ -15,6 +15,8 @@ using VideoGen.Coordinator.Planning;
 using VideoGen.Coordinator.Planning.Llm;
 using VideoGen.Coordinator.Scheduling;
 using VideoGen.Coordinator.Services;
+using VideoGen.Coordinator.Web;
+using VideoGen.Coordinator.Webhooks;
 
 namespace VideoGen.Coordinator.Hosting;
 
@@ -52,6 +54,8 @@ public static partial class HostingExtensions
             // Error bodies carry the status details (google.rpc.BadRequest names the field).
             o.TypeRegistry = Google.Protobuf.Reflection.TypeRegistry.FromMessages(Google.Rpc.BadRequest.Descriptor, Google.Rpc.ErrorInfo.Descriptor, Google.Rpc.QuotaFailure.Descriptor, Google.Rpc.RetryInfo.Descriptor));
         // grpc.health.v1.Health: "" and videogen.v1.JobService report the orchestrator's readiness.
+        builder.Services.AddRestOpenApi();
+        builder.Services.AddWebhooks();
         builder.Services.AddGrpcHealthChecks()
             .AddCheck<OrchestratorHealthCheck>("orchestrator");
         builder.Services.AddGrpcReflection();
@@ -124,6 +128,8 @@ public static partial class HostingExtensions
         app.MapGrpcReflectionService();
         app.MapGrpcHealthChecksService();
         app.MapMetrics();
+        app.MapRestOpenApi();
+        app.MapWebPage();
         app.MapGet("/healthz", () => Results.Text("ok"));
         app.Lifetime.ApplicationStarted.Register(() =>
         {

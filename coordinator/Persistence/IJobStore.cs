@@ -1,4 +1,5 @@
 using VideoGen.Contracts.V1;
+using VideoGen.Coordinator.Webhooks;
 
 namespace VideoGen.Coordinator.Persistence;
 
@@ -8,7 +9,10 @@ namespace VideoGen.Coordinator.Persistence;
 /// </summary>
 public interface IJobStore : IDisposable
 {
-    /// <summary>Writes the jobs (upsert) and the new events in one transaction.</summary>
+    /// <summary>
+    /// Writes the jobs (upsert) and the new events in one transaction, with the webhook callbacks those events owe
+    /// (<see cref="WebhookOutbox.Deliveries"/>) in the outbox.
+    /// </summary>
     void Commit(IReadOnlyCollection<Job> jobs, IReadOnlyCollection<JobEvent> events);
 
     /// <summary>Jobs not in a terminal state, to resume after a restart.</summary>
@@ -27,4 +31,13 @@ public interface IJobStore : IDisposable
     /// (a previous page's <see cref="JobPage.Next"/>) when given, so inserts never shift pages.
     /// </summary>
     JobPage List(JobState state, string tenant, JobCursor? after, int limit);
+
+    /// <summary>Up to <paramref name="limit"/> undelivered callbacks due at <paramref name="nowMs"/> (Unix ms), oldest due first.</summary>
+    IReadOnlyList<WebhookDelivery> DueWebhooks(long nowMs, int limit);
+
+    /// <summary>
+    /// Records an attempt: <paramref name="attempts"/> made so far, the next one due at <paramref name="nextAttemptAtMs"/>, or none
+    /// (null: delivered or given up). <paramref name="outcome"/> is the last answer ("200", "500", "timeout", …).
+    /// </summary>
+    void RecordWebhookAttempt(string id, int attempts, long? nextAttemptAtMs, string outcome);
 }

@@ -2,6 +2,7 @@ using Google.Protobuf;
 using Npgsql;
 using NpgsqlTypes;
 using VideoGen.Contracts.V1;
+using VideoGen.Coordinator.Webhooks;
 
 namespace VideoGen.Coordinator.Persistence;
 
@@ -48,7 +49,27 @@ public sealed partial class PostgresJobStore : IJobStore, Access.IApiKeyStore
           body bytea NOT NULL,
           PRIMARY KEY (job_id, seq))
         """,
+        // The webhook outbox: written with the events it owes (one transaction), read and updated by the dispatcher.
+        """
+        CREATE TABLE IF NOT EXISTS webhook_outbox (
+          id text COLLATE "C" PRIMARY KEY,
+          job_id text COLLATE "C" NOT NULL,
+          tenant text NOT NULL,
+          url text NOT NULL,
+          type text NOT NULL,
+          body text NOT NULL,
+          attempts integer NOT NULL DEFAULT 0,
+          created_at bigint NOT NULL,
+          next_attempt_at bigint,
+          last_outcome text NOT NULL DEFAULT '')
+        """,
+        "CREATE INDEX IF NOT EXISTS webhook_outbox_due ON webhook_outbox (next_attempt_at) WHERE next_attempt_at IS NOT NULL",
     ];
+
+    private const string InsertWebhook = """
+        INSERT INTO webhook_outbox (id, job_id, tenant, url, type, body, attempts, created_at, next_attempt_at)
+        VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8) ON CONFLICT (id) DO NOTHING
+        """;
 
     private const string UpsertJob = """
         INSERT INTO jobs (job_id, request_id, tenant, state, created_at, body) VALUES ($1, $2, $3, $4, $5, $6)
@@ -126,6 +147,19 @@ public sealed partial class PostgresJobStore : IJobStore, Access.IApiKeyStore
             });
         }
 
+        foreach (var d in WebhookOutbox.Deliveries(jobs, events, Get))
+        {
+            statements.Add(new NpgsqlBatchCommand(InsertWebhook)
+            {
+                Parameters =
+                {
+                    Text(d.Id), Text(d.JobId), Text(d.Tenant), Text(d.Url), Text(d.Type), Text(d.Body),
+                    new NpgsqlParameter<long> { NpgsqlDbType = NpgsqlDbType.Bigint, TypedValue = d.CreatedAtMs },
+                    new NpgsqlParameter<long> { NpgsqlDbType = NpgsqlDbType.Bigint, TypedValue = d.NextAttemptAtMs },
+                },
+            });
+        }
+
         using var connection = _dataSource.OpenConnection();
         if (statements.Count <= _maxBatchStatements)
         {
@@ -150,6 +184,35 @@ public sealed partial class PostgresJobStore : IJobStore, Access.IApiKeyStore
         }
 
         tx.Commit();
+    }
+
+    public IReadOnlyList<WebhookDelivery> DueWebhooks(long nowMs, int limit)
+    {
+        using var command = _dataSource.CreateCommand("""
+            SELECT id, job_id, tenant, url, type, body, attempts, created_at, next_attempt_at FROM webhook_outbox
+            WHERE next_attempt_at IS NOT NULL AND next_attempt_at <= $1 ORDER BY next_attempt_at, id LIMIT $2
+            """);
+        command.Parameters.Add(new NpgsqlParameter<long> { NpgsqlDbType = NpgsqlDbType.Bigint, TypedValue = nowMs });
+        command.Parameters.Add(new NpgsqlParameter<int> { NpgsqlDbType = NpgsqlDbType.Integer, TypedValue = limit });
+        using var reader = command.ExecuteReader();
+        var due = new List<WebhookDelivery>();
+        while (reader.Read())
+        {
+            due.Add(new WebhookDelivery(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetString(4),
+                reader.GetString(5), reader.GetInt32(6), reader.GetInt64(7), reader.GetInt64(8)));
+        }
+
+        return due;
+    }
+
+    public void RecordWebhookAttempt(string id, int attempts, long? nextAttemptAtMs, string outcome)
+    {
+        using var command = _dataSource.CreateCommand("UPDATE webhook_outbox SET attempts = $1, next_attempt_at = $2, last_outcome = $3 WHERE id = $4");
+        command.Parameters.Add(new NpgsqlParameter<int> { NpgsqlDbType = NpgsqlDbType.Integer, TypedValue = attempts });
+        command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Bigint, Value = nextAttemptAtMs is { } next ? next : DBNull.Value });
+        command.Parameters.Add(Text(outcome));
+        command.Parameters.Add(Text(id));
+        command.ExecuteNonQuery();
     }
 
     public IReadOnlyList<Job> LoadActive() =>

@@ -1,6 +1,7 @@
 using Google.Protobuf;
 using Microsoft.Data.Sqlite;
 using VideoGen.Contracts.V1;
+using VideoGen.Coordinator.Webhooks;
 
 namespace VideoGen.Coordinator.Persistence;
 
@@ -38,6 +39,18 @@ public sealed partial class SqliteJobStore : IJobStore, Access.IApiKeyStore
               seq INTEGER NOT NULL,
               body BLOB NOT NULL,
               PRIMARY KEY (job_id, seq)) WITHOUT ROWID;
+            CREATE TABLE IF NOT EXISTS webhook_outbox (
+              id TEXT PRIMARY KEY,
+              job_id TEXT NOT NULL,
+              tenant TEXT NOT NULL,
+              url TEXT NOT NULL,
+              type TEXT NOT NULL,
+              body TEXT NOT NULL,
+              attempts INTEGER NOT NULL DEFAULT 0,
+              created_at INTEGER NOT NULL,
+              next_attempt_at INTEGER,
+              last_outcome TEXT NOT NULL DEFAULT '');
+            CREATE INDEX IF NOT EXISTS webhook_outbox_due ON webhook_outbox(next_attempt_at) WHERE next_attempt_at IS NOT NULL;
             """);
         Execute(_writer, ApiKeysSchema);
     }
@@ -91,7 +104,66 @@ public sealed partial class SqliteJobStore : IJobStore, Access.IApiKeyStore
             }
         }
 
+        var deliveries = WebhookOutbox.Deliveries(jobs, events, Get);
+        if (deliveries.Count > 0)
+        {
+            using var outbox = _writer.CreateCommand();
+            outbox.Transaction = tx;
+            outbox.CommandText = """
+                INSERT OR IGNORE INTO webhook_outbox(id, job_id, tenant, url, type, body, attempts, created_at, next_attempt_at)
+                VALUES ($id, $job, $tenant, $url, $type, $body, 0, $created, $next)
+                """;
+            var id = outbox.Parameters.Add("$id", SqliteType.Text);
+            var job = outbox.Parameters.Add("$job", SqliteType.Text);
+            var tenant = outbox.Parameters.Add("$tenant", SqliteType.Text);
+            var url = outbox.Parameters.Add("$url", SqliteType.Text);
+            var type = outbox.Parameters.Add("$type", SqliteType.Text);
+            var body = outbox.Parameters.Add("$body", SqliteType.Text);
+            var created = outbox.Parameters.Add("$created", SqliteType.Integer);
+            var next = outbox.Parameters.Add("$next", SqliteType.Integer);
+            foreach (var d in deliveries)
+            {
+                (id.Value, job.Value, tenant.Value, url.Value, type.Value, body.Value, created.Value, next.Value) =
+                    (d.Id, d.JobId, d.Tenant, d.Url, d.Type, d.Body, d.CreatedAtMs, d.NextAttemptAtMs);
+                outbox.ExecuteNonQuery();
+            }
+        }
+
         tx.Commit();
+    }
+
+    public IReadOnlyList<WebhookDelivery> DueWebhooks(long nowMs, int limit)
+    {
+        using var connection = Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = """
+            SELECT id, job_id, tenant, url, type, body, attempts, created_at, next_attempt_at FROM webhook_outbox
+            WHERE next_attempt_at IS NOT NULL AND next_attempt_at <= $now ORDER BY next_attempt_at, id LIMIT $limit
+            """;
+        command.Parameters.AddWithValue("$now", nowMs);
+        command.Parameters.AddWithValue("$limit", limit);
+        using var reader = command.ExecuteReader();
+        var due = new List<WebhookDelivery>();
+        while (reader.Read())
+        {
+            due.Add(new WebhookDelivery(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetString(4),
+                reader.GetString(5), reader.GetInt32(6), reader.GetInt64(7), reader.GetInt64(8)));
+        }
+
+        return due;
+    }
+
+    public void RecordWebhookAttempt(string id, int attempts, long? nextAttemptAtMs, string outcome)
+    {
+        // Any connection: the dispatcher writes outside the orchestrator's loop (WAL and busy_timeout serialise writers).
+        using var connection = Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "UPDATE webhook_outbox SET attempts = $attempts, next_attempt_at = $next, last_outcome = $outcome WHERE id = $id";
+        command.Parameters.AddWithValue("$attempts", attempts);
+        command.Parameters.AddWithValue("$next", nextAttemptAtMs is { } next ? next : DBNull.Value);
+        command.Parameters.AddWithValue("$outcome", outcome);
+        command.Parameters.AddWithValue("$id", id);
+        command.ExecuteNonQuery();
     }
 
     public IReadOnlyList<Job> LoadActive() =>

@@ -6,6 +6,7 @@ using VideoGen.Coordinator.Events;
 using VideoGen.Coordinator.Persistence;
 using VideoGen.Coordinator.Planning;
 using VideoGen.Coordinator.Scheduling;
+using VideoGen.Coordinator.Webhooks;
 
 namespace VideoGen.Coordinator.Services;
 
@@ -21,6 +22,7 @@ internal sealed class JobGrpcService(
     JobEventHub hub,
     IFarmMetrics metrics,
     IWorkerTransport transport,
+    WebhookPolicy webhooks,
     TenantQuotas quotas) : JobService.JobServiceBase
 {
     private const string ImageModel = ModelCatalog.ProceduralImageModel;
@@ -35,8 +37,9 @@ internal sealed class JobGrpcService(
 
         var caller = Caller.Of(context);
         var job = request.Job ?? new JobRequest();
-        var plan = rules.Plan(job);
+        // The tenant first: the webhook checks in Plan read it (per-tenant secrets).
         job.Tenant = TenantOf(caller, job.Tenant, "job.tenant");
+        var plan = Plan(job);
         var cost = ChunkPlanner.Cost(plan);
         if (job.HasMaxCostUsd && Budget.Exceeds(cost, job.MaxCostUsd))
         {
@@ -54,9 +57,25 @@ internal sealed class JobGrpcService(
         return new SubmitJobResponse { Job = accepted, Created = created };
     }
 
+    /// <summary>Plans the request; a refusal names every bad field, the planner's and the webhook's together.</summary>
+    private Plan Plan(JobRequest job)
+    {
+        var violations = new List<FieldViolation>();
+        webhooks.Validate(job, violations);
+        try
+        {
+            var plan = rules.Plan(job);
+            return violations.Count == 0 ? plan : throw new RequestValidationException(violations);
+        }
+        catch (RequestValidationException ex) when (violations.Count > 0 && ex.Violations != violations)
+        {
+            throw new RequestValidationException([.. ex.Violations, .. violations]);
+        }
+    }
+
     public override Task<EstimateJobResponse> EstimateJob(EstimateJobRequest request, ServerCallContext context)
     {
-        var plan = rules.Plan(request.Job ?? new JobRequest());
+        var plan = Plan(request.Job ?? new JobRequest());
         var workers = orchestrator.Workers.Where(w => w.WorkerState is WorkerState.Ready or WorkerState.Busy && w.Models.Contains(plan.Model)).ToList();
         var slots = workers.Sum(w => w.Slots);
         var model = rules.Models.Models[plan.Model];

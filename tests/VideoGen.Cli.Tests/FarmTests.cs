@@ -19,6 +19,11 @@ public class FarmTests
              "--Worker:WorkDirectory=/f/work/worker-2", "--Worker:Slots=3"],
             layout.WorkerArguments(2));
         Assert.Equal("farm ready: coordinator http://127.0.0.1:7171, 2 workers", FarmSupervisor.ReadyLine(layout));
+
+        // --http-port: the web page and REST/JSON on a known port, named in the ready line.
+        var web = layout with { HttpPort = 7079 };
+        Assert.Contains("--Coordinator:HttpUrl=http://127.0.0.1:7079", web.CoordinatorArguments());
+        Assert.Equal("farm ready: coordinator http://127.0.0.1:7171, 2 workers, web page http://127.0.0.1:7079/", FarmSupervisor.ReadyLine(web));
     }
 
     [Fact]

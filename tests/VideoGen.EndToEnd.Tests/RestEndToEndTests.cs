@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
+using Google.Protobuf;
 using Grpc.Health.V1;
 using VideoGen.EndToEnd.Tests.Infrastructure;
 
@@ -67,6 +68,56 @@ public sealed class RestEndToEndTests
             Assert.True(job.RootElement.GetProperty("job").GetProperty("tasks").GetArrayLength() > 0);
         }
 
+        // The web page, and the job's artifacts for its players: ranges served, only the job's own files.
+        using (var page = await http.GetAsync(new Uri("/", UriKind.Relative)).WaitAsync(CallTimeout))
+        {
+            Assert.Equal(HttpStatusCode.OK, page.StatusCode);
+            Assert.Equal("text/html", page.Content.Headers.ContentType?.MediaType);
+            Assert.Contains("app.js", await page.Content.ReadAsStringAsync());
+        }
+
+        string outputUri;
+        using (var job = await GetJsonAsync(http, $"/v1/jobs/{jobId}"))
+        {
+            outputUri = job.RootElement.GetProperty("job").GetProperty("outputUri").GetString()!;
+        }
+
+        using (var range = new HttpRequestMessage(HttpMethod.Get, $"/v1/jobs/{jobId}/artifact?uri={Uri.EscapeDataString(outputUri)}"))
+        {
+            range.Headers.Range = new System.Net.Http.Headers.RangeHeaderValue(0, 99);
+            using var partial = await http.SendAsync(range).WaitAsync(CallTimeout);
+            Assert.Equal(HttpStatusCode.PartialContent, partial.StatusCode);
+            Assert.Equal("video/mp4", partial.Content.Headers.ContentType?.MediaType);
+            Assert.Equal(100, (await partial.Content.ReadAsByteArrayAsync()).Length);
+        }
+
+        foreach (var foreign in new[] { "file:///etc/passwd", outputUri.Replace("final.mp4", "../../../etc/passwd", StringComparison.Ordinal), outputUri + "x" })
+        {
+            using var refused = await http.GetAsync(new Uri($"/v1/jobs/{jobId}/artifact?uri={Uri.EscapeDataString(foreign)}", UriKind.Relative)).WaitAsync(CallTimeout);
+            Assert.Equal(HttpStatusCode.NotFound, refused.StatusCode);
+        }
+
+        // gRPC-Web on the HTTP/1.1 endpoint, as a browser sends it: one length-prefixed message, trailers in the body.
+        using (var grpcWeb = new HttpRequestMessage(HttpMethod.Post, "/videogen.v1.JobService/GetJob"))
+        {
+            var message = new Contracts.V1.GetJobRequest { JobId = jobId }.ToByteArray();
+            var frame = new byte[5 + message.Length];
+            System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(frame.AsSpan(1), message.Length);
+            message.CopyTo(frame, 5);
+            grpcWeb.Content = new ByteArrayContent(frame);
+            grpcWeb.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/grpc-web+proto");
+            grpcWeb.Version = HttpVersion.Version11;
+            using var answer = await http.SendAsync(grpcWeb).WaitAsync(CallTimeout);
+            var bytes = await answer.Content.ReadAsByteArrayAsync();
+            Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
+            Assert.Equal(0, bytes[0]); // a data frame, then the trailers frame (0x80)
+            var length = System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(bytes.AsSpan(1));
+            var reply = Contracts.V1.GetJobResponse.Parser.ParseFrom(bytes, 5, length);
+            Assert.Equal(jobId, reply.Job.JobId);
+            Assert.Equal(0x80, bytes[5 + length]);
+            Assert.Matches(@"grpc-status: ?0\r\n", Encoding.ASCII.GetString(bytes, 5 + length + 5, bytes.Length - (5 + length + 5)));
+        }
+
         // GET /v1/jobs
         using (var list = await GetJsonAsync(http, "/v1/jobs"))
         {
@@ -97,6 +148,29 @@ public sealed class RestEndToEndTests
         // Unknown job: 404.
         using var missing = await http.GetAsync(new Uri("/v1/jobs/no-such-job", UriKind.Relative)).WaitAsync(CallTimeout);
         Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+    }
+
+    [Fact]
+    public async Task OpenApiDocument_ListsEveryRoute()
+    {
+        await using var farm = await LocalFarm.StartAsync("openapi", new FarmOptions { Workers = 0 });
+        using var http = new HttpClient { BaseAddress = new Uri(farm.CoordinatorHttpAddress), Timeout = CallTimeout };
+
+        using var document = await GetJsonAsync(http, "/openapi/v1.json");
+
+        var paths = document.RootElement.GetProperty("paths");
+        var routes = paths.EnumerateObject().SelectMany(p => p.Value.EnumerateObject().Select(m => $"{m.Name.ToUpperInvariant()} {p.Name}")).ToHashSet();
+        foreach (var route in new[]
+        {
+            "POST /v1/jobs", "POST /v1/jobs:estimate", "GET /v1/jobs", "GET /v1/jobs/{jobId}", "POST /v1/jobs/{jobId}:cancel",
+            "GET /v1/jobs/{jobId}:watch", "GET /v1/templates", "GET /v1/workers", "POST /v1/workers/{workerId}:drain",
+        })
+        {
+            Assert.True(routes.Contains(route), $"{route} missing from the OpenAPI document: {string.Join(", ", routes)}");
+        }
+
+        // The request schema names the job's fields as the JSON API spells them.
+        Assert.Contains("durationSeconds", document.RootElement.GetProperty("components").GetRawText());
     }
 
     [Fact]

@@ -54,6 +54,7 @@ public static class CommandCatalog
         [
             new("workers", "N", "number of workers (default 2)"),
             new("port", "PORT", "coordinator gRPC port (default 7070)"),
+            new("http-port", "PORT", "coordinator HTTP port: web page, REST/JSON, /metrics (default: any free port), e.g. 7079"),
             new("dir", "DIR", "farm state, artifacts and logs (default .farm)"),
             new("slots", "S", "task slots per worker (default: the worker's own)"),
             new("coordinator-dll", "PATH", "coordinator DLL (default: $VIDEOGEN_COORDINATOR_DLL or found under artifacts/bin)"),

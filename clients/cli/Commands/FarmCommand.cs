@@ -15,6 +15,11 @@ public static class FarmCommand
         {
             throw new UsageException($"--port must be at most 65535, got {port}", parsed.Command);
         }
+        var httpPort = parsed.GetInt("http-port", defaultValue: 0, min: 0);
+        if (httpPort > 65535 || httpPort == port)
+        {
+            throw new UsageException($"--http-port must be at most 65535 and differ from --port, got {httpPort}", parsed.Command);
+        }
         int? slots = parsed.Has("slots") ? parsed.GetInt("slots", defaultValue: 1, min: 1) : null;
         var readyTimeout = parsed.GetDouble("ready-timeout") ?? 60;
         if (readyTimeout <= 0)
@@ -22,7 +27,7 @@ public static class FarmCommand
             throw new UsageException("--ready-timeout must be positive", parsed.Command);
         }
         var maxRestarts = parsed.GetInt("max-restarts", defaultValue: 5, min: 0);
-        var layout = new FarmLayout(workers, port, Path.GetFullPath(parsed.Get("dir") ?? ".farm"), slots);
+        var layout = new FarmLayout(workers, port, Path.GetFullPath(parsed.Get("dir") ?? ".farm"), slots, httpPort);
 
         var baseDirectory = AppContext.BaseDirectory;
         var coordinatorDll = ServerLocator.Locate(ServerLocator.CoordinatorProject, parsed.Get("coordinator-dll"),

@@ -4,9 +4,12 @@ namespace VideoGen.Cli.Farm;
 /// A local farm's settings and the command lines of its processes. Pure, so tests can
 /// pin the exact arguments each server gets.
 /// </summary>
-public sealed record FarmLayout(int Workers, int Port, string Directory, int? Slots)
+public sealed record FarmLayout(int Workers, int Port, string Directory, int? Slots, int HttpPort = 0)
 {
     public string CoordinatorUrl => $"http://127.0.0.1:{Port}";
+
+    /// <summary>The coordinator's HTTP/1.1 endpoint (web page, REST/JSON, /metrics) when <see cref="HttpPort"/> names one; null for a free port.</summary>
+    public string? WebUrl => HttpPort > 0 ? $"http://127.0.0.1:{HttpPort}/" : null;
 
     public string ArtifactsDirectory => Path.Combine(Directory, "artifacts");
 
@@ -24,7 +27,7 @@ public sealed record FarmLayout(int Workers, int Port, string Directory, int? Sl
     public IReadOnlyList<string> CoordinatorArguments() =>
     [
         $"--Coordinator:GrpcUrl={CoordinatorUrl}",
-        "--Coordinator:HttpUrl=http://127.0.0.1:0",
+        $"--Coordinator:HttpUrl=http://127.0.0.1:{HttpPort}",
         $"--Coordinator:DataDirectory={Path.Combine(Directory, "coordinator")}",
         $"--Storage:LocalRoot={ArtifactsDirectory}",
         // The path, not the key: command lines are visible to every user of the machine.

@@ -30,7 +30,7 @@ public sealed class FarmSupervisor(FarmLayout layout, string coordinatorDll, str
 
     /// <summary>The line printed once every worker is ready; scripts wait for it.</summary>
     public static string ReadyLine(FarmLayout layout) =>
-        $"farm ready: coordinator {layout.CoordinatorUrl}, {layout.Workers} workers";
+        $"farm ready: coordinator {layout.CoordinatorUrl}, {layout.Workers} workers" + (layout.WebUrl is { } web ? $", web page {web}" : "");
 
     /// <summary>Runs until <paramref name="stop"/> fires (exit 0) or a process dies too often (exit 1).</summary>
     public async Task<int> RunAsync(CancellationToken stop)

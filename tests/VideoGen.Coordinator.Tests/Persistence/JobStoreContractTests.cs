@@ -118,6 +118,52 @@ public abstract class JobStoreContractTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task WebhookOutbox_IsWrittenWithTheEvents_DueInOrder_AttemptsRecorded_AndSurvivesReopening()
+    {
+        var terminalOnly = NewJob("hooked", JobState.Succeeded, tenant: "studio");
+        terminalOnly.Request.Webhook = new WebhookSubscription { Url = "https://hooks.example.com/v", Events = WebhookEvents.Terminal };
+        var everything = NewJob("chatty", JobState.Rendering);
+        everything.Request.Webhook = new WebhookSubscription { Url = "https://hooks.example.com/all", Events = WebhookEvents.All };
+        var taskDone = new JobEvent
+        {
+            JobId = "chatty", Sequence = 3, Time = Timestamp.FromDateTimeOffset(T0.AddSeconds(3)),
+            TaskUpdated = new TaskUpdated { Task = new TaskStatus { TaskId = "chunk-0", State = TaskState.Succeeded } },
+        };
+        var taskProgress = new JobEvent
+        {
+            JobId = "chatty", Sequence = 4, Time = Timestamp.FromDateTimeOffset(T0.AddSeconds(4)),
+            TaskUpdated = new TaskUpdated { Task = new TaskStatus { TaskId = "chunk-1", State = TaskState.Running, Progress = 0.5 } },
+        };
+        using (var store = await StoreAsync())
+        {
+            store.Commit(
+                [terminalOnly, everything, NewJob("quiet")],
+                [NewEvent("hooked", 1, JobState.Rendering), NewEvent("hooked", 2, JobState.Succeeded), NewEvent("chatty", 1), taskDone, taskProgress, NewEvent("quiet", 1, JobState.Succeeded)]);
+            // The same events again (a replayed commit): no second callback.
+            store.Commit([terminalOnly], [NewEvent("hooked", 2, JobState.Succeeded)]);
+            // A later event of a job not in the batch: its subscription is read from the store.
+            store.Commit([], [NewEvent("chatty", 5, JobState.Succeeded)]);
+
+            var due = store.DueWebhooks(T0.AddHours(1).ToUnixTimeMilliseconds(), 100);
+            Assert.Equal(["msg_chatty_1", "msg_hooked_2", "msg_chatty_3", "msg_chatty_5"], due.Select(d => d.Id));
+            Assert.Equal(["job.rendering", "job.succeeded", "task.succeeded", "job.succeeded"], due.Select(d => d.Type));
+            Assert.Equal("studio", due[1].Tenant);
+            Assert.Equal("https://hooks.example.com/v", due[1].Url);
+            Assert.Contains("\"type\":\"job.succeeded\"", due[1].Body);
+            Assert.Empty(store.DueWebhooks(T0.ToUnixTimeMilliseconds(), 100)); // nothing is due before its event
+
+            store.RecordWebhookAttempt("msg_hooked_2", 1, T0.AddHours(2).ToUnixTimeMilliseconds(), "500");
+            store.RecordWebhookAttempt("msg_chatty_1", 1, null, "delivered");
+        }
+
+        var reopened = await StoreAsync();
+        Assert.Equal(["msg_chatty_3", "msg_chatty_5"], reopened.DueWebhooks(T0.AddHours(1).ToUnixTimeMilliseconds(), 100).Select(d => d.Id));
+        var retry = Assert.Single(reopened.DueWebhooks(T0.AddHours(3).ToUnixTimeMilliseconds(), 100), d => d.Id == "msg_hooked_2");
+        Assert.Equal(1, retry.Attempts);
+        Assert.Equal(2, reopened.DueWebhooks(T0.AddHours(3).ToUnixTimeMilliseconds(), 2).Count);
+    }
+
+    [Fact]
     public async Task FindByRequestId_FindsTheJob_AndJobsWithoutOneNeverCollide()
     {
         var store = await StoreAsync();
