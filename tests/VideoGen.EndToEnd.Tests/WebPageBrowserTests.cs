@@ -26,7 +26,7 @@ public sealed class WebPageBrowserTests
         var outputs = Path.Combine(RepoPaths.Root, "artifacts", "test-outputs", "browser", DateTime.UtcNow.ToString("yyyyMMdd-HHmmss", System.Globalization.CultureInfo.InvariantCulture));
         await using var node = ServerProcess.Start("browser", "node",
             [script, "--url", farm.CoordinatorHttpAddress.TrimEnd('/') + "/", "--out", outputs, "--timeout-seconds", "540"],
-            Path.Combine(farm.Directory, "browser.log"));
+            Path.Combine(farm.Directory, "browser.log"), environment: farm.ClientEnvironment);
 
         var exit = await node.WaitForExitAsync(TimeSpan.FromMinutes(10));
 

@@ -40,6 +40,9 @@ async function main() {
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--autoplay-policy=no-user-gesture-required'],
   });
   const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+  // The job API requires an API key: the page reads it from sessionStorage (its key field), set before it loads.
+  const apiKey = process.env.VIDEOGEN_API_KEY || '';
+  if (apiKey) await page.addInitScript((k) => sessionStorage.setItem('videogen.apiKey', k), apiKey);
   page.setDefaultTimeout(60_000);
   const pageErrors = [];
   page.on('pageerror', (e) => pageErrors.push(String(e)));
