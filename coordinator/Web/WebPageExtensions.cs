@@ -10,7 +10,9 @@ namespace VideoGen.Coordinator.Web;
 /// players: <c>GET /v1/jobs/{jobId}/artifact?uri=file://…</c> serves one of the job's own outputs (the final video, a
 /// deliverable, a task's output such as a storyboard frame) from the local artifact store (<c>Storage:LocalRoot</c>),
 /// with range requests so a video element can seek. Anything else is 404: a URI the job does not list, a path outside the
-/// store's root, an S3 artifact (the page plays those from their presigned <c>url</c>).
+/// store's root, an S3 artifact (the page plays those from their presigned <c>url</c>). The route takes the caller's API
+/// key like every other route (<c>Authorization: Bearer</c>; 401 without a valid one) and answers 404 for a job of
+/// another tenant, as GetJob does; the page fetches artifacts with its key and plays them from blob URLs.
 /// </summary>
 public static class WebPageExtensions
 {
@@ -26,10 +28,35 @@ public static class WebPageExtensions
 
         var root = Path.GetFullPath(app.Configuration["Storage:LocalRoot"] is { Length: > 0 } configured ? configured : ".farm/artifacts");
         var types = new FileExtensionContentTypeProvider();
-        app.MapGet("/v1/jobs/{jobId}/artifact", (string jobId, string? uri, IJobStore store) =>
+        app.MapGet("/v1/jobs/{jobId}/artifact", (string jobId, string? uri, HttpContext http, IJobStore store, Access.ApiKeyAuthenticator keys) =>
         {
+            var headers = new Grpc.Core.Metadata();
+            if (http.Request.Headers.Authorization.ToString() is { Length: > 0 } authorization)
+            {
+                headers.Add("authorization", authorization);
+            }
+
+            Access.Caller caller;
+            try
+            {
+                caller = keys.Authenticate(headers, "/v1/jobs/{jobId}/artifact");
+            }
+            catch (Grpc.Core.RpcException e) when (e.StatusCode == Grpc.Core.StatusCode.Unauthenticated)
+            {
+                return Results.Text(e.Status.Detail, statusCode: StatusCodes.Status401Unauthorized);
+            }
+
+            try
+            {
+                Services.InputText.RequireId("job_id", jobId);
+            }
+            catch (Planning.RequestValidationException)
+            {
+                return Results.NotFound();
+            }
+
             var job = store.Get(jobId);
-            if (job is null || string.IsNullOrEmpty(uri) || !ArtifactUris(job).Contains(uri))
+            if (job is null || !caller.Sees(job.Request.Tenant) || string.IsNullOrEmpty(uri) || !ArtifactUris(job).Contains(uri))
             {
                 return Results.NotFound();
             }

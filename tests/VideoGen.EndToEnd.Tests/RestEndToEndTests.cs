@@ -91,6 +91,17 @@ public sealed class RestEndToEndTests
             Assert.Equal(100, (await partial.Content.ReadAsByteArrayAsync()).Length);
         }
 
+        // The artifact route wants a key like every route, and hides other tenants' jobs as GetJob does.
+        var artifact = new Uri($"/v1/jobs/{jobId}/artifact?uri={Uri.EscapeDataString(outputUri)}", UriKind.Relative);
+        using (var anonymous = new HttpClient { BaseAddress = http.BaseAddress, Timeout = CallTimeout })
+        {
+            using var unauthorized = await anonymous.GetAsync(artifact).WaitAsync(CallTimeout);
+            Assert.Equal(HttpStatusCode.Unauthorized, unauthorized.StatusCode);
+            anonymous.DefaultRequestHeaders.Authorization = new("Bearer", await farm.CreateKeyAsync("another-tenant"));
+            using var hidden = await anonymous.GetAsync(artifact).WaitAsync(CallTimeout);
+            Assert.Equal(HttpStatusCode.NotFound, hidden.StatusCode);
+        }
+
         foreach (var foreign in new[] { "file:///etc/passwd", outputUri.Replace("final.mp4", "../../../etc/passwd", StringComparison.Ordinal), outputUri + "x" })
         {
             using var refused = await http.GetAsync(new Uri($"/v1/jobs/{jobId}/artifact?uri={Uri.EscapeDataString(foreign)}", UriKind.Relative)).WaitAsync(CallTimeout);

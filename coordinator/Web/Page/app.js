@@ -171,9 +171,25 @@ async function refreshJobs() {
 // ---- Job view: bars per task from the NDJSON watch (resumed from the last sequence seen).
 let current = null;
 
+// Artifacts in the coordinator's local store come from its artifact route, which wants the API key like every route:
+// fetched with the key's header and shown from a blob URL (an <img> or <video> cannot send a header). S3 artifacts
+// play from their presigned url. One fetch per artifact and page.
+const artifactBlobs = new Map();
+
 function artifactUrl(jobId, uri, url) {
-  if (url) return url;
-  return `/v1/jobs/${encodeURIComponent(jobId)}/artifact?uri=${encodeURIComponent(uri)}`;
+  if (url) return Promise.resolve(url);
+  const path = `/v1/jobs/${encodeURIComponent(jobId)}/artifact?uri=${encodeURIComponent(uri)}`;
+  if (!artifactBlobs.has(path)) {
+    artifactBlobs.set(path, fetch(path, { headers: headers(false) }).then(async (response) => {
+      if (!response.ok) throw new ApiError(response.status, null, await response.text());
+      return URL.createObjectURL(await response.blob());
+    }).catch((error) => { artifactBlobs.delete(path); throw error; }));
+  }
+  return artifactBlobs.get(path);
+}
+
+function showArtifact(element, attribute, jobId, uri, url) {
+  artifactUrl(jobId, uri, url).then((src) => { element[attribute] = src; }).catch(reportGlobal);
 }
 
 function renderTask(task) {
@@ -210,28 +226,28 @@ function renderJob(job) {
   $('storyboard').replaceChildren(...frames.map((t) => {
     const img = document.createElement('img');
     img.alt = t.taskId;
-    img.src = artifactUrl(job.jobId, t.outputUri);
+    showArtifact(img, 'src', job.jobId, t.outputUri);
     return img;
   }));
   const player = $('player');
   if (job.state === 'JOB_STATE_SUCCEEDED' && (job.outputUrl || job.outputUri)) {
     player.hidden = false;
-    const src = artifactUrl(job.jobId, job.outputUri, job.outputUrl);
+    const src = job.outputUrl || job.outputUri;
     if ($('video').dataset.src !== src) {
       $('video').dataset.src = src;
-      $('video').src = src;
+      showArtifact($('video'), 'src', job.jobId, job.outputUri, job.outputUrl);
     }
     $('deliverables').replaceChildren(...(job.deliverables || []).map((d) => {
       const item = document.createElement('li');
       const link = document.createElement('a');
-      link.href = artifactUrl(job.jobId, d.uri, d.url);
+      showArtifact(link, 'href', job.jobId, d.uri, d.url);
       link.textContent = `${d.aspectRatio} · ${d.widthPixels}×${d.heightPixels}`;
       item.append(link);
       if (d.uri !== job.outputUri) {
         const video = document.createElement('video');
         video.controls = true;
         video.preload = 'metadata';
-        video.src = link.href;
+        showArtifact(video, 'src', job.jobId, d.uri, d.url);
         video.dataset.aspect = d.aspectRatio;
         item.append(video);
       }
