@@ -57,7 +57,12 @@ public sealed partial class FaultToleranceTests
         var failuresOnBadWorker = events.Count(e => e.TaskUpdated?.Task is { State: TaskState.Ready, Failures: > 0 } t && t.WorkerId == "worker-3");
         Assert.InRange(failuresOnBadWorker, 1, 3); // blocklisted for the job after its third failure
         Assert.DoesNotContain(done.Tasks, t => t.Kind == TaskKind.Chunk && t.WorkerId == "worker-3");
-        Assert.Contains("blocklisted", farm.Coordinator.Output);
+        // How many chunks reach worker-3 before the others take them depends on timing; a third failure must blocklist
+        // it (the rule itself: OrchestratorTests.FailingWorker_IsBlocklistedForTheJob_AndTheJobFinishesElsewhere).
+        if (failuresOnBadWorker == 3)
+        {
+            Assert.Contains("blocklisted", farm.Coordinator.Output);
+        }
     }
 
     [Fact]

@@ -164,6 +164,35 @@ public sealed class FinishTests : IClassFixture<RawCutFixture>
     }
 
     [Fact]
+    public void Ramps_KeepEverySeamOfAChainClosed_EvenAsItsDriftPassesHalfACircle()
+    {
+        // Seven chained 5 s chunks drifting 8° a second from the anchor (hue 0), each starting 6° past where the one
+        // before ended (the model's cast): by the fifth chunk the drift is past 180° and the clamped correction would
+        // change sides. Corrected, both sides of every seam must meet; chunk by chunk, they would not.
+        static MeanColour At(double hue) => new(100, 128 + 20 * Math.Cos(hue * Math.PI / 180), 128 + 20 * Math.Sin(hue * Math.PI / 180));
+        var colours = Enumerable.Range(0, 7).Select(k => new ChunkColour(At(46 * k), At(46 * k + 40), At(0))).ToList();
+        var continues = Enumerable.Range(0, 7).Select(k => k > 0).ToList();
+
+        var chained = ColourMatch.Ramps(colours, continues);
+        var alone = colours.Select(ColourMatch.Ramp).ToList();
+
+        double Seam(IReadOnlyList<HueRamp> ramps, int k) =>
+            Apply(colours[k - 1].Last, ramps[k - 1].Hue1, ramps[k - 1].Saturation1, ramps[k - 1].Brightness1)
+                .DistanceTo(Apply(colours[k].First, ramps[k].Hue0, ramps[k].Saturation0, ramps[k].Brightness0));
+        Assert.All(Enumerable.Range(1, 6), k => Assert.InRange(Seam(chained, k), 0, 0.5));
+        Assert.Contains(Enumerable.Range(1, 6), k => Seam(alone, k) > 10); // the flip the chained ramps avoid
+        // Every chunk still ends on its anchor as far as the clamp allows: no end is further off than chunk by chunk.
+        Assert.All(Enumerable.Range(0, 7), k => Assert.Equal(alone[k].Hue1, chained[k].Hue1));
+    }
+
+    private static MeanColour Apply(MeanColour c, double h, double s, double b)
+    {
+        var (u, v) = (c.U - 128, c.V - 128);
+        var (cos, sin) = (Math.Cos(h * Math.PI / 180) * s, Math.Sin(h * Math.PI / 180) * s);
+        return new MeanColour(c.Y + b * ColourMatch.LumaPerBrightness, 128 + u * cos - v * sin, 128 + u * sin + v * cos);
+    }
+
+    [Fact]
     public void Ramp_IsClamped_AndLeavesGreyAlone()
     {
         var grey = new MeanColour(120, 128, 129);
@@ -215,7 +244,7 @@ public sealed class FinishTests : IClassFixture<RawCutFixture>
         FinishSegment[] segments = [new(a, 5, 24), new(b, 5, 24, DropFirstFrame: true)];
         var colours = await ColourMatch.MeasureAsync(FfmpegRunner.Silent, segments, [anchor], [0, 0], _fixture.Folder.Path, token);
         FinishSpec Render(string name, bool match) => new(
-            match ? segments.Select((s, i) => s with { Colour = ColourMatch.Ramp(colours[i]) }).ToArray() : segments,
+            match ? segments.Select((s, i) => s with { Colour = ColourMatch.Ramps(colours, segments.Select(x => x.DropFirstFrame).ToList())[i] }).ToArray() : segments,
             854, 480, 239 / 24.0, 24, null, [], Font, [new("16:9", 854, 480, _fixture.Folder.File($"{name}.mp4"))], null, Preset: "ultrafast");
         var matched = Render("matched", true);
         var unmatched = Render("unmatched", false);

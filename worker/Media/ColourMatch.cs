@@ -43,6 +43,45 @@ public static class ColourMatch
     /// <summary>Below this chroma length a colour is grey: its hue is noise, so it gets no rotation or gain.</summary>
     public const double GreyChroma = 4;
 
+    /// <summary>
+    /// The ramps of a cut's chunks in order. A chunk that starts a take (or the first) moves its first frame onto its
+    /// anchor, as <see cref="Ramp"/> does. A chunk that <paramref name="continues"/> the one before it (it started from that
+    /// chunk's last frame) starts with the correction that lands its first frame where the chunk before ended, so the
+    /// seam stays closed even where a correction is clamped; it ends on its anchor as every chunk does. Without this, a
+    /// chain drifting past 180° of hue would flip its clamped correction from one side to the other at a seam (−60° at the
+    /// end of one chunk, +60° at the start of the next): a jump at the seam instead of a sweep across the chunk.
+    /// </summary>
+    public static IReadOnlyList<HueRamp> Ramps(IReadOnlyList<ChunkColour> colours, IReadOnlyList<bool> continues)
+    {
+        var ramps = new List<HueRamp>(colours.Count);
+        for (var i = 0; i < colours.Count; i++)
+        {
+            var ramp = Ramp(colours[i]);
+            if (i > 0 && continues[i])
+            {
+                var (before, end, first) = (colours[i - 1].Last, ramps[i - 1], colours[i].First);
+                var grey = before.Chroma < GreyChroma || first.Chroma < GreyChroma;
+                var h0 = end.Hue1 + (grey ? 0 : Wrap(before.HueDegrees - first.HueDegrees));
+                var s0 = end.Saturation1 * (grey ? 1 : before.Chroma / first.Chroma);
+                var b0 = end.Brightness1 + (before.Y - first.Y) / LumaPerBrightness;
+                // The seam's own step is small; the bounds only keep a broken measurement from doing harm.
+                ramp = ramp with
+                {
+                    Hue0 = Round(Math.Clamp(h0, -MaxHueDegrees - SeamAllowanceDegrees, MaxHueDegrees + SeamAllowanceDegrees)),
+                    Saturation0 = Round(Math.Clamp(s0, MinSaturation, MaxSaturation)),
+                    Brightness0 = Round(Math.Clamp(b0, -MaxLumaOffset / LumaPerBrightness, MaxLumaOffset / LumaPerBrightness)),
+                };
+            }
+
+            ramps.Add(ramp);
+        }
+
+        return ramps;
+    }
+
+    /// <summary>How far past <see cref="MaxHueDegrees"/> a continuous chunk's first correction may go to close its seam.</summary>
+    public const double SeamAllowanceDegrees = 30;
+
     /// <summary>The ramp that moves <paramref name="colour"/>'s first and last frames onto its anchor.</summary>
     public static HueRamp Ramp(ChunkColour colour)
     {

@@ -147,6 +147,7 @@ public sealed class FinishExecutor
             }
         }
 
-        return segments.Select((s, i) => s with { Colour = ColourMatch.Ramp(colours[i]) }).ToArray();
+        var ramps = ColourMatch.Ramps(colours, segments.Select(s => s.DropFirstFrame).ToList());
+        return segments.Select((s, i) => s with { Colour = ramps[i] }).ToArray();
     }
 }
