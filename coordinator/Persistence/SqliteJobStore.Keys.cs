@@ -52,26 +52,9 @@ public sealed partial class SqliteJobStore
         return QueryKeys($"SELECT {KeyColumns} FROM api_keys WHERE key_id = $p", ("$p", keyId)).FirstOrDefault();
     }
 
-    private List<ApiKeyRecord> QueryKeys(string sql, params (string Name, object Value)[] args)
-    {
-        using var connection = Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        foreach (var (name, value) in args)
-        {
-            command.Parameters.AddWithValue(name, value);
-        }
-
-        using var reader = command.ExecuteReader();
-        var keys = new List<ApiKeyRecord>();
-        while (reader.Read())
-        {
-            keys.Add(new ApiKeyRecord(
-                reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetString(3),
-                DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(4)),
-                reader.IsDBNull(5) ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(5))));
-        }
-
-        return keys;
-    }
+    private List<ApiKeyRecord> QueryKeys(string sql, params (string Name, object Value)[] args) =>
+        Query(sql, reader => new ApiKeyRecord(
+            reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetString(3),
+            DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(4)),
+            reader.IsDBNull(5) ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(5))), args);
 }

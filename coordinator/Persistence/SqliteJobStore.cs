@@ -245,7 +245,11 @@ public sealed partial class SqliteJobStore : IJobStore, Access.IApiKeyStore
         return connection;
     }
 
-    private List<Job> QueryJobs(string sql, params (string Name, object Value)[] args)
+    private List<Job> QueryJobs(string sql, params (string Name, object Value)[] args) =>
+        Query(sql, reader => Job.Parser.ParseFrom((byte[])reader[0]), args);
+
+    /// <summary>Runs a query on a connection of its own and reads every row with <paramref name="read"/>.</summary>
+    private List<T> Query<T>(string sql, Func<SqliteDataReader, T> read, params (string Name, object Value)[] args)
     {
         using var connection = Open();
         using var command = connection.CreateCommand();
@@ -256,13 +260,13 @@ public sealed partial class SqliteJobStore : IJobStore, Access.IApiKeyStore
         }
 
         using var reader = command.ExecuteReader();
-        var jobs = new List<Job>();
+        var rows = new List<T>();
         while (reader.Read())
         {
-            jobs.Add(Job.Parser.ParseFrom((byte[])reader[0]));
+            rows.Add(read(reader));
         }
 
-        return jobs;
+        return rows;
     }
 
     private static void Execute(SqliteConnection connection, string sql)
