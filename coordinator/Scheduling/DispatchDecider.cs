@@ -22,7 +22,8 @@ internal static class DispatchDecider
         IReadOnlyDictionary<string, JobRecord> jobs,
         IReadOnlyCollection<WorkerRecord> workers,
         DateTimeOffset now,
-        TaskModels models)
+        TaskModels models,
+        ProviderGate? providers = null)
     {
         if (ready.Count == 0)
         {
@@ -71,6 +72,9 @@ internal static class DispatchDecider
             refs[(job.JobId, r.Task.TaskId)] = r;
         }
 
+        // Provider capacity: a throttled model or one with an open circuit starts nothing, a hosted model's
+        // maxConcurrency holds across the farm (ProviderCapacity).
+        candidates = ProviderCapacity.Admit(candidates, jobs, workers, models, providers, now);
         if (candidates.Count == 0)
         {
             return DispatchPlan.Empty;

@@ -21,6 +21,12 @@ internal interface IFarmMetrics
 
     /// <summary>A worker the coordinator refused to admit, by reason (address).</summary>
     void WorkerRefused(string reason);
+
+    /// <summary>Provider spend that produced nothing (a canceled, failed or abandoned request that was billed), by model and reason.</summary>
+    void ProviderSpendWasted(string model, string reason, double costUsd) { }
+
+    /// <summary>A model's dispatch paused: "throttled" (429) or "circuit_open".</summary>
+    void ProviderPaused(string model, string reason) { }
 }
 
 internal sealed class NullFarmMetrics : IFarmMetrics

@@ -51,6 +51,9 @@ public sealed class TaskModels(ModelCatalog catalog, string storyboardImageModel
     /// <summary>True when only a worker with a GPU may run <paramref name="model"/>.</summary>
     public bool RequiresGpu(string model) => model != Any && Catalog.Models.TryGetValue(model, out var spec) && spec.RequiresGpu;
 
-    /// <summary>The catalog's per-worker concurrency limit of <paramref name="model"/>; 0 when none applies.</summary>
-    public int MaxConcurrency(string model) => Catalog.Models.TryGetValue(model, out var spec) ? spec.MaxConcurrency : 0;
+    /// <summary>The catalog's per-worker concurrency limit of a local <paramref name="model"/>; 0 when none applies (hosted models: <see cref="FarmMaxConcurrency"/>).</summary>
+    public int MaxConcurrency(string model) => Catalog.Models.TryGetValue(model, out var spec) && !spec.IsHosted ? spec.MaxConcurrency : 0;
+
+    /// <summary>The catalog's farm-wide concurrency limit of a hosted <paramref name="model"/> (its provider account's); 0 when none applies.</summary>
+    public int FarmMaxConcurrency(string model) => Catalog.Models.TryGetValue(model, out var spec) && spec.IsHosted ? spec.MaxConcurrency : 0;
 }
