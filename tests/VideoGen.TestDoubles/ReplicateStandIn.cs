@@ -175,6 +175,7 @@ public sealed partial class ReplicateStandIn : IAsyncDisposable
     private int _failCreatesStatus = 503;
     private DateTimeOffset _throttleUntil = DateTimeOffset.MinValue;
     private int _throttled;
+    private int? _stormRetryAfterSeconds;
 
     private ReplicateStandIn(WebApplication app, string directory, ReplicateStandInOptions options)
     {
@@ -287,14 +288,15 @@ public sealed partial class ReplicateStandIn : IAsyncDisposable
     }
 
     /// <summary>
-    /// A 429 storm: every create until <paramref name="window"/> from now answers 429 with a <c>Retry-After</c> of the
-    /// seconds left in the storm (rounded up), as an account at its rate limit does.
+    /// A 429 storm: every create until <paramref name="window"/> from now answers 429 with a <c>Retry-After</c> of
+    /// <paramref name="retryAfterSeconds"/>, or else of the seconds left in the storm (rounded up), as an account at its
+    /// rate limit does. A zero window ends a storm.
     /// </summary>
-    public void ThrottleCreatesFor(TimeSpan window)
+    public void ThrottleCreatesFor(TimeSpan window, int? retryAfterSeconds = null)
     {
         lock (_gate)
         {
-            _throttleUntil = DateTimeOffset.UtcNow + window;
+            (_throttleUntil, _stormRetryAfterSeconds) = (DateTimeOffset.UtcNow + window, retryAfterSeconds);
         }
     }
 
@@ -400,7 +402,7 @@ public sealed partial class ReplicateStandIn : IAsyncDisposable
         {
             var now = DateTimeOffset.UtcNow;
             retryAfter = _throttleCreates > 0 ? _throttleRetryAfterSeconds
-                : _throttleUntil > now ? (int)Math.Ceiling((_throttleUntil - now).TotalSeconds)
+                : _throttleUntil > now ? _stormRetryAfterSeconds ?? (int)Math.Ceiling((_throttleUntil - now).TotalSeconds)
                 : -1;
             if (_throttleCreates > 0)
             {
