@@ -79,6 +79,8 @@ internal sealed class PrometheusFarmMetrics : IFarmMetrics
 
     public void ProviderPaused(string model, string reason) => ProviderPauses.WithLabels(model, reason).Inc();
 
+    public void CostBilledLate(string model, double costUsd) => CostUsd.WithLabels(model).Inc(costUsd);
+
     public void WorkerRefused(string reason) => WorkersRefused.WithLabels(reason).Inc();
 
     public void JobFinished(JobState state, double costUsd, TimeSpan? duration = null)

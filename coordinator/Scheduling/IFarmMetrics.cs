@@ -25,6 +25,9 @@ internal interface IFarmMetrics
     /// <summary>Provider spend that produced nothing (a canceled, failed or abandoned request that was billed), by model and reason.</summary>
     void ProviderSpendWasted(string model, string reason, double costUsd) { }
 
+    /// <summary>Spend billed after its attempt ended (a cancelled prediction's run time): counts in the model's cost like any attempt's.</summary>
+    void CostBilledLate(string model, double costUsd) { }
+
     /// <summary>A model's dispatch paused: "throttled" (429) or "circuit_open".</summary>
     void ProviderPaused(string model, string reason) { }
 }

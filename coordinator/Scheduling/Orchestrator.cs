@@ -931,6 +931,7 @@ internal sealed partial class Orchestrator : IAsyncDisposable
         job.CostUsd = Math.Round(job.CostUsd + cost, 6);
         task.WastedCostUsd = Math.Round(task.WastedCostUsd + cost, 6);
         EmitTask(record, task);
+        _metrics.CostBilledLate(c.Model, cost);
         _metrics.ProviderSpendWasted(c.Model, ProviderBilling.WasteReason(c.Usage.Outcome, jobEnded: IsTerminal(job.State)), cost);
         Log.ProviderBilled(_log, c.JobId, c.TaskId, c.Usage.RequestId, c.Usage.Outcome.ToString(), c.Usage.PredictSeconds, cost);
     }
