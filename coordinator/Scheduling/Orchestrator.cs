@@ -8,6 +8,7 @@ using VideoGen.Contracts.V1;
 using VideoGen.Coordinator.Events;
 using VideoGen.Coordinator.Persistence;
 using VideoGen.Coordinator.Planning;
+using VideoGen.Errors;
 using TaskStatus = VideoGen.Contracts.V1.TaskStatus;
 
 namespace VideoGen.Coordinator.Scheduling;
@@ -170,7 +171,7 @@ internal sealed partial class Orchestrator : IAsyncDisposable
         var reply = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
         if (!_inbox.Writer.TryWrite(make(reply)))
         {
-            reply.SetException(new RpcException(new Status(StatusCode.Unavailable, "the coordinator is shutting down")));
+            reply.SetException(new ServiceUnavailableException("the coordinator is shutting down"));
         }
 
         return reply.Task;
@@ -542,20 +543,20 @@ internal sealed partial class Orchestrator : IAsyncDisposable
 
             if (!finished)
             {
-                Post(new AttemptBroken(jobId, taskId, attempt, StatusCode.Unknown, "the worker ended the task's stream without a result"));
+                Post(new AttemptBroken(jobId, taskId, attempt, AttemptBreak.StreamLost, "lost the task's stream: the worker ended it without a result"));
             }
         }
         catch (Exception) when (token.IsCancellationRequested)
         {
             // We cancelled it (job cancelled, lease lost); the loop already moved on.
         }
-        catch (RpcException ex)
+        catch (AttemptBrokenException ex)
         {
-            Post(new AttemptBroken(jobId, taskId, attempt, ex.StatusCode, ex.Status.Detail));
+            Post(new AttemptBroken(jobId, taskId, attempt, ex.Kind, ex.Message));
         }
         catch (Exception ex)
         {
-            Post(new AttemptBroken(jobId, taskId, attempt, StatusCode.Unknown, ex.Message));
+            Post(new AttemptBroken(jobId, taskId, attempt, AttemptBreak.StreamLost, $"lost the task's stream: {ex.Message}"));
         }
     }
 
@@ -626,31 +627,31 @@ internal sealed partial class Orchestrator : IAsyncDisposable
             return;
         }
 
-        switch (c.Code)
+        switch (c.Kind)
         {
-            case StatusCode.ResourceExhausted or StatusCode.FailedPrecondition:
+            case AttemptBreak.WorkerBusy or AttemptBreak.WorkerDraining:
                 // The worker was full or draining before our view caught up: not the task's fault.
-                if (c.Code == StatusCode.FailedPrecondition && _workers.TryGetValue(task.WorkerId, out var w))
+                if (c.Kind == AttemptBreak.WorkerDraining && _workers.TryGetValue(task.WorkerId, out var w))
                 {
                     w.Draining = true;
                 }
 
                 FailAttempt(record, task, $"worker refused the task: {c.Detail}", retryable: true, countsAsFailure: false);
                 break;
-            case StatusCode.InvalidArgument:
+            case AttemptBreak.Rejected:
                 FailAttempt(record, task, $"worker rejected the task: {c.Detail}", retryable: false, countsAsFailure: true);
                 break;
-            case StatusCode.Unavailable when _workers.TryGetValue(task.WorkerId, out var unreachable) && !unreachable.Lost:
+            case AttemptBreak.WorkerUnreachable when _workers.TryGetValue(task.WorkerId, out var unreachable) && !unreachable.Lost:
                 // The worker cannot be reached (it died, or the network to it did): stop sending it work now rather
                 // than after its heartbeats lapse, or every ready task would burn an attempt on it meanwhile. A
                 // worker that is in fact alive is told "unknown" at its next heartbeat and joins again.
                 unreachable.Lost = true;
                 Log.WorkerLost(_log, unreachable.Id, (_time.GetUtcNow() - unreachable.LastHeartbeat).TotalSeconds);
-                FailAttempt(record, task, $"lost the task's stream ({c.Code}): {c.Detail}", retryable: true, countsAsFailure: true, backoff: false, requeueReason: "stream_lost");
+                FailAttempt(record, task, c.Detail, retryable: true, countsAsFailure: true, backoff: false, requeueReason: "stream_lost");
                 RequeueWorkerTasks(unreachable, "the worker became unreachable");
                 break;
             default:
-                FailAttempt(record, task, $"lost the task's stream ({c.Code}): {c.Detail}", retryable: true, countsAsFailure: true, backoff: false, requeueReason: "stream_lost");
+                FailAttempt(record, task, c.Detail, retryable: true, countsAsFailure: true, backoff: false, requeueReason: "stream_lost");
                 break;
         }
     }
