@@ -31,7 +31,7 @@ internal sealed partial class Orchestrator : IAsyncDisposable
     private readonly IJobPlanner _planner;
     private readonly ModelCatalog _models;
     private readonly SchedulingOptions _options;
-    private readonly RetryPolicy _retry;
+    private readonly FailurePolicy _failures;
     private readonly TimeProvider _time;
     private readonly ILogger _log;
     private readonly IFarmMetrics _metrics;
@@ -85,7 +85,7 @@ internal sealed partial class Orchestrator : IAsyncDisposable
         _time = time;
         _log = log;
         _metrics = metrics ?? NullFarmMetrics.Instance;
-        _retry = new RetryPolicy(options.MaxAttempts, TimeSpan.FromSeconds(options.RetryBaseSeconds), TimeSpan.FromSeconds(options.RetryMaxSeconds));
+        _failures = new FailurePolicy(new RetryPolicy(options.MaxAttempts, TimeSpan.FromSeconds(options.RetryBaseSeconds), TimeSpan.FromSeconds(options.RetryMaxSeconds)), options);
     }
 
     /// <summary>Workers as of the last commit.</summary>
@@ -507,7 +507,7 @@ internal sealed partial class Orchestrator : IAsyncDisposable
         task.Error = "";
         task.StartedAt = Now();
         var request = TaskGraph.BuildRequest(record.Job, task, record.Tasks, _models, _options.StoryboardImageModel);
-        var attempt = new RunningAttempt(task.Attempt, worker.Id, new CancellationTokenSource(), _time.GetUtcNow().AddSeconds(_options.TaskLeaseSeconds));
+        var attempt = new RunningAttempt(task.Attempt, worker.Id, new CancellationTokenSource(), LeasePolicy.AttemptLease(_time.GetUtcNow(), _options));
         record.Attempts[task.TaskId] = attempt;
         worker.Running.Add((record.Job.JobId, task.TaskId));
         EmitTask(record, task);
@@ -590,7 +590,7 @@ internal sealed partial class Orchestrator : IAsyncDisposable
         }
 
         var attempt = record.Attempts[task.TaskId];
-        record.Attempts[task.TaskId] = attempt with { LeaseUntil = _time.GetUtcNow().AddSeconds(_options.TaskLeaseSeconds) };
+        record.Attempts[task.TaskId] = attempt with { LeaseUntil = LeasePolicy.AttemptLease(_time.GetUtcNow(), _options) };
         switch (c.Event.EventCase)
         {
             case TaskEvent.EventOneofCase.Accepted when c.Event.Accepted.Resumed:
@@ -707,32 +707,34 @@ internal sealed partial class Orchestrator : IAsyncDisposable
         ReleaseAttempt(record, task, cancel: true);
         var job = record.Job;
         job.CostUsd = Math.Round(job.CostUsd + costUsd, 6);
+        var now = _time.GetUtcNow();
+        var known = _workers.TryGetValue(worker, out var w);
+        var facts = new FailureFacts(task.Failures, known, w?.ConsecutiveFailures ?? 0, w?.QuarantinedUntil ?? DateTimeOffset.MinValue, record.WorkerFailures.GetValueOrDefault(worker));
+        var decision = _failures.Decide(new AttemptFailure(retryable, countsAsFailure, backoff), facts, now, _random);
+        task.Failures = decision.TaskFailures;
         if (countsAsFailure)
         {
-            task.Failures++;
-            if (_workers.TryGetValue(worker, out var w))
+            if (w is not null)
             {
                 w.Failed++;
-                w.ConsecutiveFailures++;
-                if (w.ConsecutiveFailures >= _options.QuarantineAfterFailures && w.QuarantinedUntil <= _time.GetUtcNow())
+                w.ConsecutiveFailures = decision.WorkerConsecutiveFailures;
+                if (decision.QuarantineUntil is { } until)
                 {
-                    // It keeps failing across jobs: a bad node. Keep it out for a while instead of letting it poison the queue.
-                    w.QuarantinedUntil = _time.GetUtcNow().AddSeconds(_options.QuarantineSeconds);
-                    w.ConsecutiveFailures = 0;
+                    w.QuarantinedUntil = until;
                     Log.WorkerQuarantined(_log, worker, _options.QuarantineSeconds);
                 }
             }
 
-            var perJob = record.WorkerFailures[worker] = record.WorkerFailures.GetValueOrDefault(worker) + 1;
-            if (perJob >= _options.BlocklistAfterFailures && record.Blocklist.Add(worker))
+            record.WorkerFailures[worker] = decision.WorkerFailuresInJob;
+            if (decision.Blocklist && record.Blocklist.Add(worker))
             {
-                Log.WorkerBlocklisted(_log, job.JobId, worker, perJob);
+                Log.WorkerBlocklisted(_log, job.JobId, worker, decision.WorkerFailuresInJob);
             }
         }
 
         task.Error = reason;
         _metrics.TaskFinished(task.Kind, retryable ? "retried" : "failed", 0, _taskModels.ChargedTo(job, task), 0, costUsd);
-        if (!retryable || !_retry.CanRetry(task.Failures))
+        if (decision.FailTask)
         {
             task.State = TaskState.Failed;
             task.FinishedAt = Now();
@@ -743,17 +745,9 @@ internal sealed partial class Orchestrator : IAsyncDisposable
         }
 
         task.State = TaskState.Ready;
-        if (countsAsFailure && backoff)
+        if (decision.RetryAfter is { } delay)
         {
-            var delay = _retry.Delay(task.Failures, _random.NextDouble());
-            record.NotBefore[task.TaskId] = _time.GetUtcNow() + delay;
-            _time.CreateTimer(static s => ((Orchestrator)s!).Post(new Wake()), this, delay, Timeout.InfiniteTimeSpan);
-        }
-        else if (!countsAsFailure)
-        {
-            // Give the worker a moment to free its slot instead of bouncing the task off it at once.
-            var delay = TimeSpan.FromMilliseconds(100);
-            record.NotBefore[task.TaskId] = _time.GetUtcNow() + delay;
+            record.NotBefore[task.TaskId] = now + delay;
             _time.CreateTimer(static s => ((Orchestrator)s!).Post(new Wake()), this, delay, Timeout.InfiniteTimeSpan);
         }
 
@@ -871,7 +865,7 @@ internal sealed partial class Orchestrator : IAsyncDisposable
         var now = _time.GetUtcNow();
         foreach (var worker in _workers.Values)
         {
-            if (!worker.Lost && now - worker.LastHeartbeat > TimeSpan.FromSeconds(_options.WorkerLeaseSeconds))
+            if (!worker.Lost && LeasePolicy.HeartbeatLapsed(worker.LastHeartbeat, now, _options))
             {
                 worker.Lost = true;
                 Log.WorkerLost(_log, worker.Id, (now - worker.LastHeartbeat).TotalSeconds);
@@ -888,7 +882,7 @@ internal sealed partial class Orchestrator : IAsyncDisposable
 
             foreach (var (taskId, attempt) in record.Attempts.ToList())
             {
-                if (attempt.LeaseUntil < now)
+                if (LeasePolicy.AttemptStuck(attempt.LeaseUntil, now))
                 {
                     FailAttempt(record, record.Tasks[taskId], $"no progress for {_options.TaskLeaseSeconds} s (stuck); requeued", retryable: true, countsAsFailure: true, backoff: false, requeueReason: "stuck");
                 }
