@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using System.Threading.Channels;
 using Google.Protobuf.WellKnownTypes;
-using Grpc.Core;
 using Microsoft.Extensions.Logging;
 using VideoGen.Catalog;
 using VideoGen.Contracts.V1;
@@ -32,6 +31,7 @@ internal sealed partial class Orchestrator : IAsyncDisposable
     private readonly ModelCatalog _models;
     private readonly SchedulingOptions _options;
     private readonly FailurePolicy _failures;
+    private readonly AttemptRunner _attempts;
     private readonly TimeProvider _time;
     private readonly ILogger _log;
     private readonly IFarmMetrics _metrics;
@@ -85,6 +85,7 @@ internal sealed partial class Orchestrator : IAsyncDisposable
         _time = time;
         _log = log;
         _metrics = metrics ?? NullFarmMetrics.Instance;
+        _attempts = new AttemptRunner(transport, Post);
         _failures = new FailurePolicy(new RetryPolicy(options.MaxAttempts, TimeSpan.FromSeconds(options.RetryBaseSeconds), TimeSpan.FromSeconds(options.RetryMaxSeconds)), options);
     }
 
@@ -526,38 +527,7 @@ internal sealed partial class Orchestrator : IAsyncDisposable
         Log.TaskDispatched(_log, record.Job.JobId, task.TaskId, task.Attempt, worker.Id);
         var address = worker.Address;
         var (jobId, taskId, number, token) = (record.Job.JobId, task.TaskId, task.Attempt, attempt.Cancellation.Token);
-        _afterCommit.Add(() => _ = Task.Run(() => RunAttemptAsync(address, request, jobId, taskId, number, token)));
-    }
-
-    /// <summary>Streams one attempt from its worker into the loop. Runs outside the loop; touches no state.</summary>
-    private async Task RunAttemptAsync(string address, RunTaskRequest request, string jobId, string taskId, int attempt, CancellationToken token)
-    {
-        var finished = false;
-        try
-        {
-            await foreach (var e in _transport.RunTaskAsync(address, request, token))
-            {
-                finished |= e.EventCase is TaskEvent.EventOneofCase.Completed or TaskEvent.EventOneofCase.Failed;
-                Post(new AttemptEvent(jobId, taskId, attempt, e));
-            }
-
-            if (!finished)
-            {
-                Post(new AttemptBroken(jobId, taskId, attempt, AttemptBreak.StreamLost, "lost the task's stream: the worker ended it without a result"));
-            }
-        }
-        catch (Exception) when (token.IsCancellationRequested)
-        {
-            // We cancelled it (job cancelled, lease lost); the loop already moved on.
-        }
-        catch (AttemptBrokenException ex)
-        {
-            Post(new AttemptBroken(jobId, taskId, attempt, ex.Kind, ex.Message));
-        }
-        catch (Exception ex)
-        {
-            Post(new AttemptBroken(jobId, taskId, attempt, AttemptBreak.StreamLost, $"lost the task's stream: {ex.Message}"));
-        }
+        _afterCommit.Add(() => _attempts.Start(address, request, jobId, taskId, number, token));
     }
 
     // ---- Attempt reports ----
@@ -679,7 +649,7 @@ internal sealed partial class Orchestrator : IAsyncDisposable
         _metrics.TaskFinished(task.Kind, "succeeded", completed.ElapsedSeconds, _taskModels.ChargedTo(job, task), completed.MediaSeconds, completed.CostUsd);
         Log.TaskSucceeded(_log, job.JobId, task.TaskId, task.Attempt, worker, completed.ElapsedSeconds);
 
-        if (task.TaskId == TaskGraph.FinalTaskId(job.Plan))
+        if (CompletionPolicy.EndsJob(job, task.TaskId))
         {
             job.Deliverables.Clear();
             job.Deliverables.AddRange(completed.Deliverables);
@@ -690,14 +660,11 @@ internal sealed partial class Orchestrator : IAsyncDisposable
             return;
         }
 
-        foreach (var dependent in record.Dependents(task.TaskId))
+        foreach (var dependent in CompletionPolicy.NewlyReady(record.Dependents(task.TaskId), id => record.Tasks[id].State))
         {
-            if (dependent.State == TaskState.Waiting && dependent.DependsOn.All(d => record.Tasks[d].State == TaskState.Succeeded))
-            {
-                dependent.State = TaskState.Ready;
-                _ready.Add(new TaskRef(record, dependent));
-                EmitTask(record, dependent);
-            }
+            dependent.State = TaskState.Ready;
+            _ready.Add(new TaskRef(record, dependent));
+            EmitTask(record, dependent);
         }
     }
 
