@@ -759,25 +759,12 @@ internal sealed partial class Orchestrator : IAsyncDisposable
             RequeueWorkerTasks(previous, "the worker restarted");
         }
 
-        var worker = new WorkerRecord(r.WorkerId, r.Address, new HashSet<string>(r.Models, StringComparer.Ordinal), r.Slots, [.. r.Gpus], _time.GetUtcNow());
-        if (previous is not null)
-        {
-            // Its record of failures follows it: restarting is no way out of quarantine.
-            worker.Succeeded = previous.Succeeded;
-            worker.Failed = previous.Failed;
-            worker.ConsecutiveFailures = previous.ConsecutiveFailures;
-            worker.QuarantinedUntil = previous.QuarantinedUntil;
-        }
-
-        _workers[r.WorkerId] = worker;
+        _workers[r.WorkerId] = MembershipPolicy.Joined(r, previous, _time.GetUtcNow());
         foreach (var job in _jobs.Values)
         {
-            foreach (var (taskId, workerId) in job.ResumeOn)
+            foreach (var taskId in MembershipPolicy.ResumableOn(job, r.WorkerId))
             {
-                if (workerId == r.WorkerId)
-                {
-                    job.NotBefore.Remove(taskId); // its worker is back: re-attach now
-                }
+                job.NotBefore.Remove(taskId); // its worker is back: re-attach now
             }
         }
 
@@ -788,7 +775,7 @@ internal sealed partial class Orchestrator : IAsyncDisposable
 
     private void ApplyHeartbeat(WorkerHeartbeat c)
     {
-        if (!_workers.TryGetValue(c.Request.WorkerId, out var worker) || worker.Lost)
+        if (!_workers.TryGetValue(c.Request.WorkerId, out var worker) || !MembershipPolicy.TakesHeartbeat(worker))
         {
             _afterCommit.Add(() => c.Reply.TrySetResult(false));
             return;
