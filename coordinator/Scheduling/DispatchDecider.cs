@@ -30,15 +30,15 @@ internal static class DispatchDecider
             return DispatchPlan.Empty;
         }
 
-        var byId = workers.ToDictionary(w => w.Id, StringComparer.Ordinal);
         var capacities = new List<WorkerCapacity>();
+        Dictionary<string, WorkerRecord>? byId = null;
         foreach (var w in workers)
         {
             if (w.IsSchedulable && w.QuarantinedUntil <= now && w.Running.Count < w.Slots)
             {
-                // Tasks that call no model run on any worker: every worker serves the pseudo-model.
-                var served = w.Models.Contains(TaskModels.Any) ? w.Models : new HashSet<string>(w.Models, StringComparer.Ordinal) { TaskModels.Any };
-                capacities.Add(new WorkerCapacity(w.Id, served, w.Slots - w.Running.Count, w.Running.Count, ModelFreeSlots(w, jobs, models), w.Gpus.Count > 0));
+                // Tasks that call no model (TaskModels.Any) run on any worker: PlacementPolicy knows.
+                capacities.Add(new WorkerCapacity(w.Id, w.Models, w.Slots - w.Running.Count, w.Running.Count, ModelFreeSlots(w, jobs, models), w.Gpus.Count > 0));
+                (byId ??= new(StringComparer.Ordinal))[w.Id] = w;
             }
         }
 
@@ -118,7 +118,12 @@ internal static class DispatchDecider
                 }
             }
 
-            starts.Add((taskRef, byId[placement.WorkerId]));
+            starts.Add((taskRef, byId![placement.WorkerId]));
+        }
+
+        if (stops.Count == 0)
+        {
+            return new DispatchPlan(starts, stops);
         }
 
         // A job that stops starts nothing in this pass, not even a task placed before its paid one.
