@@ -486,6 +486,11 @@ internal sealed partial class Orchestrator : IAsyncDisposable
     /// <summary>Asks <see cref="DispatchDecider"/> what to start and applies its plan: budget stops first, then the attempts.</summary>
     private void Dispatch()
     {
+        if (_providers.AnyCircuitOpen(_time.GetUtcNow()))
+        {
+            MoveToFallbacks();
+        }
+
         var plan = DispatchDecider.Decide(_ready, _jobs, _workers.Values, _time.GetUtcNow(), _taskModels, _providers);
         foreach (var (record, reason) in plan.BudgetStops)
         {
@@ -841,6 +846,24 @@ internal sealed partial class Orchestrator : IAsyncDisposable
 
                 FailAttempt(record, task, failed.Reason, failed.Retryable, countsAsFailure: true, cost);
                 return;
+        }
+    }
+
+    /// <summary>Ready chunks whose model's circuit is open move to the catalog's fallback where their job allows it (<see cref="ModelFallbackPolicy"/>).</summary>
+    private void MoveToFallbacks()
+    {
+        var now = _time.GetUtcNow();
+        foreach (var (record, task) in _ready)
+        {
+            if (ModelFallbackPolicy.MoveTo(record.Job, task, _taskModels, _providers, now) is { } to)
+            {
+                var from = _taskModels.PlacementModel(record.Job, task);
+                task.Model = to;
+                task.ProviderRequestId = ""; // a request at the other model's provider cannot be resumed on this one
+                Emit(record, e => e.ModelFallback = new ModelFallback { TaskId = task.TaskId, FromModel = from, ToModel = to });
+                EmitTask(record, task);
+                Log.ModelFallback(_log, record.Job.JobId, task.TaskId, from, to);
+            }
         }
     }
 

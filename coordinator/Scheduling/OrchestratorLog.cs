@@ -73,6 +73,9 @@ internal sealed partial class Orchestrator
         [LoggerMessage(51, LogLevel.Warning, "model={Model} circuit open for {Seconds} s: {Reason}")]
         public static partial void CircuitOpened(ILogger logger, string model, double seconds, string reason);
 
+        [LoggerMessage(53, LogLevel.Warning, "job={JobId} task={TaskId} moved from {From} to its fallback {To}: the provider of {From} is down")]
+        public static partial void ModelFallback(ILogger logger, string jobId, string taskId, string from, string to);
+
         [LoggerMessage(52, LogLevel.Information, "job={JobId} task={TaskId} provider request {RequestId} {Outcome} after {PredictSeconds:0.###} s billed ${CostUsd:0.######}")]
         public static partial void ProviderBilled(ILogger logger, string jobId, string taskId, string requestId, string outcome, double predictSeconds, double costUsd);
     }

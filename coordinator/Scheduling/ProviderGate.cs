@@ -63,6 +63,9 @@ public sealed class ProviderGate(int openAfterFailures = 3, TimeSpan? circuitPau
         };
     }
 
+    /// <summary>True when some model's circuit is open at <paramref name="now"/> (ready tasks may then move to fallbacks).</summary>
+    public bool AnyCircuitOpen(DateTimeOffset now) => _models.Values.Any(h => h.OpenUntil > now);
+
     /// <summary>The next time something paused may start again (for a wake-up timer); null when nothing is paused.</summary>
     public DateTimeOffset? NextChange(DateTimeOffset now)
     {

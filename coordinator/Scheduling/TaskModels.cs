@@ -20,6 +20,7 @@ public sealed class TaskModels(ModelCatalog catalog, string storyboardImageModel
     /// <summary>The model a task's cost is charged to.</summary>
     public string ChargedTo(Job job, TaskStatus task) => task.Kind switch
     {
+        TaskKind.Chunk when task.Model.Length > 0 => task.Model, // moved to a fallback model
         TaskKind.Chunk => job.Plan.Model,
         TaskKind.Upscale => job.Plan.Finish.Upscaler,
         TaskKind.Storyboard => storyboardImageModel.Length > 0 ? storyboardImageModel : ModelCatalog.ProceduralImageModel,
@@ -37,6 +38,7 @@ public sealed class TaskModels(ModelCatalog catalog, string storyboardImageModel
     {
         var model = task.Kind switch
         {
+            TaskKind.Chunk when task.Model.Length > 0 => task.Model, // moved to a fallback model
             TaskKind.Chunk => job.Plan.Model,
             TaskKind.Upscale => job.Plan.Finish.Upscaler,
             TaskKind.Storyboard when storyboardImageModel.Length > 0 => storyboardImageModel,

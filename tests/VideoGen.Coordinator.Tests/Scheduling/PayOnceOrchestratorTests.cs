@@ -134,6 +134,53 @@ public sealed class PayOnceOrchestratorTests
         Assert.Equal(JobState.Succeeded, h.Orchestrator.GetJob(job.JobId)!.State);
     }
 
+    [Fact]
+    public async Task Outage_WithFallbackAllowed_MovesTheChunkToTheCatalogsFallback_AndTheJobSaysSo()
+    {
+        var embedded = VideoGen.Catalog.ModelCatalog.Embedded();
+        var catalog = new VideoGen.Catalog.ModelCatalog(
+            embedded.Models.Values.Select(m => m.Name == Wan ? m with { Fallback = "wan-backup" } : m)
+                .Append(embedded.Models[Wan] with { Name = "wan-backup", ProviderModel = "acme/wan-2.1-i2v-480p" }),
+            embedded.DefaultModel);
+        var planner = new VideoGen.Coordinator.Planning.RuleBasedPlanner(VideoGen.Coordinator.Planning.TemplateCatalog.LoadDefault(), catalog);
+        await using var h = new OrchestratorHarness(new SchedulingOptions { CircuitOpenAfterFailures = 1, WorkerLeaseSeconds = 3600 }, planner: planner, catalog: catalog);
+        await h.JoinAsync("w1", 2, Wan, "wan-backup", "procedural-i2v");
+        var job = await h.SubmitAsync(FiveSeconds, r => (r.Model, r.AllowModelFallback) = (Wan, true));
+        using var events = h.Hub.Subscribe(job.JobId);
+        var chunk = await NextChunkAsync(h);
+        Assert.Equal(Wan, chunk.Request.Chunk.Model);
+
+        chunk.Events.Writer.TryWrite(new TaskEvent { Failed = new TaskFailed { Retryable = true, Reason = "Replicate create answered 503", Fault = ProviderFault.Unavailable } });
+        var moved = await FirstAsync(events.Reader, e => e.ModelFallback is not null);
+        await h.WaitForStateAsync(job.JobId, j => j.Tasks.Single(t => t.TaskId == "chunk-0").State == TaskState.Ready);
+        h.Time.Advance(TimeSpan.FromMilliseconds(100));
+        var next = await NextChunkAsync(h);
+
+        Assert.Equal(("chunk-0", Wan, "wan-backup"), (moved.ModelFallback.TaskId, moved.ModelFallback.FromModel, moved.ModelFallback.ToModel));
+        Assert.Equal("wan-backup", next.Request.Chunk.Model);
+        next.Complete();
+        await h.RunToEndAsync(job.JobId);
+        var done = h.Orchestrator.GetJob(job.JobId)!;
+        Assert.Equal(JobState.Succeeded, done.State);
+        Assert.Equal("wan-backup", done.Tasks.Single(t => t.TaskId == "chunk-0").Model);
+    }
+
+    [Fact]
+    public async Task Outage_WithoutFallbackAllowed_TheChunkStaysOnItsModel_AndWaits()
+    {
+        await using var h = new OrchestratorHarness(new SchedulingOptions { CircuitOpenAfterFailures = 1, WorkerLeaseSeconds = 3600 });
+        await h.JoinAsync("w1", 2, Wan, "wan-2.1-t2v-480p", "procedural-i2v");
+        var job = await h.SubmitAsync(FiveSeconds, r => r.Model = Wan);
+        var chunk = await NextChunkAsync(h);
+
+        chunk.Events.Writer.TryWrite(new TaskEvent { Failed = new TaskFailed { Retryable = true, Reason = "503", Fault = ProviderFault.Unavailable } });
+        await h.WaitForStateAsync(job.JobId, j => j.Tasks.Single(t => t.TaskId == "chunk-0").State == TaskState.Ready);
+        h.Time.Advance(TimeSpan.FromSeconds(1));
+
+        Assert.Empty(await h.DispatchedAsync(job.JobId));
+        Assert.Equal("", h.Orchestrator.GetJob(job.JobId)!.Tasks.Single(t => t.TaskId == "chunk-0").Model);
+    }
+
     /// <summary>Completes every other task as it starts and returns the next chunk attempt.</summary>
     private static async Task<FakeAttempt> NextChunkAsync(OrchestratorHarness h)
     {

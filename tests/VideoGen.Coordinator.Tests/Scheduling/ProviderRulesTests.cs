@@ -124,6 +124,39 @@ public sealed class ProviderRulesTests
         Assert.Equal(1, gate.Allowance(Wan, probe.AddSeconds(10)));
     }
 
+    [Fact]
+    public void Fallback_OnlyWhenAllowed_TheCircuitOpen_TheFallbackUp_AndItMakesTheSameClips()
+    {
+        var catalog = new ModelCatalog(
+        [
+            Catalog.Models[Wan] with { Fallback = "backup" },
+            Catalog.Models[Wan] with { Name = "backup" },
+            Catalog.Models[Wan] with { Name = "longer", ClipSeconds = 8 },
+            Catalog.Models[Wan] with { Name = "odd", Fallback = "longer" },
+        ], Wan);
+        var models = new TaskModels(catalog);
+        var job = Record("a 10 second showcase for a watch", Wan).Job;
+        job.Request.AllowModelFallback = true;
+        var chunk = job.Tasks.Single(t => t.TaskId == "chunk-0");
+        var gate = new ProviderGate(openAfterFailures: 1, circuitPause: TimeSpan.FromSeconds(30));
+
+        Assert.Null(ModelFallbackPolicy.MoveTo(job, chunk, models, gate, Now)); // closed
+        gate.Throttle(Wan, Now.AddSeconds(60));
+        Assert.Null(ModelFallbackPolicy.MoveTo(job, chunk, models, gate, Now)); // throttled: wait the window out
+        gate.Unavailable(Wan, Now);
+        Assert.Equal("backup", ModelFallbackPolicy.MoveTo(job, chunk, models, gate, Now));
+        Assert.Null(ModelFallbackPolicy.MoveTo(job, job.Tasks.Single(t => t.Kind == TaskKind.Stitch), models, gate, Now)); // only chunks
+        gate.Throttle("backup", Now.AddSeconds(5));
+        Assert.Null(ModelFallbackPolicy.MoveTo(job, chunk, models, gate, Now)); // the fallback is paused too
+        job.Request.AllowModelFallback = false;
+        Assert.Null(ModelFallbackPolicy.MoveTo(job, chunk, models, gate, Now.AddSeconds(5)));
+
+        chunk.Model = "odd"; // a fallback with another clip length would break the plan
+        job.Request.AllowModelFallback = true;
+        gate.Unavailable("odd", Now);
+        Assert.Null(ModelFallbackPolicy.MoveTo(job, chunk, models, gate, Now));
+    }
+
     // ---- Provider capacity in the dispatch decision ----
 
     [Fact]
