@@ -63,13 +63,14 @@ internal static class ScaleBench
         var membership = new MembershipService.MembershipServiceClient(channel);
         var joinWatch = Stopwatch.StartNew();
         JoinResponse? joined = null;
+        JoinRequest Join(int i) => new() { WorkerId = $"fake-{i}", Address = fleet.Addresses[i], Slots = slots, Models = { "procedural-i2v" } };
         await Parallel.ForEachAsync(Enumerable.Range(0, workers), new ParallelOptions { MaxDegreeOfParallelism = 32 }, async (i, ct) =>
         {
-            joined = await membership.JoinAsync(new JoinRequest { WorkerId = $"fake-{i}", Address = fleet.Addresses[i], Slots = slots, Models = { "procedural-i2v" } }, workerAuth, cancellationToken: ct);
+            joined = await membership.JoinAsync(Join(i), workerAuth, cancellationToken: ct);
         });
         joinWatch.Stop();
         using var stopHeartbeats = new CancellationTokenSource();
-        var heartbeats = HeartbeatAsync(membership, workerAuth, workers, TimeSpan.FromSeconds(Math.Max(1, joined!.HeartbeatIntervalSeconds)), stopHeartbeats.Token);
+        var heartbeats = HeartbeatAsync(membership, workerAuth, workers, Join, TimeSpan.FromSeconds(Math.Max(1, joined!.HeartbeatIntervalSeconds)), stopHeartbeats.Token);
 
         // Submit, watching the first jobs from their first event.
         var client = new JobService.JobServiceClient(channel);
@@ -114,6 +115,7 @@ internal static class ScaleBench
             $"  dispatch: {tasks} tasks in {watch.Elapsed.TotalSeconds:0.00} s = {tasks / watch.Elapsed.TotalSeconds:0} tasks/s ({fleet.RanAgain} ran again: workers presumed lost); jobs ended {ended}/{jobs}",
             $"  hop (chunk completed → successor's RunTask): p50 {Percentile(hops, 0.5):0.00} ms, p99 {Percentile(hops, 0.99):0.00} ms over {hops.Length} hops",
             $"  coordinator: peak RSS {peakRss / 1024.0:0} MiB (now {rss / 1024.0:0} MiB), CPU {cpu:0.0} s over the run",
+            $"  membership: {Interlocked.Read(ref _rejoins)} rejoins (a worker declared lost while its heartbeats were late joins again)",
             $"  watchers: {results.Length - missed}/{results.Length} saw every event once, in order, to the end; events seen {results.Sum(r => r.Events)}");
     }
 
@@ -166,22 +168,38 @@ internal static class ScaleBench
         return jobIds.Length - pending.Count;
     }
 
-    private static async Task HeartbeatAsync(MembershipService.MembershipServiceClient membership, Metadata auth, int workers, TimeSpan interval, CancellationToken stop)
-    {
-        while (!stop.IsCancellationRequested)
+    /// <summary>Each fake worker heartbeats every interval on its own, and joins again when told it is unknown (declared lost), as a real worker does.</summary>
+    private static Task HeartbeatAsync(MembershipService.MembershipServiceClient membership, Metadata auth, int workers, Func<int, JoinRequest> join, TimeSpan interval, CancellationToken stop) =>
+        Task.WhenAll(Enumerable.Range(0, workers).Select(async i =>
         {
+            // Spread the first beats over the interval, as independent processes would be.
+            var period = new PeriodicTimer(interval);
             try
             {
-                await Task.Delay(interval, stop);
-                await Parallel.ForEachAsync(Enumerable.Range(0, workers), new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = stop }, async (i, ct) =>
-                    await membership.HeartbeatAsync(new HeartbeatRequest { WorkerId = $"fake-{i}" }, auth, cancellationToken: ct));
+                await Task.Delay(interval * i / workers, stop);
+                while (await period.WaitForNextTickAsync(stop))
+                {
+                    var known = (await membership.HeartbeatAsync(new HeartbeatRequest { WorkerId = $"fake-{i}" }, auth, cancellationToken: stop)).Known;
+                    if (!known)
+                    {
+                        Interlocked.Increment(ref _rejoins);
+                        await membership.JoinAsync(join(i), auth, cancellationToken: stop);
+                    }
+                }
             }
             catch (OperationCanceledException)
             {
-                return;
             }
-        }
-    }
+            catch (RpcException) when (stop.IsCancellationRequested)
+            {
+            }
+            finally
+            {
+                period.Dispose();
+            }
+        }));
+
+    private static long _rejoins;
 
     private static Process StartCoordinator(string root, int port, string token, string adminKey)
     {
