@@ -176,6 +176,22 @@ public sealed class ProviderRulesTests
     }
 
     [Fact]
+    public void ManyThrottledTasks_DoNotCrowdOutAnotherModelsTask_InThePassesSelection()
+    {
+        // More paused chunks than a pass looks at per tenant (free slots + its slack), all older than one storyboard.
+        var jobs = Enumerable.Range(0, 80).Select(i => Record("a 5 second showcase for a watch", Wan, order: i)).ToList();
+        jobs.ForEach(ReadyChunk0);
+        var latest = Record("a 5 second showcase for a watch", Wan, order: 80);
+        var gate = new ProviderGate();
+        gate.Throttle(Wan, Now.AddSeconds(30));
+
+        var plan = Decide([.. jobs, latest], [Worker("w1", 1, Wan, "procedural-i2v")], gate);
+
+        var start = Assert.Single(plan.Starts);
+        Assert.Equal((latest, TaskKind.Storyboard), (start.Task.Job, start.Task.Task.Kind));
+    }
+
+    [Fact]
     public void HalfOpenCircuit_LetsOneProbeThrough_TheOldestJobsTask()
     {
         var jobs = Enumerable.Range(0, 3).Select(i => Record("a 10 second showcase for a watch", Wan, order: i)).ToList();
