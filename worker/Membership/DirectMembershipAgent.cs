@@ -19,7 +19,9 @@ public sealed class DirectMembershipAgent : IMembershipAgent, IDisposable
     {
         // The channel's own reconnect backoff starts at 1 s by default: a worker started beside its coordinator would
         // wait for it although the coordinator listens a moment later. MembershipLoop owns the join's backoff.
-        _channel = GrpcChannel.ForAddress(options.Value.Coordinator, new GrpcChannelOptions
+        // Worker:Coordinator may list several coordinators: the first reachable is joined, and one that goes down is
+        // passed over for the next (pick-first); MembershipLoop joins again when a heartbeat finds the worker unknown.
+        _channel = VideoGen.Security.CoordinatorChannel.Create(options.Value.Coordinator, new GrpcChannelOptions
         {
             // An https:// coordinator is verified against Worker:Tls:CaFile (else the system's roots).
             HttpHandler = options.Value.Tls.ConfigureClient(new SocketsHttpHandler { EnableMultipleHttp2Connections = true }),

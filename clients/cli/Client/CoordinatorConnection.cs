@@ -1,8 +1,6 @@
 using Grpc.Core;
 using Grpc.Core.Interceptors;
 using Grpc.Net.Client;
-using Grpc.Net.Client.Balancer;
-using Grpc.Net.Client.Configuration;
 using VideoGen.Contracts.V1;
 
 namespace VideoGen.Cli.Client;
@@ -27,17 +25,7 @@ public sealed class CoordinatorConnection : IDisposable
     {
         Address = Normalize(address);
         var tls = new VideoGen.Security.TlsSettings { CaFile = Environment.GetEnvironmentVariable(CaFileVariable) ?? "" };
-        var handler = tls.ConfigureClient(new SocketsHttpHandler());
-        var addresses = Addresses(Address);
-        _channel = addresses.Count == 1
-            ? GrpcChannel.ForAddress(addresses[0], new GrpcChannelOptions { HttpHandler = handler })
-            : GrpcChannel.ForAddress("static:///coordinators", new GrpcChannelOptions
-            {
-                HttpHandler = handler,
-                Credentials = addresses[0].Scheme == Uri.UriSchemeHttps ? ChannelCredentials.SecureSsl : ChannelCredentials.Insecure,
-                ServiceConfig = new ServiceConfig { LoadBalancingConfigs = { new PickFirstConfig() } },
-                ServiceProvider = new ResolverServices(new StaticResolverFactory(_ => addresses.Select(a => new BalancerAddress(a.Host, a.Port)))),
-            });
+        _channel = VideoGen.Security.CoordinatorChannel.Create(Address, new GrpcChannelOptions { HttpHandler = tls.ConfigureClient(new SocketsHttpHandler()) });
         var invoker = apiKey is null
             ? _channel.CreateCallInvoker()
             : _channel.Intercept(metadata =>
@@ -62,35 +50,10 @@ public sealed class CoordinatorConnection : IDisposable
         : DefaultAddress;
 
     /// <summary>"127.0.0.1:7070" becomes "http://127.0.0.1:7070"; an address with a scheme is kept; a list keeps its order.</summary>
-    public static string Normalize(string address) =>
-        string.Join(',', address.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-            .Select(a => a.Contains("://", StringComparison.Ordinal) ? a : "http://" + a));
+    public static string Normalize(string address) => VideoGen.Security.CoordinatorChannel.Normalize(address);
 
-    /// <summary>The coordinators of a normalised address list, in order; all must share one scheme.</summary>
-    public static IReadOnlyList<Uri> Addresses(string normalized)
-    {
-        var list = normalized.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(a => new Uri(a)).ToList();
-        if (list.Count == 0)
-        {
-            throw new ArgumentException("no coordinator address", nameof(normalized));
-        }
-
-        if (list.Select(u => u.Scheme).Distinct(StringComparer.Ordinal).Count() > 1)
-        {
-            throw new ArgumentException($"the coordinators '{normalized}' mix http:// and https://; use one scheme", nameof(normalized));
-        }
-
-        return list;
-    }
-
-    /// <summary>The one service a load-balanced channel asks for here: the static resolver.</summary>
-    private sealed class ResolverServices(ResolverFactory resolver) : IServiceProvider
-    {
-        public object? GetService(Type serviceType) =>
-            serviceType == typeof(ResolverFactory) ? resolver
-            : serviceType == typeof(IEnumerable<ResolverFactory>) ? new[] { resolver }
-            : null;
-    }
+    /// <summary>The coordinators of an address list, in order; all must share one scheme.</summary>
+    public static IReadOnlyList<Uri> Addresses(string addresses) => VideoGen.Security.CoordinatorChannel.Addresses(addresses);
 
     public void Dispose() => _channel.Dispose();
 }
