@@ -139,14 +139,22 @@ public sealed partial class WorkflowTemplate
             case JsonObject obj:
                 foreach (var key in obj.Select(p => p.Key).ToList())
                 {
-                    obj[key] = Replace(obj[key], values);
+                    var child = obj[key];
+                    if (Replace(child, values) is var replaced && !ReferenceEquals(replaced, child))
+                    {
+                        obj[key] = replaced;
+                    }
                 }
 
                 break;
             case JsonArray array:
                 for (var i = 0; i < array.Count; i++)
                 {
-                    array[i] = Replace(array[i], values);
+                    var child = array[i];
+                    if (Replace(child, values) is var replaced && !ReferenceEquals(replaced, child))
+                    {
+                        array[i] = replaced;
+                    }
                 }
 
                 break;
