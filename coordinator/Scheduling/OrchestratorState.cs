@@ -33,6 +33,9 @@ internal sealed class JobRecord(Job job, long order)
     /// <summary>Workers that get no more of this job's tasks.</summary>
     public HashSet<string> Blocklist { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>Tasks that ran out of GPU memory, and the free memory of the GPU they failed on: a retry needs more.</summary>
+    public Dictionary<string, long> OutOfMemoryAt { get; } = new(StringComparer.Ordinal);
+
     public int WaitingCount => Job.Tasks.Count(t => t.State == TaskState.Waiting);
 
     public IReadOnlyList<TaskStatus> Dependents(string taskId) =>
@@ -82,7 +85,21 @@ internal sealed class WorkerRecord(string id, string address, HashSet<string> mo
     public int ConsecutiveFailures { get; set; }
     public DateTimeOffset QuarantinedUntil { get; set; }
 
-    public bool IsSchedulable => !Lost && !Draining;
+    /// <summary>GPU workers: GPUs, free memory, loaded and withheld models, health, from the last join or heartbeat.</summary>
+    public GpuResources Resources { get; set; } = GpuResources.None;
+
+    /// <summary>Models a task failure said this worker cannot run (its server lacks a node or file), until it joins again.</summary>
+    public HashSet<string> WithheldModels { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>True while the worker's inference server does not answer: it gets no tasks.</summary>
+    public bool Unhealthy => Resources.UnhealthyReason.Length > 0;
+
+    /// <summary>The models the worker can run now: what it serves, less what it or its failures withheld.</summary>
+    public IReadOnlySet<string> RunnableModels => WithheldModels.Count == 0 && Resources.Withheld.Count == 0
+        ? Models
+        : Models.Where(m => !WithheldModels.Contains(m) && !Resources.Withheld.Contains(m)).ToHashSet(StringComparer.Ordinal);
+
+    public bool IsSchedulable => !Lost && !Draining && !Unhealthy;
 }
 
 /// <summary>Everything the loop does starts as one of these.</summary>
