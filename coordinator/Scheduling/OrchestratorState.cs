@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Grpc.Core;
 using VideoGen.Contracts.V1;
 using TaskStatus = VideoGen.Contracts.V1.TaskStatus;
@@ -63,7 +64,14 @@ internal sealed class JobRecord(Job job, long order)
 }
 
 /// <summary>A task of a job; equality by identity of both.</summary>
-internal readonly record struct TaskRef(JobRecord Job, TaskStatus Task);
+internal readonly record struct TaskRef(JobRecord Job, TaskStatus Task)
+{
+    // Identity, not the protobuf message's value equality: a task in the ready set is updated in place (its
+    // waiting_reason), and a hash that followed its fields would lose it in the set.
+    public bool Equals(TaskRef other) => ReferenceEquals(Job, other.Job) && ReferenceEquals(Task, other.Task);
+
+    public override int GetHashCode() => HashCode.Combine(RuntimeHelpers.GetHashCode(Job), RuntimeHelpers.GetHashCode(Task));
+}
 
 /// <summary>One attempt in flight: who runs it, how to stop it, until when its lease holds.</summary>
 internal sealed record RunningAttempt(int Attempt, string WorkerId, CancellationTokenSource Cancellation, DateTimeOffset LeaseUntil);

@@ -112,8 +112,10 @@ public static class ComfyUiServiceCollectionExtensions
             .Validate(o => Uri.TryCreate(o.BaseUrl, UriKind.Absolute, out var u) && u.Scheme is "http" or "https", "ComfyUI:BaseUrl must be an absolute http(s) URL, e.g. http://127.0.0.1:8188.")
             .Validate(o => o.ProbeSeconds > 0 && o.RequestTimeoutSeconds > 0 && o.ExecutionTimeoutSeconds > 0, "ComfyUI:ProbeSeconds, RequestTimeoutSeconds and ExecutionTimeoutSeconds must be positive.")
             .ValidateOnStart();
+        // The probe calls every few seconds: the provider logs what matters itself, not four lines per request.
         services.AddHttpClient(ComfyUiClient.HttpClientName, (sp, client) =>
-            client.Timeout = TimeSpan.FromSeconds(sp.GetRequiredService<IOptions<ComfyUiOptions>>().Value.RequestTimeoutSeconds));
+            client.Timeout = TimeSpan.FromSeconds(sp.GetRequiredService<IOptions<ComfyUiOptions>>().Value.RequestTimeoutSeconds))
+            .RemoveAllLoggers();
         services.AddSingleton<GpuServerState>();
         services.AddSingleton<ComfyUiModelProvider>();
         services.AddSingleton<IModelProvider>(sp => sp.GetRequiredService<ComfyUiModelProvider>());
