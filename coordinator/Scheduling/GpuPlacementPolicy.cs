@@ -163,10 +163,10 @@ public static class GpuPlacementPolicy
 
         if (task.MoreFreeThanBytes > 0 && gpus.All(g => g.FreeBytes <= task.MoreFreeThanBytes))
         {
-            return $"it ran out of GPU memory with {Gb(task.MoreFreeThanBytes)} GiB free; waiting for a GPU with more free memory";
+            return $"it ran out of GPU memory with {Gb(task.MoreFreeThanBytes)} GiB free; needs a GPU with more free memory";
         }
 
-        return $"waiting for a free GPU with {need} GiB of free memory for {model}";
+        return $"no free GPU with {need} GiB of free memory for {model} yet";
     }
 
     private static string Gb(long bytes) => (bytes / GiB).ToString("0.#", CultureInfo.InvariantCulture);

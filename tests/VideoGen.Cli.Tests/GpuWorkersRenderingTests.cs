@@ -47,4 +47,12 @@ public class GpuWorkersRenderingTests
 
         Assert.Contains("waiting: m needs 40 GiB of GPU memory; the largest GPU of a worker serving it has 24 GiB", Tables.Job(job));
     }
+
+    [Fact]
+    public void Watch_TaskThatWaitsForAGpu_SaysWhyOnItsLine()
+    {
+        var line = EventLines.Format(new JobEvent { TaskUpdated = new TaskUpdated { Task = new VideoGen.Contracts.V1.TaskStatus { TaskId = "chunk-0", State = TaskState.Ready, WaitingReason = "no free GPU with 20 GiB of free memory for m yet" } } });
+
+        Assert.EndsWith("chunk-0 ready, waiting: no free GPU with 20 GiB of free memory for m yet", line);
+    }
 }

@@ -37,7 +37,7 @@ public sealed class GpuPlacementPolicyTests
 
         var busy = GpuPlacementPolicy.Place([Task("chunk-3", 20)], [Worker("w1", free: [80], slots: 4, runningGpuTasks: 1)]);
         Assert.Empty(busy.Placements);
-        Assert.Equal($"waiting for a free GPU with 20 GiB of free memory for {Wan}", Assert.Single(busy.Waiting).Value);
+        Assert.Equal($"no free GPU with 20 GiB of free memory for {Wan} yet", Assert.Single(busy.Waiting).Value);
 
         var two = GpuPlacementPolicy.Place([Task("chunk-3", 20)], [Worker("w1", free: [80], slots: 4, runningGpuTasks: 1)], tasksPerGpu: 2);
         Assert.Single(two.Placements);
@@ -79,7 +79,7 @@ public sealed class GpuPlacementPolicyTests
 
         var stuck = GpuPlacementPolicy.Place([Task("chunk-0", 20, moreFreeThan: 22)], [Worker("failed-here", free: [22])]);
         Assert.Empty(stuck.Placements);
-        Assert.Equal("it ran out of GPU memory with 22 GiB free; waiting for a GPU with more free memory", stuck.Waiting[("job", "chunk-0")]);
+        Assert.Equal("it ran out of GPU memory with 22 GiB free; needs a GPU with more free memory", stuck.Waiting[("job", "chunk-0")]);
     }
 
     [Fact]
@@ -98,7 +98,7 @@ public sealed class GpuPlacementPolicyTests
         var plan = GpuPlacementPolicy.Place([Task("chunk-0", 20)], workers);
 
         Assert.Empty(plan.Placements);
-        Assert.Equal($"waiting for a free GPU with 20 GiB of free memory for {Wan}", plan.Waiting[("job", "chunk-0")]);
+        Assert.Equal($"no free GPU with 20 GiB of free memory for {Wan} yet", plan.Waiting[("job", "chunk-0")]);
         var allUnhealthy = GpuPlacementPolicy.Place([Task("chunk-0", 20)], [workers[0]]);
         Assert.Equal($"every worker serving {Wan} is unhealthy (ComfyUI does not answer)", allUnhealthy.Waiting[("job", "chunk-0")]);
         var noServer = GpuPlacementPolicy.Place([Task("chunk-0", 20)], [workers[1], workers[2], workers[5]]);
