@@ -3,6 +3,7 @@ using VideoGen.Contracts.V1;
 using VideoGen.Coordinator.Persistence;
 using VideoGen.Coordinator.Planning;
 using VideoGen.Coordinator.Scheduling;
+using VideoGen.Errors;
 
 namespace VideoGen.Coordinator.Access;
 
@@ -55,7 +56,7 @@ public sealed class QuotaOptions : QuotaLimits
 
 /// <summary>A tenant's quota refused a job: RESOURCE_EXHAUSTED with google.rpc.QuotaFailure and RetryInfo.</summary>
 public sealed class QuotaExceededException(string tenant, string quota, string description, TimeSpan retryAfter)
-    : Exception($"tenant '{tenant}' is over its quota: {description}")
+    : ResourceExhaustedException($"tenant '{tenant}' is over its quota: {description}", retryAfter, $"tenant:{tenant}/{quota}", description)
 {
     public string Tenant { get; } = tenant;
 
@@ -63,8 +64,6 @@ public sealed class QuotaExceededException(string tenant, string quota, string d
     public string Quota { get; } = quota;
 
     public string Description { get; } = description;
-
-    public TimeSpan RetryAfter { get; } = retryAfter;
 }
 
 /// <summary>

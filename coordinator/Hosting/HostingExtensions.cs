@@ -17,6 +17,7 @@ using VideoGen.Coordinator.Scheduling;
 using VideoGen.Coordinator.Services;
 using VideoGen.Coordinator.Web;
 using VideoGen.Coordinator.Webhooks;
+using VideoGen.Errors;
 
 namespace VideoGen.Coordinator.Hosting;
 
@@ -45,7 +46,7 @@ public static partial class HostingExtensions
         // through the same interceptors as gRPC.
         builder.Services.AddGrpc(o =>
         {
-            o.Interceptors.Add<ErrorMappingInterceptor>();
+            o.Interceptors.Add<ErrorMappingInterceptor>(new ErrorMappingOptions("coordinator"));
             // Explicit limits: the largest request is a job request (a 4,000-character prompt); a Job with its plan and
             // event log stays far below 16 MiB.
             o.MaxReceiveMessageSize = GrpcLimits.MaxReceiveMessageBytes;

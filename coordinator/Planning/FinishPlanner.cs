@@ -1,6 +1,7 @@
 using System.Globalization;
 using VideoGen.Catalog;
 using VideoGen.Contracts.V1;
+using VideoGen.Errors;
 
 namespace VideoGen.Coordinator.Planning;
 

@@ -1,5 +1,6 @@
 using VideoGen.Catalog;
 using VideoGen.Contracts.V1;
+using VideoGen.Errors;
 
 namespace VideoGen.Coordinator.Planning;
 

@@ -1,18 +1,13 @@
+using VideoGen.Errors;
+
 namespace VideoGen.Coordinator.Planning;
 
-/// <summary>One offending field of a request, named as in the proto (e.g. "job.duration_seconds").</summary>
-public sealed record FieldViolation(string Field, string Description);
+// FieldViolation and RequestValidationException (INVALID_ARGUMENT with google.rpc.BadRequest) live in libs/VideoGen.Errors,
+// shared with the workers' server.
 
-/// <summary>A request the farm refuses; mapped to INVALID_ARGUMENT with google.rpc.BadRequest details.</summary>
-public sealed class RequestValidationException(IReadOnlyList<FieldViolation> violations)
-    : Exception(string.Join("; ", violations.Select(v => $"{v.Field}: {v.Description}")))
-{
-    public IReadOnlyList<FieldViolation> Violations { get; } = violations;
-}
-
-/// <summary>A job whose estimate exceeds its budget; mapped to RESOURCE_EXHAUSTED.</summary>
+/// <summary>A job whose estimate exceeds its budget; RESOURCE_EXHAUSTED (<see cref="ErrorMapping"/>).</summary>
 public sealed class BudgetExceededException(double estimateUsd, double budgetUsd)
-    : Exception($"job.max_cost_usd: the estimate ${estimateUsd:0.00} exceeds the budget ${budgetUsd:0.00}")
+    : ResourceExhaustedException($"job.max_cost_usd: the estimate ${estimateUsd:0.00} exceeds the budget ${budgetUsd:0.00}")
 {
     public double EstimateUsd { get; } = estimateUsd;
     public double BudgetUsd { get; } = budgetUsd;

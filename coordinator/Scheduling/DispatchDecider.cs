@@ -31,16 +31,16 @@ internal static class DispatchDecider
             return DispatchPlan.Empty;
         }
 
-        var byId = workers.ToDictionary(w => w.Id, StringComparer.Ordinal);
         var capacities = new List<WorkerCapacity>();
+        Dictionary<string, WorkerRecord>? byId = null;
         foreach (var w in workers)
         {
             if (w.IsSchedulable && w.QuarantinedUntil <= now && w.Running.Count < w.Slots)
             {
-                // Tasks that call no model run on any worker: every worker serves the pseudo-model.
-                var runnable = w.RunnableModels;
-                var served = runnable.Contains(TaskModels.Any) ? runnable : new HashSet<string>(runnable, StringComparer.Ordinal) { TaskModels.Any };
-                capacities.Add(new WorkerCapacity(w.Id, served, w.Slots - w.Running.Count, w.Running.Count, ModelFreeSlots(w, jobs, models), w.Gpus.Count > 0));
+                // Tasks that call no model (TaskModels.Any) run on any worker: PlacementPolicy knows.
+                // Models its server cannot run (withheld) are left out.
+                capacities.Add(new WorkerCapacity(w.Id, w.RunnableModels, w.Slots - w.Running.Count, w.Running.Count, ModelFreeSlots(w, jobs, models), w.Gpus.Count > 0));
+                (byId ??= new(StringComparer.Ordinal))[w.Id] = w;
             }
         }
 
@@ -103,7 +103,8 @@ internal static class DispatchDecider
         var starts = new List<(TaskRef, WorkerRecord)>();
         var stops = new List<(JobRecord, string)>();
         var budgetOf = new Dictionary<string, string?>(StringComparer.Ordinal);
-        foreach (var placement in gpu.Placements.Concat(PlacementPolicy.Place(candidates.Where(c => !gpu.Handled.Contains((c.JobId, c.TaskId))), capacities, runningByTenant)))
+        var others = PlacementPolicy.Place(gpu.Handled.Count == 0 ? candidates : candidates.Where(c => !gpu.Handled.Contains((c.JobId, c.TaskId))), capacities, runningByTenant);
+        foreach (var placement in gpu.Placements.Count == 0 ? others : gpu.Placements.Concat(others))
         {
             var taskRef = refs[(placement.Task.JobId, placement.Task.TaskId)];
             var jobId = taskRef.Job.Job.JobId;
@@ -126,12 +127,17 @@ internal static class DispatchDecider
                 }
             }
 
-            starts.Add((taskRef, byId[placement.WorkerId]));
+            starts.Add((taskRef, byId![placement.WorkerId]));
+        }
+
+        List<(TaskRef, string)>? waiting = gpu.Waiting.Count == 0 ? null : [.. gpu.Waiting.Select(w => (refs[w.Key], w.Value))];
+        if (stops.Count == 0)
+        {
+            return new DispatchPlan(starts, stops, waiting);
         }
 
         // A job that stops starts nothing in this pass, not even a task placed before its paid one.
         var stoppedJobs = stops.Select(s => s.Item1.Job.JobId).ToHashSet(StringComparer.Ordinal);
-        var waiting = gpu.Waiting.Select(w => (refs[w.Key], w.Value)).ToList();
         return new DispatchPlan(starts.Where(s => !stoppedJobs.Contains(s.Item1.Job.Job.JobId)).ToList(), stops, waiting);
     }
 

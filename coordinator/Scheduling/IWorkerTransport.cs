@@ -6,12 +6,39 @@ using VideoGen.Contracts.V1;
 
 namespace VideoGen.Coordinator.Scheduling;
 
+/// <summary>Why an attempt's stream ended without a result, in the scheduler's terms (the transport decides which).</summary>
+public enum AttemptBreak
+{
+    /// <summary>The stream broke (the worker died mid-task, a reset, a timeout): the attempt counts as a failure.</summary>
+    StreamLost,
+
+    /// <summary>The worker had no free slot when the attempt arrived: not the task's fault.</summary>
+    WorkerBusy,
+
+    /// <summary>The worker is draining and takes nothing new: not the task's fault; the worker is drained here too.</summary>
+    WorkerDraining,
+
+    /// <summary>The worker refused the request itself as malformed: retrying it elsewhere would fail the same way.</summary>
+    Rejected,
+
+    /// <summary>The worker cannot be reached at all: the attempt fails and the worker gets nothing more until it is back.</summary>
+    WorkerUnreachable,
+}
+
+/// <summary>An attempt's stream ended without a result; thrown by <see cref="IWorkerTransport.RunTaskAsync"/>.</summary>
+public sealed class AttemptBrokenException(AttemptBreak kind, string detail, Exception? inner = null) : Exception(detail, inner)
+{
+    public AttemptBreak Kind { get; } = kind;
+}
+
 /// <summary>How the orchestrator reaches a worker: one task attempt as a stream of events.</summary>
 public interface IWorkerTransport
 {
     /// <summary>
     /// Runs one attempt as a stream of its events. Cancelling <paramref name="cancellationToken"/> ends the stream;
     /// the worker keeps the task going (a later attempt re-attaches to it) until <see cref="CancelTaskAsync"/>.
+    /// A stream that ends without a result throws <see cref="AttemptBrokenException"/> saying why (any other
+    /// exception counts as <see cref="AttemptBreak.StreamLost"/>).
     /// </summary>
     IAsyncEnumerable<TaskEvent> RunTaskAsync(string address, RunTaskRequest request, CancellationToken cancellationToken);
 
@@ -35,11 +62,41 @@ public sealed class GrpcWorkerTransport(string workerToken = "", VideoGen.Securi
     {
         var client = new WorkerService.WorkerServiceClient(Channel(address));
         using var call = client.RunTask(request, _headers, cancellationToken: cancellationToken);
-        await foreach (var e in call.ResponseStream.ReadAllAsync(cancellationToken))
+        var stream = call.ResponseStream;
+        while (true)
         {
-            yield return e;
+            try
+            {
+                if (!await stream.MoveNext(cancellationToken))
+                {
+                    yield break;
+                }
+            }
+            catch (RpcException ex) when (!cancellationToken.IsCancellationRequested)
+            {
+                throw Broken(ex);
+            }
+
+            yield return stream.Current;
         }
     }
+
+    /// <summary>The scheduler's reading of a worker's status (the worker's statuses come from libs/VideoGen.Errors).</summary>
+    public static AttemptBreak Classify(StatusCode code) => code switch
+    {
+        StatusCode.ResourceExhausted => AttemptBreak.WorkerBusy,
+        StatusCode.FailedPrecondition => AttemptBreak.WorkerDraining,
+        StatusCode.InvalidArgument => AttemptBreak.Rejected,
+        StatusCode.Unavailable => AttemptBreak.WorkerUnreachable,
+        _ => AttemptBreak.StreamLost,
+    };
+
+    /// <summary>The exception for a status that ended a task's stream: its kind, and the status in the detail.</summary>
+    public static AttemptBrokenException Broken(RpcException ex) => Classify(ex.StatusCode) switch
+    {
+        AttemptBreak.StreamLost or AttemptBreak.WorkerUnreachable => new(Classify(ex.StatusCode), $"lost the task's stream ({ex.StatusCode}): {ex.Status.Detail}", ex),
+        var kind => new(kind, ex.Status.Detail, ex),
+    };
 
     public async Task CancelTaskAsync(string address, string jobId, string taskId, string reason, CancellationToken cancellationToken)
     {

@@ -1,13 +1,13 @@
 using System.Collections.Concurrent;
 using System.Threading.Channels;
 using Google.Protobuf.WellKnownTypes;
-using Grpc.Core;
 using Microsoft.Extensions.Logging;
 using VideoGen.Catalog;
 using VideoGen.Contracts.V1;
 using VideoGen.Coordinator.Events;
 using VideoGen.Coordinator.Persistence;
 using VideoGen.Coordinator.Planning;
+using VideoGen.Errors;
 using TaskStatus = VideoGen.Contracts.V1.TaskStatus;
 
 namespace VideoGen.Coordinator.Scheduling;
@@ -30,7 +30,8 @@ internal sealed partial class Orchestrator : IAsyncDisposable
     private readonly IJobPlanner _planner;
     private readonly ModelCatalog _models;
     private readonly SchedulingOptions _options;
-    private readonly RetryPolicy _retry;
+    private readonly FailurePolicy _failures;
+    private readonly AttemptRunner _attempts;
     private readonly TimeProvider _time;
     private readonly ILogger _log;
     private readonly IFarmMetrics _metrics;
@@ -84,7 +85,8 @@ internal sealed partial class Orchestrator : IAsyncDisposable
         _time = time;
         _log = log;
         _metrics = metrics ?? NullFarmMetrics.Instance;
-        _retry = new RetryPolicy(options.MaxAttempts, TimeSpan.FromSeconds(options.RetryBaseSeconds), TimeSpan.FromSeconds(options.RetryMaxSeconds));
+        _attempts = new AttemptRunner(transport, Post);
+        _failures = new FailurePolicy(new RetryPolicy(options.MaxAttempts, TimeSpan.FromSeconds(options.RetryBaseSeconds), TimeSpan.FromSeconds(options.RetryMaxSeconds)), options);
     }
 
     /// <summary>Workers as of the last commit.</summary>
@@ -170,7 +172,7 @@ internal sealed partial class Orchestrator : IAsyncDisposable
         var reply = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
         if (!_inbox.Writer.TryWrite(make(reply)))
         {
-            reply.SetException(new RpcException(new Status(StatusCode.Unavailable, "the coordinator is shutting down")));
+            reply.SetException(new ServiceUnavailableException("the coordinator is shutting down"));
         }
 
         return reply.Task;
@@ -517,7 +519,7 @@ internal sealed partial class Orchestrator : IAsyncDisposable
         task.WaitingReason = "";
         task.StartedAt = Now();
         var request = TaskGraph.BuildRequest(record.Job, task, record.Tasks, _models, _options.StoryboardImageModel);
-        var attempt = new RunningAttempt(task.Attempt, worker.Id, new CancellationTokenSource(), _time.GetUtcNow().AddSeconds(_options.TaskLeaseSeconds));
+        var attempt = new RunningAttempt(task.Attempt, worker.Id, new CancellationTokenSource(), LeasePolicy.AttemptLease(_time.GetUtcNow(), _options));
         record.Attempts[task.TaskId] = attempt;
         worker.Running.Add((record.Job.JobId, task.TaskId));
         EmitTask(record, task);
@@ -536,38 +538,7 @@ internal sealed partial class Orchestrator : IAsyncDisposable
         Log.TaskDispatched(_log, record.Job.JobId, task.TaskId, task.Attempt, worker.Id);
         var address = worker.Address;
         var (jobId, taskId, number, token) = (record.Job.JobId, task.TaskId, task.Attempt, attempt.Cancellation.Token);
-        _afterCommit.Add(() => _ = Task.Run(() => RunAttemptAsync(address, request, jobId, taskId, number, token)));
-    }
-
-    /// <summary>Streams one attempt from its worker into the loop. Runs outside the loop; touches no state.</summary>
-    private async Task RunAttemptAsync(string address, RunTaskRequest request, string jobId, string taskId, int attempt, CancellationToken token)
-    {
-        var finished = false;
-        try
-        {
-            await foreach (var e in _transport.RunTaskAsync(address, request, token))
-            {
-                finished |= e.EventCase is TaskEvent.EventOneofCase.Completed or TaskEvent.EventOneofCase.Failed;
-                Post(new AttemptEvent(jobId, taskId, attempt, e));
-            }
-
-            if (!finished)
-            {
-                Post(new AttemptBroken(jobId, taskId, attempt, StatusCode.Unknown, "the worker ended the task's stream without a result"));
-            }
-        }
-        catch (Exception) when (token.IsCancellationRequested)
-        {
-            // We cancelled it (job cancelled, lease lost); the loop already moved on.
-        }
-        catch (RpcException ex)
-        {
-            Post(new AttemptBroken(jobId, taskId, attempt, ex.StatusCode, ex.Status.Detail));
-        }
-        catch (Exception ex)
-        {
-            Post(new AttemptBroken(jobId, taskId, attempt, StatusCode.Unknown, ex.Message));
-        }
+        _afterCommit.Add(() => _attempts.Start(address, request, jobId, taskId, number, token));
     }
 
     // ---- Attempt reports ----
@@ -600,7 +571,7 @@ internal sealed partial class Orchestrator : IAsyncDisposable
         }
 
         var attempt = record.Attempts[task.TaskId];
-        record.Attempts[task.TaskId] = attempt with { LeaseUntil = _time.GetUtcNow().AddSeconds(_options.TaskLeaseSeconds) };
+        record.Attempts[task.TaskId] = attempt with { LeaseUntil = LeasePolicy.AttemptLease(_time.GetUtcNow(), _options) };
         switch (c.Event.EventCase)
         {
             case TaskEvent.EventOneofCase.Accepted when c.Event.Accepted.Resumed:
@@ -666,31 +637,31 @@ internal sealed partial class Orchestrator : IAsyncDisposable
             return;
         }
 
-        switch (c.Code)
+        switch (c.Kind)
         {
-            case StatusCode.ResourceExhausted or StatusCode.FailedPrecondition:
+            case AttemptBreak.WorkerBusy or AttemptBreak.WorkerDraining:
                 // The worker was full or draining before our view caught up: not the task's fault.
-                if (c.Code == StatusCode.FailedPrecondition && _workers.TryGetValue(task.WorkerId, out var w))
+                if (c.Kind == AttemptBreak.WorkerDraining && _workers.TryGetValue(task.WorkerId, out var w))
                 {
                     w.Draining = true;
                 }
 
                 FailAttempt(record, task, $"worker refused the task: {c.Detail}", retryable: true, countsAsFailure: false);
                 break;
-            case StatusCode.InvalidArgument:
+            case AttemptBreak.Rejected:
                 FailAttempt(record, task, $"worker rejected the task: {c.Detail}", retryable: false, countsAsFailure: true);
                 break;
-            case StatusCode.Unavailable when _workers.TryGetValue(task.WorkerId, out var unreachable) && !unreachable.Lost:
+            case AttemptBreak.WorkerUnreachable when _workers.TryGetValue(task.WorkerId, out var unreachable) && !unreachable.Lost:
                 // The worker cannot be reached (it died, or the network to it did): stop sending it work now rather
                 // than after its heartbeats lapse, or every ready task would burn an attempt on it meanwhile. A
                 // worker that is in fact alive is told "unknown" at its next heartbeat and joins again.
                 unreachable.Lost = true;
                 Log.WorkerLost(_log, unreachable.Id, (_time.GetUtcNow() - unreachable.LastHeartbeat).TotalSeconds);
-                FailAttempt(record, task, $"lost the task's stream ({c.Code}): {c.Detail}", retryable: true, countsAsFailure: true, backoff: false, requeueReason: "stream_lost");
+                FailAttempt(record, task, c.Detail, retryable: true, countsAsFailure: true, backoff: false, requeueReason: "stream_lost");
                 RequeueWorkerTasks(unreachable, "the worker became unreachable");
                 break;
             default:
-                FailAttempt(record, task, $"lost the task's stream ({c.Code}): {c.Detail}", retryable: true, countsAsFailure: true, backoff: false, requeueReason: "stream_lost");
+                FailAttempt(record, task, c.Detail, retryable: true, countsAsFailure: true, backoff: false, requeueReason: "stream_lost");
                 break;
         }
     }
@@ -718,7 +689,7 @@ internal sealed partial class Orchestrator : IAsyncDisposable
         _metrics.TaskFinished(task.Kind, "succeeded", completed.ElapsedSeconds, _taskModels.ChargedTo(job, task), completed.MediaSeconds, completed.CostUsd);
         Log.TaskSucceeded(_log, job.JobId, task.TaskId, task.Attempt, worker, completed.ElapsedSeconds);
 
-        if (task.TaskId == TaskGraph.FinalTaskId(job.Plan))
+        if (CompletionPolicy.EndsJob(job, task.TaskId))
         {
             job.Deliverables.Clear();
             job.Deliverables.AddRange(completed.Deliverables);
@@ -729,14 +700,11 @@ internal sealed partial class Orchestrator : IAsyncDisposable
             return;
         }
 
-        foreach (var dependent in record.Dependents(task.TaskId))
+        foreach (var dependent in CompletionPolicy.NewlyReady(record.Dependents(task.TaskId), id => record.Tasks[id].State))
         {
-            if (dependent.State == TaskState.Waiting && dependent.DependsOn.All(d => record.Tasks[d].State == TaskState.Succeeded))
-            {
-                dependent.State = TaskState.Ready;
-                _ready.Add(new TaskRef(record, dependent));
-                EmitTask(record, dependent);
-            }
+            dependent.State = TaskState.Ready;
+            _ready.Add(new TaskRef(record, dependent));
+            EmitTask(record, dependent);
         }
     }
 
@@ -746,32 +714,34 @@ internal sealed partial class Orchestrator : IAsyncDisposable
         ReleaseAttempt(record, task, cancel: true);
         var job = record.Job;
         job.CostUsd = Math.Round(job.CostUsd + costUsd, 6);
+        var now = _time.GetUtcNow();
+        var known = _workers.TryGetValue(worker, out var w);
+        var facts = new FailureFacts(task.Failures, known, w?.ConsecutiveFailures ?? 0, w?.QuarantinedUntil ?? DateTimeOffset.MinValue, record.WorkerFailures.GetValueOrDefault(worker));
+        var decision = _failures.Decide(new AttemptFailure(retryable, countsAsFailure, backoff), facts, now, _random);
+        task.Failures = decision.TaskFailures;
         if (countsAsFailure)
         {
-            task.Failures++;
-            if (_workers.TryGetValue(worker, out var w))
+            if (w is not null)
             {
                 w.Failed++;
-                w.ConsecutiveFailures++;
-                if (w.ConsecutiveFailures >= _options.QuarantineAfterFailures && w.QuarantinedUntil <= _time.GetUtcNow())
+                w.ConsecutiveFailures = decision.WorkerConsecutiveFailures;
+                if (decision.QuarantineUntil is { } until)
                 {
-                    // It keeps failing across jobs: a bad node. Keep it out for a while instead of letting it poison the queue.
-                    w.QuarantinedUntil = _time.GetUtcNow().AddSeconds(_options.QuarantineSeconds);
-                    w.ConsecutiveFailures = 0;
+                    w.QuarantinedUntil = until;
                     Log.WorkerQuarantined(_log, worker, _options.QuarantineSeconds);
                 }
             }
 
-            var perJob = record.WorkerFailures[worker] = record.WorkerFailures.GetValueOrDefault(worker) + 1;
-            if (perJob >= _options.BlocklistAfterFailures && record.Blocklist.Add(worker))
+            record.WorkerFailures[worker] = decision.WorkerFailuresInJob;
+            if (decision.Blocklist && record.Blocklist.Add(worker))
             {
-                Log.WorkerBlocklisted(_log, job.JobId, worker, perJob);
+                Log.WorkerBlocklisted(_log, job.JobId, worker, decision.WorkerFailuresInJob);
             }
         }
 
         task.Error = reason;
         _metrics.TaskFinished(task.Kind, retryable ? "retried" : "failed", 0, _taskModels.ChargedTo(job, task), 0, costUsd);
-        if (!retryable || !_retry.CanRetry(task.Failures))
+        if (decision.FailTask)
         {
             task.State = TaskState.Failed;
             task.FinishedAt = Now();
@@ -782,17 +752,9 @@ internal sealed partial class Orchestrator : IAsyncDisposable
         }
 
         task.State = TaskState.Ready;
-        if (countsAsFailure && backoff)
+        if (decision.RetryAfter is { } delay)
         {
-            var delay = _retry.Delay(task.Failures, _random.NextDouble());
-            record.NotBefore[task.TaskId] = _time.GetUtcNow() + delay;
-            _time.CreateTimer(static s => ((Orchestrator)s!).Post(new Wake()), this, delay, Timeout.InfiniteTimeSpan);
-        }
-        else if (!countsAsFailure)
-        {
-            // Give the worker a moment to free its slot instead of bouncing the task off it at once.
-            var delay = TimeSpan.FromMilliseconds(100);
-            record.NotBefore[task.TaskId] = _time.GetUtcNow() + delay;
+            record.NotBefore[task.TaskId] = now + delay;
             _time.CreateTimer(static s => ((Orchestrator)s!).Post(new Wake()), this, delay, Timeout.InfiniteTimeSpan);
         }
 
@@ -837,28 +799,14 @@ internal sealed partial class Orchestrator : IAsyncDisposable
             RequeueWorkerTasks(previous, "the worker restarted");
         }
 
-        var worker = new WorkerRecord(r.WorkerId, r.Address, new HashSet<string>(r.Models, StringComparer.Ordinal), r.Slots, [.. r.Gpus], _time.GetUtcNow())
-        {
-            Resources = GpuResources.From(r.Resources),
-        };
-        if (previous is not null)
-        {
-            // Its record of failures follows it: restarting is no way out of quarantine.
-            worker.Succeeded = previous.Succeeded;
-            worker.Failed = previous.Failed;
-            worker.ConsecutiveFailures = previous.ConsecutiveFailures;
-            worker.QuarantinedUntil = previous.QuarantinedUntil;
-        }
-
-        _workers[r.WorkerId] = worker;
+        var joined = MembershipPolicy.Joined(r, previous, _time.GetUtcNow());
+        joined.Resources = GpuResources.From(r.Resources);
+        _workers[r.WorkerId] = joined;
         foreach (var job in _jobs.Values)
         {
-            foreach (var (taskId, workerId) in job.ResumeOn)
+            foreach (var taskId in MembershipPolicy.ResumableOn(job, r.WorkerId))
             {
-                if (workerId == r.WorkerId)
-                {
-                    job.NotBefore.Remove(taskId); // its worker is back: re-attach now
-                }
+                job.NotBefore.Remove(taskId); // its worker is back: re-attach now
             }
         }
 
@@ -869,7 +817,7 @@ internal sealed partial class Orchestrator : IAsyncDisposable
 
     private void ApplyHeartbeat(WorkerHeartbeat c)
     {
-        if (!_workers.TryGetValue(c.Request.WorkerId, out var worker) || worker.Lost)
+        if (!_workers.TryGetValue(c.Request.WorkerId, out var worker) || !MembershipPolicy.TakesHeartbeat(worker))
         {
             _afterCommit.Add(() => c.Reply.TrySetResult(false));
             return;
@@ -922,7 +870,7 @@ internal sealed partial class Orchestrator : IAsyncDisposable
         var now = _time.GetUtcNow();
         foreach (var worker in _workers.Values)
         {
-            if (!worker.Lost && now - worker.LastHeartbeat > TimeSpan.FromSeconds(_options.WorkerLeaseSeconds))
+            if (!worker.Lost && LeasePolicy.HeartbeatLapsed(worker.LastHeartbeat, now, _options))
             {
                 worker.Lost = true;
                 Log.WorkerLost(_log, worker.Id, (now - worker.LastHeartbeat).TotalSeconds);
@@ -939,7 +887,7 @@ internal sealed partial class Orchestrator : IAsyncDisposable
 
             foreach (var (taskId, attempt) in record.Attempts.ToList())
             {
-                if (attempt.LeaseUntil < now)
+                if (LeasePolicy.AttemptStuck(attempt.LeaseUntil, now))
                 {
                     FailAttempt(record, record.Tasks[taskId], $"no progress for {_options.TaskLeaseSeconds} s (stuck); requeued", retryable: true, countsAsFailure: true, backoff: false, requeueReason: "stuck");
                 }

@@ -133,7 +133,7 @@ internal sealed record CancelJob(string JobId, TaskCompletionSource<Job?> Reply)
 
 internal sealed record AttemptEvent(string JobId, string TaskId, int Attempt, TaskEvent Event) : Command;
 
-internal sealed record AttemptBroken(string JobId, string TaskId, int Attempt, StatusCode Code, string Detail) : Command;
+internal sealed record AttemptBroken(string JobId, string TaskId, int Attempt, AttemptBreak Kind, string Detail) : Command;
 
 internal sealed record JoinWorker(JoinRequest Request, TaskCompletionSource<JoinResponse> Reply) : Command<JoinResponse>(Reply);
 

@@ -122,7 +122,7 @@ public static class PlacementPolicy
     private static string? ChooseWorker(ReadyTask task, Dictionary<string, (WorkerCapacity Worker, int Free, int Running)> free, Dictionary<(string, string), int> modelFree)
     {
         bool CanRun(string id, WorkerCapacity w) =>
-            w.Models.Contains(task.Model)
+            (task.Model == TaskModels.Any || w.Models.Contains(task.Model))
             && task.ExcludedWorkers?.Contains(id) != true
             && (!task.RequiresGpu || w.HasGpu)
             && (!modelFree.TryGetValue((id, task.Model), out var left) || left > 0);

@@ -1,5 +1,6 @@
 using System.Text;
 using VideoGen.Coordinator.Planning;
+using VideoGen.Errors;
 
 namespace VideoGen.Coordinator.Services;
 

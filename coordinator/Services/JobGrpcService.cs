@@ -7,6 +7,7 @@ using VideoGen.Coordinator.Persistence;
 using VideoGen.Coordinator.Planning;
 using VideoGen.Coordinator.Scheduling;
 using VideoGen.Coordinator.Webhooks;
+using VideoGen.Errors;
 
 namespace VideoGen.Coordinator.Services;
 
@@ -51,7 +52,7 @@ internal sealed class JobGrpcService(
         if (!caller.Sees(accepted.Request.Tenant))
         {
             // The request id is another tenant's: say so without showing that tenant's job.
-            throw new RpcException(new Status(StatusCode.AlreadyExists, "request_id is already used by another tenant's job; use a new request id"));
+            throw new AlreadyExistsException("request_id is already used by another tenant's job; use a new request id");
         }
 
         return new SubmitJobResponse { Job = accepted, Created = created };
@@ -234,7 +235,7 @@ internal sealed class JobGrpcService(
     {
         InputText.RequireId("worker_id", request.WorkerId);
         var address = await orchestrator.DrainAsync(request.WorkerId)
-            ?? throw new RpcException(new Status(StatusCode.NotFound, $"worker '{InputText.Quote(request.WorkerId)}' not found"));
+            ?? throw new NotFoundException($"worker '{InputText.Quote(request.WorkerId)}' not found");
 
         // The coordinator already gives it nothing new; telling the worker makes it refuse direct
         // work too and lets its membership leave once idle. A worker that cannot be reached is still drained here.
@@ -269,7 +270,7 @@ internal sealed class JobGrpcService(
 
         if (!caller.Sees(requested))
         {
-            throw new RpcException(new Status(StatusCode.PermissionDenied, $"{field} '{requested}' is not this API key's tenant ('{caller.Tenant}')"));
+            throw new AccessDeniedException($"{field} '{requested}' is not this API key's tenant ('{caller.Tenant}')");
         }
 
         return requested;

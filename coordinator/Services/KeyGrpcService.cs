@@ -4,6 +4,7 @@ using VideoGen.Contracts.V1;
 using VideoGen.Coordinator.Access;
 using VideoGen.Coordinator.Persistence;
 using VideoGen.Coordinator.Planning;
+using VideoGen.Errors;
 
 namespace VideoGen.Coordinator.Services;
 
@@ -41,7 +42,7 @@ internal sealed partial class KeyGrpcService(IApiKeyStore keys, TimeProvider tim
     {
         InputText.RequireId("key_id", request.KeyId);
         var record = keys.RevokeKey(request.KeyId, time.GetUtcNow())
-            ?? throw new RpcException(new Status(StatusCode.NotFound, $"key '{InputText.Quote(request.KeyId)}' not found"));
+            ?? throw new NotFoundException($"key '{InputText.Quote(request.KeyId)}' not found");
         LogRevoked(log, record.KeyId, Caller.Of(context).KeyId);
         return Task.FromResult(new RevokeKeyResponse { Info = ToInfo(record) });
     }

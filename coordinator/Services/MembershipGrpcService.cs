@@ -2,6 +2,7 @@ using Grpc.Core;
 using VideoGen.Contracts.V1;
 using VideoGen.Coordinator.Planning;
 using VideoGen.Coordinator.Scheduling;
+using VideoGen.Errors;
 
 namespace VideoGen.Coordinator.Services;
 
@@ -72,7 +73,7 @@ internal sealed partial class MembershipGrpcService(
                 AddressRefused(logger, request.WorkerId, InputText.Quote(request.Address), reason);
             }
 
-            throw new RpcException(new Status(StatusCode.PermissionDenied, $"address: '{InputText.Quote(request.Address)}' {reason}"));
+            throw new AccessDeniedException($"address: '{InputText.Quote(request.Address)}' {reason}");
         }
 
         return orchestrator.JoinAsync(request);

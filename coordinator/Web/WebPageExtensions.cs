@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.StaticFiles;
 using Microsoft.Extensions.FileProviders;
 using VideoGen.Contracts.V1;
 using VideoGen.Coordinator.Persistence;
+using VideoGen.Errors;
 
 namespace VideoGen.Coordinator.Web;
 
@@ -50,7 +51,7 @@ public static class WebPageExtensions
             {
                 Services.InputText.RequireId("job_id", jobId);
             }
-            catch (Planning.RequestValidationException)
+            catch (RequestValidationException)
             {
                 return Results.NotFound();
             }

@@ -2,6 +2,7 @@ using System.Net;
 using Microsoft.Extensions.Options;
 using VideoGen.Contracts.V1;
 using VideoGen.Coordinator.Planning;
+using VideoGen.Errors;
 
 namespace VideoGen.Coordinator.Webhooks;
 

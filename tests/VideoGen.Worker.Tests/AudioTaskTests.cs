@@ -260,7 +260,7 @@ public sealed partial class AudioTaskTests
         });
 
         Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
-        Assert.StartsWith(field + " ", error.Status.Detail);
+        Assert.StartsWith(field + ": ", error.Status.Detail);
     }
 
     [Fact]

@@ -171,7 +171,7 @@ public sealed class WorkerServiceTests
         var error = await Assert.ThrowsAsync<RpcException>(() => ReadAllAsync(call, token));
 
         Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
-        Assert.StartsWith(field + " ", error.Status.Detail);
+        Assert.StartsWith(field + ": ", error.Status.Detail);
         var badRequest = error.GetRpcStatus()?.GetDetail<BadRequest>();
         Assert.Equal(field, Assert.Single(badRequest!.FieldViolations).Field);
     }

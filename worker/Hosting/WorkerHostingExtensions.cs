@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Prometheus;
 using VideoGen.Catalog;
+using VideoGen.Errors;
 using VideoGen.Worker.Media;
 using VideoGen.Worker.Membership;
 using VideoGen.Worker.Models;
@@ -78,6 +79,9 @@ public static class WorkerHostingExtensions
 
         services.AddGrpc(o =>
         {
+            // Domain errors → statuses, the same table as the coordinator's (libs/VideoGen.Errors); first, so it
+            // wraps the others.
+            o.Interceptors.Add<ErrorMappingInterceptor>(new ErrorMappingOptions("worker"));
             // Calls come from this worker's coordinator only (the worker token); health probes stay open.
             o.Interceptors.Add<CoordinatorOnlyInterceptor>();
             // Explicit limits: a RunTask request carries a plan's beats and URIs (a few KiB); 1 MiB in, 4 MiB out.

@@ -1,7 +1,5 @@
-using Google.Protobuf.WellKnownTypes;
-using Google.Rpc;
-using Grpc.Core;
 using VideoGen.Contracts.V1;
+using VideoGen.Errors;
 using VideoGen.Worker.Media;
 using VideoGen.Worker.Models;
 using VideoGen.Worker.Tasks;
@@ -9,12 +7,13 @@ using VideoGen.Worker.Tasks;
 namespace VideoGen.Worker.Services;
 
 /// <summary>
-/// Validates a <see cref="RunTaskRequest"/> and maps it to a <see cref="TaskWork"/>. A malformed request
-/// becomes INVALID_ARGUMENT whose message names the field, with a <see cref="BadRequest"/> detail.
+/// Validates a <see cref="RunTaskRequest"/> and maps it to a <see cref="TaskWork"/>. A malformed request throws a
+/// <see cref="RequestValidationException"/> naming the field: INVALID_ARGUMENT with a google.rpc.BadRequest detail
+/// (<see cref="ErrorMapping"/>).
 /// </summary>
 public static class TaskRequestMapper
 {
-    /// <summary>Maps <paramref name="request"/>, or throws an INVALID_ARGUMENT <see cref="RpcException"/>.</summary>
+    /// <summary>Maps <paramref name="request"/>, or throws a <see cref="RequestValidationException"/>.</summary>
     public static TaskWork ToWork(RunTaskRequest request, ModelRegistry models)
     {
         Require(!string.IsNullOrWhiteSpace(request.JobId), "job_id", "is required");
@@ -257,20 +256,5 @@ public static class TaskRequestMapper
         }
     }
 
-    private static RpcException Invalid(string field, string problem)
-    {
-        var status = new Google.Rpc.Status
-        {
-            Code = (int)Code.InvalidArgument,
-            Message = $"{field} {problem}",
-            Details =
-            {
-                Any.Pack(new BadRequest
-                {
-                    FieldViolations = { new BadRequest.Types.FieldViolation { Field = field, Description = problem } },
-                }),
-            },
-        };
-        return status.ToRpcException();
-    }
+    private static RequestValidationException Invalid(string field, string problem) => new(field, problem);
 }

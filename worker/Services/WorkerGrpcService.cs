@@ -2,6 +2,7 @@ using Grpc.Core;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using VideoGen.Contracts.V1;
+using VideoGen.Errors;
 using VideoGen.Worker.Hosting;
 using VideoGen.Worker.Membership;
 using VideoGen.Worker.Models;
@@ -52,10 +53,10 @@ public sealed class WorkerGrpcService : WorkerService.WorkerServiceBase
         {
             case ExecutionStart.Draining:
                 ServiceLog.Refused(_logger, work.RunningId, "draining");
-                throw new RpcException(new Status(StatusCode.FailedPrecondition, $"worker {_options.Id} is draining and accepts no new tasks"));
+                throw new PreconditionFailedException($"worker {_options.Id} is draining and accepts no new tasks");
             case ExecutionStart.Full:
                 ServiceLog.Refused(_logger, work.RunningId, "all slots busy");
-                throw new RpcException(new Status(StatusCode.ResourceExhausted, $"worker {_options.Id}: all {_capacity.Slots} slots are busy"));
+                throw new ResourceExhaustedException($"worker {_options.Id}: all {_capacity.Slots} slots are busy");
         }
 
         var execution = subscription!.Execution;

@@ -8,6 +8,7 @@ using VideoGen.Contracts.V1;
 using VideoGen.Coordinator.Access;
 using VideoGen.Coordinator.Persistence;
 using VideoGen.Coordinator.Services;
+using VideoGen.Errors;
 
 namespace VideoGen.Coordinator.Tests.Access;
 
@@ -83,9 +84,7 @@ public sealed class TenantQuotasTests : IDisposable
     [Fact]
     public void Refusal_IsResourceExhausted_WithQuotaFailureAndRetryInfo()
     {
-        var mapper = new ErrorMappingInterceptor(NullLogger<ErrorMappingInterceptor>.Instance);
-
-        var mapped = mapper.Map(new QuotaExceededException("acme", "submits_per_minute", "3 jobs submitted in the last minute", TimeSpan.FromSeconds(12)), null!)!;
+        var mapped = ErrorMapping.ToRpcException(new QuotaExceededException("acme", "submits_per_minute", "3 jobs submitted in the last minute", TimeSpan.FromSeconds(12)), callCancelled: false, "coordinator")!;
 
         Assert.Equal(StatusCode.ResourceExhausted, mapped.StatusCode);
         var status = mapped.GetRpcStatus()!;

@@ -3,6 +3,7 @@ using VideoGen.Catalog;
 using VideoGen.Contracts.V1;
 using VideoGen.Coordinator.Planning;
 using VideoGen.Coordinator.Scheduling;
+using VideoGen.Errors;
 using TaskStatus = VideoGen.Contracts.V1.TaskStatus;
 
 namespace VideoGen.Coordinator.Tests.Planning;

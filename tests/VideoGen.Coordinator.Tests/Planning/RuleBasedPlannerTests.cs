@@ -1,6 +1,7 @@
 using VideoGen.Catalog;
 using VideoGen.Contracts.V1;
 using VideoGen.Coordinator.Planning;
+using VideoGen.Errors;
 
 namespace VideoGen.Coordinator.Tests.Planning;
 

@@ -3,6 +3,7 @@ using VideoGen.Catalog;
 using VideoGen.Contracts.V1;
 using VideoGen.Coordinator.Planning;
 using VideoGen.Coordinator.Scheduling;
+using VideoGen.Errors;
 
 namespace VideoGen.Coordinator.Tests.Planning;
 

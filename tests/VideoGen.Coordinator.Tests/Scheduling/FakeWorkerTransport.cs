@@ -87,6 +87,9 @@ internal sealed class FakeAttempt(string address, RunTaskRequest request, Cancel
 
     public void Progress(double fraction) => Events.Writer.TryWrite(new TaskEvent { Progress = new TaskProgress { Fraction = fraction, Step = "model" } });
 
-    /// <summary>The stream breaks as when the worker process dies.</summary>
-    public void Break() => Events.Writer.TryComplete(new RpcException(new Status(StatusCode.Unavailable, "connection reset")));
+    /// <summary>The stream breaks as when the worker process dies (read as the gRPC transport reads it).</summary>
+    public void Break() => Events.Writer.TryComplete(GrpcWorkerTransport.Broken(new RpcException(new Status(StatusCode.Unavailable, "connection reset"))));
+
+    /// <summary>The worker answers the call with <paramref name="code"/> (busy, draining, a malformed request…).</summary>
+    public void Refuse(StatusCode code, string detail) => Events.Writer.TryComplete(GrpcWorkerTransport.Broken(new RpcException(new Status(code, detail))));
 }

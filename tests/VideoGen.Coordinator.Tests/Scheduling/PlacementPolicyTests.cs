@@ -39,6 +39,17 @@ public sealed class PlacementPolicyTests
     }
 
     [Fact]
+    public void Place_TaskThatCallsNoModel_RunsOnAnyWorker_AndAModelTaskOnlyWhereServed()
+    {
+        var anyTask = new ReadyTask("j", "stitch", TaskModels.Any, 0, "t", 0, 0, null, null);
+        var other = new ReadyTask("j", "chunk-0", "other-model", 0, "t", 0, 1, null, null);
+
+        var placements = PlacementPolicy.Place([anyTask, other], [Worker("w1", 2)], new Dictionary<string, int>());
+
+        Assert.Equal(("stitch", "w1"), (Assert.Single(placements).Task.TaskId, placements[0].WorkerId));
+    }
+
+    [Fact]
     public void Place_HigherPriorityJobGoesFirst()
     {
         var placements = PlacementPolicy.Place(

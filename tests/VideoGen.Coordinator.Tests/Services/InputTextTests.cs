@@ -1,6 +1,7 @@
 using VideoGen.Coordinator.Planning;
 using VideoGen.Coordinator.Services;
 using Xunit;
+using VideoGen.Errors;
 
 namespace VideoGen.Coordinator.Tests.Services;
 

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Options;
 using VideoGen.Contracts.V1;
 using VideoGen.Coordinator.Planning;
 using VideoGen.Coordinator.Webhooks;
+using VideoGen.Errors;
 
 namespace VideoGen.Coordinator.Tests.Webhooks;
 

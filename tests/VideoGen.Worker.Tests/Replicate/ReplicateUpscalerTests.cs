@@ -11,6 +11,7 @@ using VideoGen.Worker.Hosting;
 using VideoGen.Worker.Media;
 using VideoGen.Worker.Models;
 using VideoGen.Worker.Models.Replicate;
+using VideoGen.Errors;
 using VideoGen.Worker.Services;
 using VideoGen.Worker.Storage;
 using VideoGen.Worker.Tasks;
@@ -163,11 +164,10 @@ public sealed class ReplicateUpscalerTests : IAsyncLifetime
         var request = Request("file:///tmp/clip.mp4");
         change(request.Upscale);
 
-        var error = Assert.Throws<RpcException>(() => TaskRequestMapper.ToWork(request, services.GetRequiredService<ModelRegistry>()));
+        var error = Assert.Throws<RequestValidationException>(() => TaskRequestMapper.ToWork(request, services.GetRequiredService<ModelRegistry>()));
 
-        Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
-        Assert.StartsWith(field + " ", error.Status.Detail);
-        Assert.Equal(field, Assert.Single(error.GetRpcStatus()!.GetDetail<BadRequest>()!.FieldViolations).Field);
+        Assert.StartsWith(field + ": ", error.Message);
+        Assert.Equal(field, Assert.Single(error.Violations).Field);
     }
 
     [Fact]
