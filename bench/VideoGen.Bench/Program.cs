@@ -15,7 +15,8 @@ using VideoGen.Coordinator.Scheduling;
 
 // Scheduler benchmarks over the real orchestrator and the real SQLite store, with in-process
 // fake workers that finish instantly or after a set latency.
-//   dotnet run -c Release --project bench/VideoGen.Bench -- [throughput|hop|makespan|all]
+//   dotnet run -c Release --project bench/VideoGen.Bench -- [throughput|grpc|hop|makespan|all]
+//   … -- scale [workers=1000] [slots=2] [jobs=10000] [watchers=1000]   (a real coordinator process and a fake fleet)
 var which = args.FirstOrDefault() ?? "all";
 var results = new List<string>();
 if (which is "throughput" or "all")
@@ -44,6 +45,13 @@ if (which is "hop" or "all")
 if (which is "makespan" or "all")
 {
     results.Add(await Bench.MakespanAsync(workers: 4, slots: 2, chunkLatency: TimeSpan.FromSeconds(1), storyboardLatency: TimeSpan.FromMilliseconds(200), stitchLatency: TimeSpan.FromMilliseconds(200)));
+}
+
+if (which is "scale")
+{
+    // Not part of "all": minutes, and a coordinator process of its own.
+    int Arg(int index, int fallback) => args.Length > index ? int.Parse(args[index], System.Globalization.CultureInfo.InvariantCulture) : fallback;
+    results.Add(await ScaleBench.RunAsync(workers: Arg(1, 1000), slots: Arg(2, 2), jobs: Arg(3, 10_000), watchers: Arg(4, 1000)));
 }
 
 Console.WriteLine();

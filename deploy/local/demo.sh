@@ -66,7 +66,7 @@ until grep -q '^farm ready' "$FARM_OUT" 2>/dev/null; do
     show_farm_log
     die "the farm was not ready after ${READY_TIMEOUT} s"
   fi
-  sleep 0.5
+  sleep 0.1
 done
 log "$(grep -m1 '^farm ready' "$FARM_OUT")"
 

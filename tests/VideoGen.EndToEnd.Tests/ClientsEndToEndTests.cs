@@ -62,6 +62,24 @@ public sealed class ClientsEndToEndTests
         Assert.Contains("UNAUTHENTICATED", none.Output);
     }
 
+    [Fact]
+    public async Task Cli_WithSeveralCoordinators_PassesOverOneThatIsDown()
+    {
+        await using var farm = await LocalFarm.StartAsync("cli-failover", new FarmOptions { Workers = 1 });
+        using var nobody = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0); // a port nothing answers on once stopped
+        nobody.Start();
+        var down = $"127.0.0.1:{((System.Net.IPEndPoint)nobody.LocalEndpoint).Port}";
+        nobody.Stop();
+
+        await using var cli = ServerProcess.StartDotnet("cli", RepoPaths.CliDll,
+            ["--coordinator", $"{down},{farm.CoordinatorAddress}", "workers"],
+            Path.Combine(farm.Directory, "cli.log"), environment: farm.ClientEnvironment);
+        var exit = await cli.WaitForExitAsync(TimeSpan.FromSeconds(60));
+
+        Assert.True(exit == 0, cli.Output);
+        Assert.Contains(cli.Lines, l => l.StartsWith("worker-1 ", StringComparison.Ordinal) && l.Contains("ready"));
+    }
+
     private static Task<ServerProcess> CliAsync(LocalFarm farm, Dictionary<string, string> environment, params string[] args) => CliAsync(farm, environment, 0, args);
 
     /// <summary>Runs the CLI against the farm to its exit, asserting the exit code; its output is in the farm's folder (scanned for keys).</summary>

@@ -1,6 +1,8 @@
 using Grpc.Core;
 using Grpc.Core.Interceptors;
 using Grpc.Net.Client;
+using Grpc.Net.Client.Balancer;
+using Grpc.Net.Client.Configuration;
 using VideoGen.Contracts.V1;
 
 namespace VideoGen.Cli.Client;
@@ -16,11 +18,26 @@ public sealed class CoordinatorConnection : IDisposable
 
     private readonly GrpcChannel _channel;
 
+    /// <summary>
+    /// A connection to one coordinator, or to the first reachable of several (<c>ADDRESS,ADDRESS…</c>, all http:// or all
+    /// https://): gRPC's pick-first balancing over a static list, so a coordinator that is down, or goes down, is passed
+    /// over for the next; a watch that breaks resumes from its last event on whichever answers (<see cref="JobWatcher"/>).
+    /// </summary>
     public CoordinatorConnection(string address, string? apiKey = null)
     {
         Address = Normalize(address);
         var tls = new VideoGen.Security.TlsSettings { CaFile = Environment.GetEnvironmentVariable(CaFileVariable) ?? "" };
-        _channel = GrpcChannel.ForAddress(Address, new GrpcChannelOptions { HttpHandler = tls.ConfigureClient(new SocketsHttpHandler()) });
+        var handler = tls.ConfigureClient(new SocketsHttpHandler());
+        var addresses = Addresses(Address);
+        _channel = addresses.Count == 1
+            ? GrpcChannel.ForAddress(addresses[0], new GrpcChannelOptions { HttpHandler = handler })
+            : GrpcChannel.ForAddress("static:///coordinators", new GrpcChannelOptions
+            {
+                HttpHandler = handler,
+                Credentials = addresses[0].Scheme == Uri.UriSchemeHttps ? ChannelCredentials.SecureSsl : ChannelCredentials.Insecure,
+                ServiceConfig = new ServiceConfig { LoadBalancingConfigs = { new PickFirstConfig() } },
+                ServiceProvider = new ResolverServices(new StaticResolverFactory(_ => addresses.Select(a => new BalancerAddress(a.Host, a.Port)))),
+            });
         var invoker = apiKey is null
             ? _channel.CreateCallInvoker()
             : _channel.Intercept(metadata =>
@@ -44,11 +61,35 @@ public sealed class CoordinatorConnection : IDisposable
         : !string.IsNullOrWhiteSpace(environment) ? environment
         : DefaultAddress;
 
-    /// <summary>"127.0.0.1:7070" becomes "http://127.0.0.1:7070"; an address with a scheme is kept.</summary>
-    public static string Normalize(string address)
+    /// <summary>"127.0.0.1:7070" becomes "http://127.0.0.1:7070"; an address with a scheme is kept; a list keeps its order.</summary>
+    public static string Normalize(string address) =>
+        string.Join(',', address.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(a => a.Contains("://", StringComparison.Ordinal) ? a : "http://" + a));
+
+    /// <summary>The coordinators of a normalised address list, in order; all must share one scheme.</summary>
+    public static IReadOnlyList<Uri> Addresses(string normalized)
     {
-        var trimmed = address.Trim();
-        return trimmed.Contains("://", StringComparison.Ordinal) ? trimmed : "http://" + trimmed;
+        var list = normalized.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(a => new Uri(a)).ToList();
+        if (list.Count == 0)
+        {
+            throw new ArgumentException("no coordinator address", nameof(normalized));
+        }
+
+        if (list.Select(u => u.Scheme).Distinct(StringComparer.Ordinal).Count() > 1)
+        {
+            throw new ArgumentException($"the coordinators '{normalized}' mix http:// and https://; use one scheme", nameof(normalized));
+        }
+
+        return list;
+    }
+
+    /// <summary>The one service a load-balanced channel asks for here: the static resolver.</summary>
+    private sealed class ResolverServices(ResolverFactory resolver) : IServiceProvider
+    {
+        public object? GetService(Type serviceType) =>
+            serviceType == typeof(ResolverFactory) ? resolver
+            : serviceType == typeof(IEnumerable<ResolverFactory>) ? new[] { resolver }
+            : null;
     }
 
     public void Dispose() => _channel.Dispose();

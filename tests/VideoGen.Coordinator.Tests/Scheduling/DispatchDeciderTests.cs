@@ -136,6 +136,37 @@ public sealed class DispatchDeciderTests
         Assert.Null(BudgetGuard.Check(job)); // no budget, no guard
     }
 
+    [Fact]
+    public void ThousandsReady_OneFreeSlot_GoesToTheBestTask_ByPriorityThenAge()
+    {
+        // More ready tasks than a pass looks at per tenant (free slots + slack): the selection must still find the best.
+        var jobs = Enumerable.Range(0, 300).Select(i => Record("a 10 second showcase for a watch", order: 1000 - i)).ToList();
+        var oldest = jobs[^1];
+
+        var first = Assert.Single(Decide(jobs, [Worker("w1", 1)]).Starts).Task;
+        Assert.Equal(oldest.Job.JobId, first.Job.Job.JobId);
+        Assert.Equal(oldest.Job.Tasks.First(t => t.State == TaskState.Ready).TaskId, first.Task.TaskId);
+
+        jobs[17].Job.Request.Priority = 5;
+        Assert.Equal(jobs[17].Job.JobId, Assert.Single(Decide(jobs, [Worker("w1", 1)]).Starts).Task.Job.Job.JobId);
+    }
+
+    [Fact]
+    public void ThousandsReadyForOneTenant_DoNotHideAnotherTenantsTask()
+    {
+        var jobs = Enumerable.Range(0, 200).Select(i => Record("a 10 second showcase for a watch", order: i)).ToList();
+        var small = Record("a 10 second showcase for a watch", order: 500);
+        small.Job.Request.Tenant = "small";
+        jobs.ForEach(j => j.Job.Request.Tenant = "big");
+        var busy = Worker("w1", 3);
+        busy.Running.Add((jobs[0].Job.JobId, "running-elsewhere")); // big already runs a task
+
+        var plan = Decide([.. jobs, small], [busy]);
+
+        Assert.Equal(2, plan.Starts.Count);
+        Assert.Contains(plan.Starts, s => s.Task.Job == small);
+    }
+
     private static DispatchPlan Decide(IReadOnlyList<JobRecord> jobs, IReadOnlyList<WorkerRecord> workers, DateTimeOffset? now = null)
     {
         var ready = jobs.SelectMany(j => j.Job.Tasks.Where(t => t.State == TaskState.Ready).Select(t => new TaskRef(j, t))).ToList();
