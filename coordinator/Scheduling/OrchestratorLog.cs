@@ -66,5 +66,11 @@ internal sealed partial class Orchestrator
 
         [LoggerMessage(33, LogLevel.Warning, "job={JobId} worker={WorkerId} blocklisted for the job after {Failures} failures")]
         public static partial void WorkerBlocklisted(ILogger logger, string jobId, string workerId, int failures);
+
+        [LoggerMessage(80, LogLevel.Warning, "worker={WorkerId} cannot run model={Model}: it gets no more of its tasks until it joins again")]
+        public static partial void WorkerWithheldModel(ILogger logger, string workerId, string model);
+
+        [LoggerMessage(81, LogLevel.Warning, "worker={WorkerId} inference server: {Health}")]
+        public static partial void WorkerHealth(ILogger logger, string workerId, string health);
     }
 }

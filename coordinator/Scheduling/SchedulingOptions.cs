@@ -38,6 +38,9 @@ public sealed class SchedulingOptions
     /// <summary>How often leases and heartbeats are checked.</summary>
     public double CheckIntervalSeconds { get; set; } = 0.5;
 
+    /// <summary>Tasks whose model needs GPU memory (catalog <c>vramGb</c>) that run at once on one GPU.</summary>
+    public int TasksPerGpu { get; set; } = 1;
+
     /// <summary>
     /// Image model of the storyboard tasks (configuration key <c>Storyboard:ImageModel</c>), e.g. "gpt-image-1";
     /// empty: the workers' procedural renderer. Storyboards then go only to workers that serve it.

@@ -13,7 +13,7 @@ public static class TaskEventMapper
         ExecutionProgress p => new TaskEvent { Progress = new TaskProgress { Fraction = p.Fraction, Step = p.Step } },
         ExecutionArtifact a => new TaskEvent { Artifact = new TaskArtifact { Kind = a.Kind, Name = ArtifactKinds.Name(a.Kind), Uri = a.Uri, SizeBytes = a.SizeBytes } },
         ExecutionCompleted c => new TaskEvent { Completed = ToCompleted(c.Result) },
-        ExecutionFailed f => new TaskEvent { Failed = new TaskFailed { Retryable = f.Retryable, Reason = f.Reason } },
+        ExecutionFailed f => new TaskEvent { Failed = new TaskFailed { Retryable = f.Retryable, Reason = f.Reason, Cause = f.Cause } },
         _ => throw new ArgumentOutOfRangeException(nameof(executionEvent), executionEvent.GetType().Name, "unknown execution event"),
     };
 

@@ -28,8 +28,8 @@ public sealed record ExecutionCompleted(TaskResult Result) : ExecutionEvent
     public override bool IsTerminal => true;
 }
 
-/// <summary>The work failed; <paramref name="Retryable"/> says whether another attempt may succeed.</summary>
-public sealed record ExecutionFailed(bool Retryable, string Reason) : ExecutionEvent
+/// <summary>The work failed; <paramref name="Retryable"/> says whether another attempt may succeed; <paramref name="Cause"/> what kind of failure it was when known.</summary>
+public sealed record ExecutionFailed(bool Retryable, string Reason, FailureCause Cause = FailureCause.Unspecified) : ExecutionEvent
 {
     public override bool IsTerminal => true;
 
@@ -40,6 +40,7 @@ public sealed record ExecutionFailed(bool Retryable, string Reason) : ExecutionE
     public static ExecutionFailed From(Exception exception) => exception switch
     {
         PermanentTaskException permanent => new ExecutionFailed(false, permanent.Message),
+        GpuTaskException gpu => new ExecutionFailed(true, FirstLine(gpu.Message), gpu.Cause),
         _ => new ExecutionFailed(true, $"{exception.GetType().Name}: {FirstLine(exception.Message)}"),
     };
 
