@@ -38,11 +38,28 @@ function bearerInterceptor(apiKey) {
 
 // apiKey: the caller's API key; default $VIDEOGEN_API_KEY. None: calls go without one (UNAUTHENTICATED
 // from a coordinator that requires keys).
+// One coordinator ("host:port"), or several ("10.0.0.1:7070,10.0.0.2:7070"): an "ipv4:" target that lists them,
+// which gRPC's default pick_first balancing connects to in order, passing over one that is down.
+function targetOf(address) {
+  const parts = address.split(',').map((a) => a.trim().replace(/^https?:\/\//, '')).filter((a) => a.length > 0);
+  if (parts.length === 1) {
+    return parts[0];
+  }
+  if (!parts.every((p) => /^\d{1,3}(\.\d{1,3}){3}:\d+$/.test(p))) {
+    throw new Error(`several coordinators must each be IPv4:PORT, got '${address}'`);
+  }
+  return 'ipv4:' + parts.join(',');
+}
+
 function connect(address, apiKey = process.env.VIDEOGEN_API_KEY) {
   const JobService = loadJobService();
-  const target = address.replace(/^https?:\/\//, '');
+  const target = targetOf(address);
   const options = apiKey ? { interceptors: [bearerInterceptor(apiKey)] } : {};
+  if (target.startsWith('ipv4:')) {
+    // A listed target has no single authority: name the first coordinator (a list is no valid :authority).
+    options['grpc.default_authority'] = target.slice('ipv4:'.length).split(',')[0];
+  }
   return new JobService(target, grpc.credentials.createInsecure(), options);
 }
 
-module.exports = { loadJobService, connect, grpc, PROTO_ROOT };
+module.exports = { loadJobService, connect, targetOf, grpc, PROTO_ROOT };

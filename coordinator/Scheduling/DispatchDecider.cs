@@ -3,7 +3,8 @@ using VideoGen.Contracts.V1;
 namespace VideoGen.Coordinator.Scheduling;
 
 /// <summary>What one dispatch pass decided: attempts to start (task → worker) and jobs to stop over budget.</summary>
-internal sealed record DispatchPlan(IReadOnlyList<(TaskRef Task, WorkerRecord Worker)> Starts, IReadOnlyList<(JobRecord Job, string Reason)> BudgetStops)
+/// <remarks><c>Waiting</c>: why each GPU task that could not start waits (its status shows it).</remarks>
+internal sealed record DispatchPlan(IReadOnlyList<(TaskRef Task, WorkerRecord Worker)> Starts, IReadOnlyList<(JobRecord Job, string Reason)> BudgetStops, IReadOnlyList<(TaskRef Task, string Reason)>? Waiting = null)
 {
     public static DispatchPlan Empty { get; } = new([], []);
 }
@@ -23,6 +24,7 @@ internal static class DispatchDecider
         IReadOnlyCollection<WorkerRecord> workers,
         DateTimeOffset now,
         TaskModels models,
+        int tasksPerGpu = 1,
         ProviderGate? providers = null)
     {
         if (ready.Count == 0)
@@ -37,7 +39,8 @@ internal static class DispatchDecider
             if (w.IsSchedulable && w.QuarantinedUntil <= now && w.Running.Count < w.Slots)
             {
                 // Tasks that call no model (TaskModels.Any) run on any worker: PlacementPolicy knows.
-                capacities.Add(new WorkerCapacity(w.Id, w.Models, w.Slots - w.Running.Count, w.Running.Count, ModelFreeSlots(w, jobs, models), w.Gpus.Count > 0));
+                // Models its server cannot run (withheld) are left out.
+                capacities.Add(new WorkerCapacity(w.Id, w.RunnableModels, w.Slots - w.Running.Count, w.Running.Count, ModelFreeSlots(w, jobs, models), w.Gpus.Count > 0));
                 (byId ??= new(StringComparer.Ordinal))[w.Id] = w;
             }
         }
@@ -131,10 +134,20 @@ internal static class DispatchDecider
             }
         }
 
+        // Tasks whose model needs GPU memory are placed first, by their own rules (GpuPlacementPolicy); the rest share
+        // the slots they leave.
+        var gpu = GpuPlacement.Decide(candidates, refs, workers, jobs, now, models, tasksPerGpu);
+        if (gpu.Placements.Count > 0)
+        {
+            var taken = gpu.Placements.GroupBy(p => p.WorkerId).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
+            capacities = capacities.Select(c => taken.TryGetValue(c.WorkerId, out var n) ? c with { FreeSlots = c.FreeSlots - n, RunningTasks = c.RunningTasks + n } : c).ToList();
+        }
+
         var starts = new List<(TaskRef, WorkerRecord)>();
         var stops = new List<(JobRecord, string)>();
         var budgetOf = new Dictionary<string, string?>(StringComparer.Ordinal);
-        foreach (var placement in PlacementPolicy.Place(candidates, capacities, runningByTenant))
+        var others = PlacementPolicy.Place(gpu.Handled.Count == 0 ? candidates : candidates.Where(c => !gpu.Handled.Contains((c.JobId, c.TaskId))), capacities, runningByTenant);
+        foreach (var placement in gpu.Placements.Count == 0 ? others : gpu.Placements.Concat(others))
         {
             var taskRef = refs[(placement.Task.JobId, placement.Task.TaskId)];
             var jobId = taskRef.Job.Job.JobId;
@@ -160,14 +173,15 @@ internal static class DispatchDecider
             starts.Add((taskRef, byId![placement.WorkerId]));
         }
 
+        List<(TaskRef, string)>? waiting = gpu.Waiting.Count == 0 ? null : [.. gpu.Waiting.Select(w => (refs[w.Key], w.Value))];
         if (stops.Count == 0)
         {
-            return new DispatchPlan(starts, stops);
+            return new DispatchPlan(starts, stops, waiting);
         }
 
         // A job that stops starts nothing in this pass, not even a task placed before its paid one.
         var stoppedJobs = stops.Select(s => s.Item1.Job.JobId).ToHashSet(StringComparer.Ordinal);
-        return new DispatchPlan(starts.Where(s => !stoppedJobs.Contains(s.Item1.Job.Job.JobId)).ToList(), stops);
+        return new DispatchPlan(starts.Where(s => !stoppedJobs.Contains(s.Item1.Job.Job.JobId)).ToList(), stops, waiting);
     }
 
     /// <summary>Ready tasks per tenant a pass looks at beyond the free slots: room for tasks a blocklist or a model's concurrency limit keeps off every free worker.</summary>

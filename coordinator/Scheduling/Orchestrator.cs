@@ -491,10 +491,20 @@ internal sealed partial class Orchestrator : IAsyncDisposable
             MoveToFallbacks();
         }
 
-        var plan = DispatchDecider.Decide(_ready, _jobs, _workers.Values, _time.GetUtcNow(), _taskModels, _providers);
+        var plan = DispatchDecider.Decide(_ready, _jobs, _workers.Values, _time.GetUtcNow(), _taskModels, _options.TasksPerGpu, _providers);
         foreach (var (record, reason) in plan.BudgetStops)
         {
             EndJob(record, JobState.Failed, reason);
+        }
+
+        foreach (var (taskRef, reason) in plan.Waiting ?? [])
+        {
+            // A GPU task that cannot start says why (its model needs more memory than any GPU has, no GPU is free…).
+            if (taskRef.Task.WaitingReason != reason && !IsTerminal(taskRef.Job.Job.State))
+            {
+                taskRef.Task.WaitingReason = reason;
+                EmitTask(taskRef.Job, taskRef.Task);
+            }
         }
 
         foreach (var (taskRef, worker) in plan.Starts)
@@ -514,6 +524,7 @@ internal sealed partial class Orchestrator : IAsyncDisposable
         task.WorkerId = worker.Id;
         task.Progress = 0;
         task.Error = "";
+        task.WaitingReason = "";
         task.StartedAt = Now();
         var request = TaskGraph.BuildRequest(record.Job, task, record.Tasks, _models, _options.StoryboardImageModel);
         // The journal: an earlier attempt's provider request is resumed, not paid for again.
@@ -604,7 +615,36 @@ internal sealed partial class Orchestrator : IAsyncDisposable
                 CompleteTask(record, task, c.Event.Completed);
                 break;
             case TaskEvent.EventOneofCase.Failed:
+                NoteFailureCause(record, task, c.Event.Failed.Cause);
                 ApplyFailed(record, task, c.Event.Failed);
+                break;
+        }
+    }
+
+    /// <summary>
+    /// What a GPU worker's failure means for placement: out of memory → the retry needs a GPU with more free memory
+    /// than the one it failed on; model unavailable → the worker is offered no more tasks of that model.
+    /// </summary>
+    private void NoteFailureCause(JobRecord record, TaskStatus task, FailureCause cause)
+    {
+        if (!_workers.TryGetValue(task.WorkerId, out var worker))
+        {
+            return;
+        }
+
+        switch (cause)
+        {
+            case FailureCause.OutOfMemory:
+                var free = worker.Resources.Gpus.Count == 0 ? 0 : worker.Resources.Gpus.Max(g => g.FreeBytes);
+                record.OutOfMemoryAt[task.TaskId] = Math.Max(free, record.OutOfMemoryAt.GetValueOrDefault(task.TaskId));
+                break;
+            case FailureCause.ModelUnavailable:
+                var model = _taskModels.PlacementModel(record.Job, task);
+                if (worker.WithheldModels.Add(model))
+                {
+                    Log.WorkerWithheldModel(_log, worker.Id, model);
+                }
+
                 break;
         }
     }
@@ -932,7 +972,9 @@ internal sealed partial class Orchestrator : IAsyncDisposable
             RequeueWorkerTasks(previous, "the worker restarted");
         }
 
-        _workers[r.WorkerId] = MembershipPolicy.Joined(r, previous, _time.GetUtcNow());
+        var joined = MembershipPolicy.Joined(r, previous, _time.GetUtcNow());
+        joined.Resources = GpuResources.From(r.Resources);
+        _workers[r.WorkerId] = joined;
         foreach (var job in _jobs.Values)
         {
             foreach (var taskId in MembershipPolicy.ResumableOn(job, r.WorkerId))
@@ -956,6 +998,15 @@ internal sealed partial class Orchestrator : IAsyncDisposable
 
         worker.LastHeartbeat = _time.GetUtcNow();
         worker.Draining |= c.Request.Draining; // a drain asked through the coordinator holds until the worker leaves
+        if (c.Request.Resources is { Reported: true } resources)
+        {
+            var wasUnhealthy = worker.Unhealthy;
+            worker.Resources = GpuResources.From(resources);
+            if (worker.Unhealthy != wasUnhealthy)
+            {
+                Log.WorkerHealth(_log, worker.Id, worker.Unhealthy ? resources.UnhealthyReason : "healthy again");
+            }
+        }
         _afterCommit.Add(() => c.Reply.TrySetResult(true));
     }
 
@@ -1087,6 +1138,11 @@ internal sealed partial class Orchestrator : IAsyncDisposable
         };
         info.Models.AddRange(w.Models.Order(StringComparer.Ordinal));
         info.Gpus.AddRange(w.Gpus);
+        if (w.Resources.Reported || w.WithheldModels.Count > 0)
+        {
+            info.Resources = w.Resources.ToProto(w.WithheldModels);
+        }
+
         return info;
     }
 }

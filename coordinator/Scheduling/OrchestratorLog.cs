@@ -78,5 +78,11 @@ internal sealed partial class Orchestrator
 
         [LoggerMessage(52, LogLevel.Information, "job={JobId} task={TaskId} provider request {RequestId} {Outcome} after {PredictSeconds:0.###} s billed ${CostUsd:0.######}")]
         public static partial void ProviderBilled(ILogger logger, string jobId, string taskId, string requestId, string outcome, double predictSeconds, double costUsd);
+
+        [LoggerMessage(80, LogLevel.Warning, "worker={WorkerId} cannot run model={Model}: it gets no more of its tasks until it joins again")]
+        public static partial void WorkerWithheldModel(ILogger logger, string workerId, string model);
+
+        [LoggerMessage(81, LogLevel.Warning, "worker={WorkerId} inference server: {Health}")]
+        public static partial void WorkerHealth(ILogger logger, string workerId, string health);
     }
 }

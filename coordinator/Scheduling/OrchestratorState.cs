@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Grpc.Core;
 using VideoGen.Contracts.V1;
 using TaskStatus = VideoGen.Contracts.V1.TaskStatus;
@@ -33,6 +34,9 @@ internal sealed class JobRecord(Job job, long order)
     /// <summary>Workers that get no more of this job's tasks.</summary>
     public HashSet<string> Blocklist { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>Tasks that ran out of GPU memory, and the free memory of the GPU they failed on: a retry needs more.</summary>
+    public Dictionary<string, long> OutOfMemoryAt { get; } = new(StringComparer.Ordinal);
+
     public int WaitingCount => Job.Tasks.Count(t => t.State == TaskState.Waiting);
 
     public IReadOnlyList<TaskStatus> Dependents(string taskId) =>
@@ -60,7 +64,14 @@ internal sealed class JobRecord(Job job, long order)
 }
 
 /// <summary>A task of a job; equality by identity of both.</summary>
-internal readonly record struct TaskRef(JobRecord Job, TaskStatus Task);
+internal readonly record struct TaskRef(JobRecord Job, TaskStatus Task)
+{
+    // Identity, not the protobuf message's value equality: a task in the ready set is updated in place (its
+    // waiting_reason), and a hash that followed its fields would lose it in the set.
+    public bool Equals(TaskRef other) => ReferenceEquals(Job, other.Job) && ReferenceEquals(Task, other.Task);
+
+    public override int GetHashCode() => HashCode.Combine(RuntimeHelpers.GetHashCode(Job), RuntimeHelpers.GetHashCode(Task));
+}
 
 /// <summary>One attempt in flight: who runs it, how to stop it, until when its lease holds.</summary>
 internal sealed record RunningAttempt(int Attempt, string WorkerId, CancellationTokenSource Cancellation, DateTimeOffset LeaseUntil);
@@ -82,7 +93,21 @@ internal sealed class WorkerRecord(string id, string address, HashSet<string> mo
     public int ConsecutiveFailures { get; set; }
     public DateTimeOffset QuarantinedUntil { get; set; }
 
-    public bool IsSchedulable => !Lost && !Draining;
+    /// <summary>GPU workers: GPUs, free memory, loaded and withheld models, health, from the last join or heartbeat.</summary>
+    public GpuResources Resources { get; set; } = GpuResources.None;
+
+    /// <summary>Models a task failure said this worker cannot run (its server lacks a node or file), until it joins again.</summary>
+    public HashSet<string> WithheldModels { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>True while the worker's inference server does not answer: it gets no tasks.</summary>
+    public bool Unhealthy => Resources.UnhealthyReason.Length > 0;
+
+    /// <summary>The models the worker can run now: what it serves, less what it or its failures withheld.</summary>
+    public IReadOnlySet<string> RunnableModels => WithheldModels.Count == 0 && Resources.Withheld.Count == 0
+        ? Models
+        : Models.Where(m => !WithheldModels.Contains(m) && !Resources.Withheld.Contains(m)).ToHashSet(StringComparer.Ordinal);
+
+    public bool IsSchedulable => !Lost && !Draining && !Unhealthy;
 }
 
 /// <summary>Everything the loop does starts as one of these.</summary>

@@ -43,6 +43,8 @@ public sealed class SchedulingOptions
 
     /// <summary>How long an open circuit holds a model's tasks before one probe goes through (half-open).</summary>
     public double CircuitPauseSeconds { get; set; } = 30;
+    /// <summary>Tasks whose model needs GPU memory (catalog <c>vramGb</c>) that run at once on one GPU.</summary>
+    public int TasksPerGpu { get; set; } = 1;
 
     /// <summary>
     /// Image model of the storyboard tasks (configuration key <c>Storyboard:ImageModel</c>), e.g. "gpt-image-1";

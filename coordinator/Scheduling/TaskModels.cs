@@ -53,6 +53,9 @@ public sealed class TaskModels(ModelCatalog catalog, string storyboardImageModel
     /// <summary>True when only a worker with a GPU may run <paramref name="model"/>.</summary>
     public bool RequiresGpu(string model) => model != Any && Catalog.Models.TryGetValue(model, out var spec) && spec.RequiresGpu;
 
+    /// <summary>GPU memory one call of <paramref name="model"/> needs (the catalog's <c>vramGb</c>); 0: none.</summary>
+    public long VramBytes(string model) => model != Any && Catalog.Models.TryGetValue(model, out var spec) ? spec.VramBytes : 0;
+
     /// <summary>The catalog's per-worker concurrency limit of a local <paramref name="model"/>; 0 when none applies (hosted models: <see cref="FarmMaxConcurrency"/>).</summary>
     public int MaxConcurrency(string model) => Catalog.Models.TryGetValue(model, out var spec) && !spec.IsHosted ? spec.MaxConcurrency : 0;
 

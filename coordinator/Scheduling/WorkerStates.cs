@@ -10,12 +10,13 @@ internal static class WorkerStates
 {
     /// <summary>Every state, in the order the metric exports them.</summary>
     public static readonly WorkerState[] All =
-        [WorkerState.Ready, WorkerState.Busy, WorkerState.Draining, WorkerState.Quarantined, WorkerState.Lost];
+        [WorkerState.Ready, WorkerState.Busy, WorkerState.Draining, WorkerState.Quarantined, WorkerState.Lost, WorkerState.Unhealthy];
 
-    /// <summary>The first that applies: lost, draining, quarantined, busy, ready.</summary>
+    /// <summary>The first that applies: lost, draining, unhealthy, quarantined, busy, ready.</summary>
     public static WorkerState Of(WorkerRecord worker, DateTimeOffset now) =>
         worker.Lost ? WorkerState.Lost
         : worker.Draining ? WorkerState.Draining
+        : worker.Unhealthy ? WorkerState.Unhealthy
         : worker.QuarantinedUntil > now ? WorkerState.Quarantined
         : worker.Running.Count >= worker.Slots ? WorkerState.Busy
         : WorkerState.Ready;
@@ -28,6 +29,7 @@ internal static class WorkerStates
         WorkerState.Draining => "draining",
         WorkerState.Quarantined => "quarantined",
         WorkerState.Lost => "lost",
+        WorkerState.Unhealthy => "unhealthy",
         _ => "unspecified",
     };
 }

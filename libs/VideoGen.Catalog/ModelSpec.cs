@@ -62,4 +62,27 @@ public sealed record ModelSpec
 
     /// <summary>True for a model called over the network at a provider that limits concurrency per account.</summary>
     public bool IsHosted => Provider is "replicate" or "openai";
+    /// <summary>
+    /// For models run on the worker's own GPU (provider "comfyui"): the API-format workflow file, relative to the
+    /// worker's workflow folder (<c>ComfyUI:WorkflowDirectory</c>), e.g. "wan-2.1-i2v-480p.json".
+    /// </summary>
+    public string Workflow { get; init; } = "";
+
+    /// <summary>For workflow models: the id of the node whose output is the clip (e.g. a SaveVideo node, "13").</summary>
+    public string OutputNode { get; init; } = "";
+
+    /// <summary>Frames one call really renders (Wan 2.1: 81 at 16 fps, 5.06 s); 0: <see cref="ClipSeconds"/> × <see cref="Fps"/> + 1.</summary>
+    public int Frames { get; init; }
+
+    /// <summary>
+    /// GPU memory one call needs, in GiB (0: none or unknown). The scheduler places a task of this model only on a GPU
+    /// with at least this much free memory.
+    /// </summary>
+    public double VramGb { get; init; }
+
+    /// <summary>The frames one call renders: <see cref="Frames"/>, else the clip length at the model's frame rate plus the first frame.</summary>
+    public int FramesPerClip => Frames > 0 ? Frames : (int)Math.Round(ClipSeconds * Fps) + 1;
+
+    /// <summary><see cref="VramGb"/> in bytes.</summary>
+    public long VramBytes => (long)(VramGb * 1024 * 1024 * 1024);
 }

@@ -62,6 +62,27 @@ public sealed class ClientsEndToEndTests
         Assert.Contains("UNAUTHENTICATED", none.Output);
     }
 
+    [Fact]
+    public async Task Cli_WithSeveralCoordinators_PassesOverOneThatIsDown()
+    {
+        await using var farm = await LocalFarm.StartAsync("cli-failover", new FarmOptions { Workers = 1 });
+        var down = $"127.0.0.1:{DownPort()}";
+
+        await using var cli = ServerProcess.StartDotnet("cli", RepoPaths.CliDll,
+            ["--coordinator", $"{down},{farm.CoordinatorAddress}", "workers"],
+            Path.Combine(farm.Directory, "cli.log"), environment: farm.ClientEnvironment);
+        var exit = await cli.WaitForExitAsync(TimeSpan.FromSeconds(60));
+
+        Assert.True(exit == 0, cli.Output);
+        Assert.Contains(cli.Lines, l => l.StartsWith("worker-1 ", StringComparison.Ordinal) && l.Contains("ready"));
+    }
+
+    /// <summary>
+    /// A loopback port nothing listens on (a coordinator that is down): port 1, which nothing binds, so a connection
+    /// there is refused at once. (A port that was free a moment ago can be taken by another test's worker meanwhile.)
+    /// </summary>
+    private static int DownPort() => 1;
+
     private static Task<ServerProcess> CliAsync(LocalFarm farm, Dictionary<string, string> environment, params string[] args) => CliAsync(farm, environment, 0, args);
 
     /// <summary>Runs the CLI against the farm to its exit, asserting the exit code; its output is in the farm's folder (scanned for keys).</summary>
@@ -81,7 +102,8 @@ public sealed class ClientsEndToEndTests
         await using var farm = await LocalFarm.StartAsync("node", new FarmOptions { Workers = 1 });
 
         await using var node = ServerProcess.Start("node", "node",
-            [Path.Combine(RepoPaths.Root, "clients", "node", "watch.js"), "--coordinator", $"127.0.0.1:{farm.GrpcPort}", "--prompt", "a showcase for a lamp", "--duration", "5"],
+            // Two coordinators, the first down: the client passes over it (pick_first over an ipv4: target).
+            [Path.Combine(RepoPaths.Root, "clients", "node", "watch.js"), "--coordinator", $"127.0.0.1:{DownPort()},127.0.0.1:{farm.GrpcPort}", "--prompt", "a showcase for a lamp", "--duration", "5"],
             Path.Combine(farm.Directory, "node.log"), environment: farm.ClientEnvironment);
         var exit = await node.WaitForExitAsync(TimeSpan.FromMinutes(2));
 
@@ -103,7 +125,7 @@ public sealed class ClientsEndToEndTests
         }
 
         await using var client = ServerProcess.Start("python", "/usr/bin/python3",
-            [Path.Combine(python, "check.py"), "--coordinator", $"127.0.0.1:{farm.GrpcPort}", "--prompt", "Announce our new store opening", "--duration", "12"],
+            [Path.Combine(python, "check.py"), "--coordinator", $"127.0.0.1:{DownPort()},127.0.0.1:{farm.GrpcPort}", "--prompt", "Announce our new store opening", "--duration", "12"],
             Path.Combine(farm.Directory, "python.log"), workingDirectory: python, environment: farm.ClientEnvironment);
         var exit = await client.WaitForExitAsync(TimeSpan.FromMinutes(3));
 

@@ -8,6 +8,7 @@ using VideoGen.Worker.Media;
 using VideoGen.Worker.Membership;
 using VideoGen.Worker.Models;
 using VideoGen.Worker.Models.OpenAi;
+using VideoGen.Worker.Models.ComfyUi;
 using VideoGen.Worker.Models.Replicate;
 using VideoGen.Worker.Services;
 using VideoGen.Worker.Storage;
@@ -46,6 +47,7 @@ public static class WorkerHostingExtensions
         services.AddSingleton<IModelProvider, ProceduralModelProvider>();
         services.AddReplicateProvider();
         services.AddOpenAiImageProvider();
+        services.AddComfyUiProvider();
         services.AddSingleton<ModelRegistry>();
 
         services.AddArtifactStore();

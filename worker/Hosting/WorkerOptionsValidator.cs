@@ -35,9 +35,15 @@ public sealed class WorkerOptionsValidator : IValidateOptions<WorkerOptions>
             failures.Add($"Worker:Slots must be at least 1, got {options.Slots}.");
         }
 
-        if (!Uri.TryCreate(options.Coordinator, UriKind.Absolute, out var coordinator) || coordinator.Scheme is not ("http" or "https"))
+        // One coordinator, or several separated by commas (the first reachable is joined; see CoordinatorChannel).
+        var coordinators = options.Coordinator.Split(',', StringSplitOptions.TrimEntries);
+        if (coordinators.Any(c => !Uri.TryCreate(c, UriKind.Absolute, out var coordinator) || coordinator.Scheme is not ("http" or "https")))
         {
-            failures.Add($"Worker:Coordinator must be an http(s) URL, got '{options.Coordinator}'.");
+            failures.Add($"Worker:Coordinator must be an http(s) URL or a comma-separated list of them, got '{options.Coordinator}'.");
+        }
+        else if (coordinators.Select(c => new Uri(c).Scheme).Distinct(StringComparer.Ordinal).Count() > 1)
+        {
+            failures.Add($"Worker:Coordinator lists http:// and https:// coordinators; use one scheme, got '{options.Coordinator}'.");
         }
 
         if (options.Membership is not ("direct" or "consul" or "none"))

@@ -3,6 +3,7 @@ using Grpc.Net.Client;
 using Microsoft.Extensions.Options;
 using VideoGen.Contracts.V1;
 using VideoGen.Worker.Hosting;
+using VideoGen.Worker.Models.ComfyUi;
 
 namespace VideoGen.Worker.Membership;
 
@@ -14,12 +15,16 @@ public sealed class DirectMembershipAgent : IMembershipAgent, IDisposable
     private readonly GrpcChannel _channel;
     private readonly MembershipService.MembershipServiceClient _client;
     private readonly Metadata? _headers;
+    private readonly GpuServerState? _gpuServer;
 
-    public DirectMembershipAgent(IOptions<WorkerOptions> options)
+    public DirectMembershipAgent(IOptions<WorkerOptions> options, GpuServerState? gpuServer = null)
     {
+        _gpuServer = gpuServer;
         // The channel's own reconnect backoff starts at 1 s by default: a worker started beside its coordinator would
         // wait for it although the coordinator listens a moment later. MembershipLoop owns the join's backoff.
-        _channel = GrpcChannel.ForAddress(options.Value.Coordinator, new GrpcChannelOptions
+        // Worker:Coordinator may list several coordinators: the first reachable is joined, and one that goes down is
+        // passed over for the next (pick-first); MembershipLoop joins again when a heartbeat finds the worker unknown.
+        _channel = VideoGen.Security.CoordinatorChannel.Create(options.Value.Coordinator, new GrpcChannelOptions
         {
             // An https:// coordinator is verified against Worker:Tls:CaFile (else the system's roots).
             HttpHandler = options.Value.Tls.ConfigureClient(new SocketsHttpHandler { EnableMultipleHttp2Connections = true }),
@@ -43,6 +48,7 @@ public sealed class DirectMembershipAgent : IMembershipAgent, IDisposable
                 Slots = registration.Slots,
                 Gpus = { registration.Gpus },
                 Version = registration.Version,
+                Resources = _gpuServer?.ToProto(),
             },
             _headers,
             deadline: DateTime.UtcNow + CallTimeout,
@@ -58,7 +64,7 @@ public sealed class DirectMembershipAgent : IMembershipAgent, IDisposable
         try
         {
             var response = await _client.HeartbeatAsync(
-                new HeartbeatRequest { WorkerId = workerId, Draining = draining, RunningTasks = runningTasks },
+                new HeartbeatRequest { WorkerId = workerId, Draining = draining, RunningTasks = runningTasks, Resources = _gpuServer?.ToProto() },
                 _headers,
                 deadline: DateTime.UtcNow + CallTimeout,
                 cancellationToken: cancellationToken);

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using VideoGen.Worker.Hosting;
 using VideoGen.Worker.Models;
+using VideoGen.Worker.Models.ComfyUi;
 using VideoGen.Worker.Tasks;
 
 namespace VideoGen.Worker.Membership;
@@ -43,6 +44,7 @@ public sealed class MembershipLoop : BackgroundService
     private readonly IHostApplicationLifetime _lifetime;
     private readonly TimeProvider _time;
     private readonly ILogger<MembershipLoop> _logger;
+    private readonly GpuServerState? _gpuServer;
     private volatile bool _joined;
 
     public MembershipLoop(
@@ -54,8 +56,10 @@ public sealed class MembershipLoop : BackgroundService
         IOptions<WorkerOptions> options,
         IHostApplicationLifetime lifetime,
         TimeProvider time,
-        ILogger<MembershipLoop> logger)
+        ILogger<MembershipLoop> logger,
+        GpuServerState? gpuServer = null)
     {
+        _gpuServer = gpuServer;
         _agent = agent;
         _endpoints = endpoints;
         _capacity = capacity;
@@ -79,12 +83,23 @@ public sealed class MembershipLoop : BackgroundService
             await started.Task.WaitAsync(stoppingToken);
         }
 
+        // A GPU worker joins with its server's GPUs known (bounded: an unreachable server must not keep it out).
+        var gpus = await _gpus.GetAsync(stoppingToken);
+        if (_gpuServer is not null)
+        {
+            await _gpuServer.WaitForFirstProbeAsync(TimeSpan.FromSeconds(10), stoppingToken);
+            if (gpus.Count == 0)
+            {
+                gpus = _gpuServer.Gpus.Select(g => g.Name).ToList();
+            }
+        }
+
         var registration = new WorkerRegistration(
             _options.Id,
             _endpoints.AdvertisedAddress,
             _models.Served,
             _capacity.Slots,
-            await _gpus.GetAsync(stoppingToken),
+            gpus,
             typeof(MembershipLoop).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0.0.0");
 
         while (!stoppingToken.IsCancellationRequested)

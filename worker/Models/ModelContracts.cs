@@ -9,6 +9,8 @@ namespace VideoGen.Worker.Models;
 /// <param name="Fps">Frames per second.</param>
 /// <param name="Seed">Seed for models that take one.</param>
 /// <param name="OutputPath">Local path the clip (MP4) is written to.</param>
+/// <param name="TaskKey">"{job}/{task}": the same for every attempt of a task, so a model server that still holds an earlier attempt's call can be asked for it.</param>
+/// <param name="EndImagePath">Local end image for first-and-last-frame models; null when the chunk has none.</param>
 public sealed record VideoGenerationRequest(
     string? StartImagePath,
     string Prompt,
@@ -17,7 +19,9 @@ public sealed record VideoGenerationRequest(
     int Height,
     int Fps,
     long Seed,
-    string OutputPath);
+    string OutputPath,
+    string? TaskKey = null,
+    string? EndImagePath = null);
 
 /// <summary>What a video model call produced.</summary>
 /// <param name="OutputPath">The clip on local disk.</param>

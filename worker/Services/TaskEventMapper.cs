@@ -20,6 +20,7 @@ public static class TaskEventMapper
             {
                 Retryable = f.Retryable,
                 Reason = f.Reason,
+                Cause = f.Cause,
                 Usage = ToUsage(f.Usage),
                 RetryAfterSeconds = f.RetryAfterSeconds,
                 Fault = f.Fault switch

@@ -42,7 +42,7 @@ public sealed class ChunkExecutor
         try
         {
             generated = await model.GenerateAsync(
-                new VideoGenerationRequest(startImage, work.Prompt, work.ClipSeconds, work.Width, work.Height, work.Fps, work.Seed, clipPath),
+                new VideoGenerationRequest(startImage, work.Prompt, work.ClipSeconds, work.Width, work.Height, work.Fps, work.Seed, clipPath, TaskKey: $"{work.JobId}/{work.TaskId}"),
                 modelProgress,
                 cancellationToken);
         }

@@ -42,8 +42,8 @@ public enum ProviderFaultKind
     Unavailable,
 }
 
-/// <summary>The work failed; <paramref name="Retryable"/> says whether another attempt may succeed.</summary>
-public sealed record ExecutionFailed(bool Retryable, string Reason) : ExecutionEvent
+/// <summary>The work failed; <paramref name="Retryable"/> says whether another attempt may succeed; <paramref name="Cause"/> what kind of failure it was when known.</summary>
+public sealed record ExecutionFailed(bool Retryable, string Reason, FailureCause Cause = FailureCause.Unspecified) : ExecutionEvent
 {
     public override bool IsTerminal => true;
 
@@ -65,6 +65,7 @@ public sealed record ExecutionFailed(bool Retryable, string Reason) : ExecutionE
         PermanentTaskException permanent => new ExecutionFailed(false, permanent.Message),
         ProviderThrottledException throttled => new ExecutionFailed(true, FirstLine(throttled.Message)) { Fault = ProviderFaultKind.Throttled, RetryAfterSeconds = throttled.RetryAfter.TotalSeconds },
         ProviderUnavailableException down => new ExecutionFailed(true, FirstLine(down.Message)) { Fault = ProviderFaultKind.Unavailable },
+        GpuTaskException gpu => new ExecutionFailed(true, FirstLine(gpu.Message), gpu.Cause),
         _ => new ExecutionFailed(true, $"{exception.GetType().Name}: {FirstLine(exception.Message)}"),
     };
 

@@ -57,3 +57,19 @@ public sealed class ProviderUnavailableException : Exception
     {
     }
 }
+
+/// <summary>
+/// A failure of a GPU model call whose cause the scheduler acts on (out of memory, a model the worker's server cannot
+/// run, the server unreachable): retryable, and the cause travels in <c>TaskFailed.cause</c>.
+/// </summary>
+public sealed class GpuTaskException : Exception
+{
+    public GpuTaskException(string message, Contracts.V1.FailureCause cause, Exception? innerException = null)
+        : base(message, innerException)
+    {
+        Cause = cause;
+    }
+
+    /// <summary>What kind of failure it was.</summary>
+    public Contracts.V1.FailureCause Cause { get; }
+}

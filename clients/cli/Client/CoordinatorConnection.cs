@@ -16,11 +16,16 @@ public sealed class CoordinatorConnection : IDisposable
 
     private readonly GrpcChannel _channel;
 
+    /// <summary>
+    /// A connection to one coordinator, or to the first reachable of several (<c>ADDRESS,ADDRESS…</c>, all http:// or all
+    /// https://): gRPC's pick-first balancing over a static list, so a coordinator that is down, or goes down, is passed
+    /// over for the next; a watch that breaks resumes from its last event on whichever answers (<see cref="JobWatcher"/>).
+    /// </summary>
     public CoordinatorConnection(string address, string? apiKey = null)
     {
         Address = Normalize(address);
         var tls = new VideoGen.Security.TlsSettings { CaFile = Environment.GetEnvironmentVariable(CaFileVariable) ?? "" };
-        _channel = GrpcChannel.ForAddress(Address, new GrpcChannelOptions { HttpHandler = tls.ConfigureClient(new SocketsHttpHandler()) });
+        _channel = VideoGen.Security.CoordinatorChannel.Create(Address, new GrpcChannelOptions { HttpHandler = tls.ConfigureClient(new SocketsHttpHandler()) });
         var invoker = apiKey is null
             ? _channel.CreateCallInvoker()
             : _channel.Intercept(metadata =>
@@ -44,12 +49,11 @@ public sealed class CoordinatorConnection : IDisposable
         : !string.IsNullOrWhiteSpace(environment) ? environment
         : DefaultAddress;
 
-    /// <summary>"127.0.0.1:7070" becomes "http://127.0.0.1:7070"; an address with a scheme is kept.</summary>
-    public static string Normalize(string address)
-    {
-        var trimmed = address.Trim();
-        return trimmed.Contains("://", StringComparison.Ordinal) ? trimmed : "http://" + trimmed;
-    }
+    /// <summary>"127.0.0.1:7070" becomes "http://127.0.0.1:7070"; an address with a scheme is kept; a list keeps its order.</summary>
+    public static string Normalize(string address) => VideoGen.Security.CoordinatorChannel.Normalize(address);
+
+    /// <summary>The coordinators of an address list, in order; all must share one scheme.</summary>
+    public static IReadOnlyList<Uri> Addresses(string addresses) => VideoGen.Security.CoordinatorChannel.Addresses(addresses);
 
     public void Dispose() => _channel.Dispose();
 }

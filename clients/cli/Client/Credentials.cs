@@ -47,7 +47,8 @@ public static class Credentials
     /// <summary>The key file of a coordinator: <c>credentials/HOST_PORT</c> in the config folder.</summary>
     public static string CredentialFile(string configDirectory, string address)
     {
-        var uri = new Uri(CoordinatorConnection.Normalize(address));
+        // A list of coordinators shares one farm's key: the first names it.
+        var uri = CoordinatorConnection.Addresses(CoordinatorConnection.Normalize(address))[0];
         var name = $"{uri.Host}_{uri.Port}";
         return Path.Combine(configDirectory, "credentials", string.Concat(name.Select(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '-' or '_' ? c : '_')));
     }

@@ -8,7 +8,7 @@ public static class UsageText
     public static string General()
     {
         var text = new StringBuilder();
-        text.AppendLine("usage: videogen [--coordinator ADDRESS] [--api-key KEY] [--json] COMMAND [ARGS] [OPTIONS]");
+        text.AppendLine("usage: videogen [--coordinator ADDRESS[,ADDRESS…]] [--api-key KEY] [--json] COMMAND [ARGS] [OPTIONS]");
         text.AppendLine();
         text.AppendLine("commands:");
         foreach (var command in CommandCatalog.All)

@@ -83,6 +83,9 @@ public static class EventLines
                     line += $": {task.Error}";
                 }
                 break;
+            case TaskState.Ready when task.WaitingReason.Length > 0:
+                line += $", waiting: {task.WaitingReason}";
+                break;
         }
         return line;
     }

@@ -26,15 +26,36 @@ public static class Tables
         return text.ToString();
     }
 
-    public static string Workers(IEnumerable<WorkerInfo> workers) => Table(
-        ["WORKER", "STATE", "ADDRESS", "SLOTS", "RUNNING", "OK", "FAILED", "BLOCKLISTED", "MODELS"],
-        workers.Select(w => (IReadOnlyList<string>)
-        [
-            w.WorkerId,
-            w.QuarantinedUntil is { } until ? $"{w.State} until {until.ToDateTime():HH:mm:ss}Z" : w.State,
-            w.Address, Num(w.Slots), Num(w.RunningTasks), Num(w.TasksSucceeded),
-            Num(w.TasksFailed), w.BlocklistedJobs > 0 ? $"{w.BlocklistedJobs} job(s)" : "-", string.Join(",", w.Models),
-        ]));
+    public static string Workers(IEnumerable<WorkerInfo> workers)
+    {
+        var list = workers.ToList();
+        var table = Table(
+            ["WORKER", "STATE", "ADDRESS", "SLOTS", "RUNNING", "OK", "FAILED", "BLOCKLISTED", "MODELS"],
+            list.Select(w => (IReadOnlyList<string>)
+            [
+                w.WorkerId,
+                w.QuarantinedUntil is { } until ? $"{w.State} until {until.ToDateTime():HH:mm:ss}Z" : w.State,
+                w.Address, Num(w.Slots), Num(w.RunningTasks), Num(w.TasksSucceeded),
+                Num(w.TasksFailed), w.BlocklistedJobs > 0 ? $"{w.BlocklistedJobs} job(s)" : "-", string.Join(",", w.Models),
+            ]));
+        var gpu = list.Where(w => w.Resources is { Reported: true } or { WithheldModels.Count: > 0 }).ToList();
+        return gpu.Count == 0 ? table : table + Environment.NewLine + GpuWorkers(gpu);
+    }
+
+    /// <summary>GPU workers: each GPU with its free memory, the models their server holds loaded, the ones it cannot run, its health.</summary>
+    public static string GpuWorkers(IEnumerable<WorkerInfo> workers) => Table(
+        ["WORKER", "GPU", "FREE", "LOADED", "WITHHELD", "SERVER"],
+        workers.SelectMany(w => (w.Resources.GpuDevices.Count == 0 ? [new GpuDevice { Name = "-" }] : w.Resources.GpuDevices.ToList())
+            .Select(g => (IReadOnlyList<string>)
+            [
+                w.WorkerId, g.Name,
+                g.TotalMemoryBytes == 0 ? "-" : string.Create(Invariant, $"{g.FreeMemoryBytes / GiB:0.0}/{g.TotalMemoryBytes / GiB:0.0} GiB"),
+                w.Resources.LoadedModels.Count == 0 ? "-" : string.Join(",", w.Resources.LoadedModels),
+                w.Resources.WithheldModels.Count == 0 ? "-" : string.Join(",", w.Resources.WithheldModels),
+                w.Resources.UnhealthyReason.Length > 0 ? $"unhealthy: {w.Resources.UnhealthyReason}" : "ok",
+            ])));
+
+    private const double GiB = 1024.0 * 1024 * 1024;
 
     public static string Keys(IEnumerable<ApiKeyInfo> keys) => Table(
         ["KEY", "TENANT", "ROLE", "CREATED", "REVOKED"],
@@ -96,7 +117,7 @@ public static class Tables
                 job.Tasks.Select(t => (IReadOnlyList<string>)
                 [
                     t.TaskId, Names.Of(t.State), t.WorkerId, Num(t.Attempt), EventLines.Percent(t.Progress),
-                    EventLines.Money(t.CostUsd), t.Error.Length > 0 ? t.Error : t.OutputUri,
+                    EventLines.Money(t.CostUsd), t.Error.Length > 0 ? t.Error : t.WaitingReason.Length > 0 ? $"waiting: {t.WaitingReason}" : t.OutputUri,
                 ])));
         }
         return text.ToString();

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 import time
 import uuid
@@ -34,14 +35,29 @@ class JobFailed(Exception):
         self.job = job
 
 
+def target_of(address: str) -> str:
+    """One coordinator ("host:port") as is; several ("10.0.0.1:7070,10.0.0.2:7070") as an "ipv4:" target listing them,
+    which gRPC's default pick_first balancing connects to in order, passing over one that is down."""
+    parts = [p.strip().removeprefix("http://") for p in address.split(",") if p.strip()]
+    if len(parts) == 1:
+        return parts[0]
+    if not all(re.fullmatch(r"\d{1,3}(\.\d{1,3}){3}:\d+", p) for p in parts):
+        raise ValueError(f"several coordinators must each be IPv4:PORT, got {address!r}")
+    return "ipv4:" + ",".join(parts)
+
+
 class VideoGenClient:
-    """One coordinator. `address` is host:port of its gRPC endpoint (plaintext HTTP/2)."""
+    """A coordinator, or the first reachable of several. `address` is host:port of its gRPC endpoint (plaintext
+    HTTP/2), or a comma-separated list of IPv4:PORT (see `target_of`)."""
 
     def __init__(self, address: str, timeout: float = 30.0, api_key: Optional[str] = None):
         self.address = address
         self.timeout = timeout
         self.api_key = api_key or os.environ.get("VIDEOGEN_API_KEY")
-        self._channel = grpc.insecure_channel(address)
+        target = target_of(address)
+        # A listed target has no single authority; Kestrel refuses the list as an :authority header, so name the first.
+        options = [("grpc.default_authority", target.removeprefix("ipv4:").split(",")[0])] if target.startswith("ipv4:") else []
+        self._channel = grpc.insecure_channel(target, options=options)
         self._jobs = jobs_pb2_grpc.JobServiceStub(self._channel)
 
     def close(self) -> None:

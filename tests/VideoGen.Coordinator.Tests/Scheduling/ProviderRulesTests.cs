@@ -239,7 +239,7 @@ public sealed class ProviderRulesTests
     private static DispatchPlan Decide(IReadOnlyList<JobRecord> jobs, IReadOnlyList<WorkerRecord> workers, ProviderGate? gate = null, DateTimeOffset? now = null)
     {
         var ready = jobs.SelectMany(j => j.Job.Tasks.Where(t => t.State == TaskState.Ready).Select(t => new TaskRef(j, t))).ToList();
-        return DispatchDecider.Decide(ready, jobs.ToDictionary(j => j.Job.JobId), workers, now ?? Now, Models, gate);
+        return DispatchDecider.Decide(ready, jobs.ToDictionary(j => j.Job.JobId), workers, now ?? Now, Models, providers: gate);
     }
 
     private static JobRecord Record(string prompt, string model = "", long order = 0)

@@ -29,6 +29,7 @@ public sealed class WorkerStatesTests
         { "lost", WorkerState.Lost },
         { "quarantined-and-busy", WorkerState.Quarantined },
         { "lost-and-draining", WorkerState.Lost },
+        { "unhealthy-and-busy", WorkerState.Unhealthy },
     };
 
     private static WorkerRecord Named(string name) => name switch
@@ -40,8 +41,15 @@ public sealed class WorkerStatesTests
         "lost" => Worker(name, lost: true),
         "quarantined-and-busy" => Worker(name, running: 2, quarantinedForSeconds: 1),
         "lost-and-draining" => Worker(name, lost: true, draining: true),
+        "unhealthy-and-busy" => Unhealthy(Worker(name, running: 2)),
         _ => throw new ArgumentOutOfRangeException(nameof(name)),
     };
+
+    private static WorkerRecord Unhealthy(WorkerRecord worker)
+    {
+        worker.Resources = GpuResources.None with { Reported = true, UnhealthyReason = "ComfyUI does not answer" };
+        return worker;
+    }
 
     [Theory]
     [MemberData(nameof(Cases))]
@@ -59,7 +67,7 @@ public sealed class WorkerStatesTests
     [Fact]
     public void Label_IsTheDeprecatedStringForEveryState()
     {
-        Assert.Equal(["ready", "busy", "draining", "quarantined", "lost"], WorkerStates.All.Select(WorkerStates.Label));
+        Assert.Equal(["ready", "busy", "draining", "quarantined", "lost", "unhealthy"], WorkerStates.All.Select(WorkerStates.Label));
     }
 
     [Fact]

@@ -23,6 +23,9 @@ public sealed class FarmOptions
 
     /// <summary>Extra settings per worker (by index from 1).</summary>
     public Func<int, Dictionary<string, string>>? Worker { get; init; }
+
+    /// <summary>A second coordinator address the workers list after the first (<c>Worker:Coordinator</c> = "first,standby"): see <see cref="LocalFarm.FailOverAsync"/>.</summary>
+    public bool Standby { get; init; }
 }
 
 /// <summary>
@@ -43,6 +46,8 @@ public sealed class LocalFarm : IAsyncDisposable
         _options = options;
         GrpcPort = FreePort();
         CoordinatorAddress = $"{(options.CaFile is null ? "http" : "https")}://127.0.0.1:{GrpcPort}";
+        StandbyPort = options.Standby ? FreePort() : 0;
+        StandbyAddress = options.Standby ? $"{(options.CaFile is null ? "http" : "https")}://127.0.0.1:{StandbyPort}" : "";
         Channel = GrpcChannel.ForAddress(CoordinatorAddress, new GrpcChannelOptions
         {
             HttpHandler = new VideoGen.Security.TlsSettings { CaFile = options.CaFile ?? "" }.ConfigureClient(new SocketsHttpHandler()),
@@ -139,6 +144,11 @@ public sealed class LocalFarm : IAsyncDisposable
 
     public string CoordinatorAddress { get; }
 
+    /// <summary>With <see cref="FarmOptions.Standby"/>: where <see cref="FailOverAsync"/> starts the next coordinator.</summary>
+    public int StandbyPort { get; }
+
+    public string StandbyAddress { get; }
+
     /// <summary>The coordinator's HTTP endpoint (/metrics, /healthz).</summary>
     public string CoordinatorHttpAddress { get; private set; } = "";
 
@@ -170,11 +180,12 @@ public sealed class LocalFarm : IAsyncDisposable
         return farm;
     }
 
-    public async Task StartCoordinatorAsync()
+    public async Task StartCoordinatorAsync(bool onStandbyPort = false)
     {
+        var port = onStandbyPort ? StandbyPort : GrpcPort;
         var args = new Dictionary<string, string>
         {
-            ["Coordinator:GrpcUrl"] = CoordinatorAddress,
+            ["Coordinator:GrpcUrl"] = onStandbyPort ? StandbyAddress : CoordinatorAddress,
             ["Coordinator:HttpUrl"] = "http://127.0.0.1:0",
             ["Coordinator:DataDirectory"] = Path.Combine(Directory, "coordinator"),
             ["Storage:LocalRoot"] = ArtifactsRoot,
@@ -191,7 +202,7 @@ public sealed class LocalFarm : IAsyncDisposable
             environment: new Dictionary<string, string> { ["Coordinator__Auth__BootstrapAdminKey"] = AdminKey });
         var listening = await Coordinator.WaitForLineAsync(@"coordinator listening (.*)$", TimeSpan.FromSeconds(60));
         CoordinatorHttpAddress = listening.Groups[1].Value.Split(' ', StringSplitOptions.RemoveEmptyEntries)
-            .First(a => !a.EndsWith($":{GrpcPort}", StringComparison.Ordinal));
+            .First(a => !a.EndsWith($":{port}", StringComparison.Ordinal));
     }
 
     /// <summary>Starts worker-<paramref name="index"/> and waits until the coordinator has it.</summary>
@@ -201,7 +212,7 @@ public sealed class LocalFarm : IAsyncDisposable
         var args = new Dictionary<string, string>
         {
             ["Worker:Id"] = id,
-            ["Worker:Coordinator"] = CoordinatorAddress,
+            ["Worker:Coordinator"] = _options.Standby ? $"{CoordinatorAddress},{StandbyAddress}" : CoordinatorAddress,
             ["Worker:Slots"] = _options.Slots.ToString(),
             ["Worker:WorkDirectory"] = Path.Combine(Directory, "work", id),
             ["Storage:LocalRoot"] = ArtifactsRoot,
@@ -253,6 +264,18 @@ public sealed class LocalFarm : IAsyncDisposable
 
         await Coordinator.DisposeAsync();
         await StartCoordinatorAsync();
+    }
+
+    /// <summary>
+    /// kill -9 of the coordinator, then a new one on the standby port over the same data: what a failover to a standby
+    /// looks like to the workers and clients that list both addresses.
+    /// </summary>
+    public async Task FailOverAsync()
+    {
+        Coordinator.Kill();
+        await Coordinator.WaitForExitAsync(TimeSpan.FromSeconds(10));
+        await Coordinator.DisposeAsync();
+        await StartCoordinatorAsync(onStandbyPort: true);
     }
 
     public Task<SubmitJobResponse> SubmitAsync(string prompt, Action<JobRequest>? configure = null, string? requestId = null)
