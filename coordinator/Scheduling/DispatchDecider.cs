@@ -24,7 +24,8 @@ internal static class DispatchDecider
         IReadOnlyCollection<WorkerRecord> workers,
         DateTimeOffset now,
         TaskModels models,
-        int tasksPerGpu = 1)
+        int tasksPerGpu = 1,
+        ProviderGate? providers = null)
     {
         if (ready.Count == 0)
         {
@@ -57,6 +58,7 @@ internal static class DispatchDecider
         var servedByFree = new HashSet<string>(capacities.SelectMany(c => c.Models), StringComparer.Ordinal) { TaskModels.Any };
         var anyGpu = capacities.Any(c => c.HasGpu);
         var best = new Dictionary<string, PriorityQueue<(TaskRef Ref, string Model), (int, long, int)>>(StringComparer.Ordinal);
+        var capacity = new ProviderCapacity(jobs, workers, models, providers, now);
         foreach (var r in ready)
         {
             if (r.Job.NotBefore.TryGetValue(r.Task.TaskId, out var notBefore) && notBefore > now)
@@ -68,6 +70,11 @@ internal static class DispatchDecider
             if (!servedByFree.Contains(model) || (!anyGpu && models.RequiresGpu(model)))
             {
                 continue; // no free worker could run it in this pass
+            }
+
+            if (capacity.Blocks(model))
+            {
+                continue; // its provider admits nothing now (throttled, circuit open, farm-wide limit reached)
             }
 
             var request = r.Job.Job.Request;
@@ -107,6 +114,9 @@ internal static class DispatchDecider
             refs[(job.JobId, r.Task.TaskId)] = r;
         }
 
+        // Provider capacity: a throttled model or one with an open circuit starts nothing, a hosted model's
+        // maxConcurrency holds across the farm (ProviderCapacity).
+        candidates = capacity.Admit(candidates);
         if (candidates.Count == 0)
         {
             return DispatchPlan.Empty;

@@ -21,6 +21,15 @@ internal interface IFarmMetrics
 
     /// <summary>A worker the coordinator refused to admit, by reason (address).</summary>
     void WorkerRefused(string reason);
+
+    /// <summary>Provider spend that produced nothing (a canceled, failed or abandoned request that was billed), by model and reason.</summary>
+    void ProviderSpendWasted(string model, string reason, double costUsd) { }
+
+    /// <summary>Spend billed after its attempt ended (a cancelled prediction's run time): counts in the model's cost like any attempt's.</summary>
+    void CostBilledLate(string model, double costUsd) { }
+
+    /// <summary>A model's dispatch paused: "throttled" (429) or "circuit_open".</summary>
+    void ProviderPaused(string model, string reason) { }
 }
 
 internal sealed class NullFarmMetrics : IFarmMetrics

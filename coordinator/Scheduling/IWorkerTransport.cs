@@ -42,8 +42,13 @@ public interface IWorkerTransport
     /// </summary>
     IAsyncEnumerable<TaskEvent> RunTaskAsync(string address, RunTaskRequest request, CancellationToken cancellationToken);
 
-    /// <summary>Stops a task on a worker (best effort: an unreachable worker has stopped it already).</summary>
-    Task CancelTaskAsync(string address, string jobId, string taskId, string reason, CancellationToken cancellationToken) => Task.CompletedTask;
+    /// <summary>
+    /// Stops a task on a worker (best effort: an unreachable worker has stopped it already). <paramref name="keepProviderRequest"/>:
+    /// the task runs again, so its provider request stays running for the next attempt to resume. Returns the provider
+    /// request the cancel ended (billed for what it ran), or null.
+    /// </summary>
+    Task<ProviderUsage?> CancelTaskAsync(string address, string jobId, string taskId, string reason, bool keepProviderRequest, CancellationToken cancellationToken) =>
+        Task.FromResult<ProviderUsage?>(null);
 
     /// <summary>Tells a worker to drain (best effort: an unreachable worker is drained at the coordinator all the same).</summary>
     Task DrainAsync(string address, CancellationToken cancellationToken) => Task.CompletedTask;
@@ -98,16 +103,23 @@ public sealed class GrpcWorkerTransport(string workerToken = "", VideoGen.Securi
         var kind => new(kind, ex.Status.Detail, ex),
     };
 
-    public async Task CancelTaskAsync(string address, string jobId, string taskId, string reason, CancellationToken cancellationToken)
+    public async Task<ProviderUsage?> CancelTaskAsync(string address, string jobId, string taskId, string reason, bool keepProviderRequest, CancellationToken cancellationToken)
     {
         try
         {
             var client = new WorkerService.WorkerServiceClient(Channel(address));
-            await client.CancelTaskAsync(new CancelTaskRequest { JobId = jobId, TaskId = taskId, Reason = reason }, _headers, deadline: DateTime.UtcNow.AddSeconds(5), cancellationToken: cancellationToken);
+            // Long enough for the worker to cancel the provider request and read what it was billed.
+            var response = await client.CancelTaskAsync(
+                new CancelTaskRequest { JobId = jobId, TaskId = taskId, Reason = reason, KeepProviderRequest = keepProviderRequest },
+                _headers,
+                deadline: DateTime.UtcNow.AddSeconds(15),
+                cancellationToken: cancellationToken);
+            return response.Usage;
         }
         catch (RpcException)
         {
             // Unreachable or already gone: a worker that cannot be reached is not running the task for us anymore.
+            return null;
         }
     }
 

@@ -37,6 +37,7 @@ internal sealed partial class Orchestrator : IAsyncDisposable
     private readonly IFarmMetrics _metrics;
     private readonly RuleBasedPlanner _rules;
     private readonly TaskModels _taskModels;
+    private readonly ProviderGate _providers;
     private readonly Random _random;
 
     private readonly Channel<Command> _inbox = Channel.CreateUnbounded<Command>(new UnboundedChannelOptions { SingleReader = true });
@@ -87,6 +88,7 @@ internal sealed partial class Orchestrator : IAsyncDisposable
         _metrics = metrics ?? NullFarmMetrics.Instance;
         _attempts = new AttemptRunner(transport, Post);
         _failures = new FailurePolicy(new RetryPolicy(options.MaxAttempts, TimeSpan.FromSeconds(options.RetryBaseSeconds), TimeSpan.FromSeconds(options.RetryMaxSeconds)), options);
+        _providers = new ProviderGate(options.CircuitOpenAfterFailures, TimeSpan.FromSeconds(options.CircuitPauseSeconds));
     }
 
     /// <summary>Workers as of the last commit.</summary>
@@ -233,6 +235,7 @@ internal sealed partial class Orchestrator : IAsyncDisposable
             case WorkerLeave c: ApplyLeave(c); break;
             case CheckLeases: ApplyCheckLeases(); break;
             case DrainWorker c: ApplyDrain(c); break;
+            case ProviderBilled c: ApplyProviderBilled(c); break;
             case Wake: break; // the loop dispatches after every batch
             default: throw new InvalidOperationException($"Unknown command {command.GetType().Name}");
         }
@@ -483,7 +486,12 @@ internal sealed partial class Orchestrator : IAsyncDisposable
     /// <summary>Asks <see cref="DispatchDecider"/> what to start and applies its plan: budget stops first, then the attempts.</summary>
     private void Dispatch()
     {
-        var plan = DispatchDecider.Decide(_ready, _jobs, _workers.Values, _time.GetUtcNow(), _taskModels, _options.TasksPerGpu);
+        if (_providers.AnyCircuitOpen(_time.GetUtcNow()))
+        {
+            MoveToFallbacks();
+        }
+
+        var plan = DispatchDecider.Decide(_ready, _jobs, _workers.Values, _time.GetUtcNow(), _taskModels, _options.TasksPerGpu, _providers);
         foreach (var (record, reason) in plan.BudgetStops)
         {
             EndJob(record, JobState.Failed, reason);
@@ -519,6 +527,9 @@ internal sealed partial class Orchestrator : IAsyncDisposable
         task.WaitingReason = "";
         task.StartedAt = Now();
         var request = TaskGraph.BuildRequest(record.Job, task, record.Tasks, _models, _options.StoryboardImageModel);
+        // The journal: an earlier attempt's provider request is resumed, not paid for again.
+        request.ResumeProviderRequestId = task.ProviderRequestId;
+        _providers.Started(_taskModels.PlacementModel(record.Job, task), _time.GetUtcNow());
         var attempt = new RunningAttempt(task.Attempt, worker.Id, new CancellationTokenSource(), LeasePolicy.AttemptLease(_time.GetUtcNow(), _options));
         record.Attempts[task.TaskId] = attempt;
         worker.Running.Add((record.Job.JobId, task.TaskId));
@@ -591,13 +602,21 @@ internal sealed partial class Orchestrator : IAsyncDisposable
                 break;
             case TaskEvent.EventOneofCase.Artifact:
                 break;
+            case TaskEvent.EventOneofCase.ProviderRequest when c.Event.ProviderRequest.RequestId != task.ProviderRequestId:
+                // Committed with the attempt before anything else is promised: any later attempt resumes this request.
+                task.ProviderRequestId = c.Event.ProviderRequest.RequestId;
+                EmitTask(record, task);
+                Log.ProviderRequestJournalled(_log, c.JobId, c.TaskId, c.Attempt, c.Event.ProviderRequest.Provider, task.ProviderRequestId);
+                break;
+            case TaskEvent.EventOneofCase.ProviderRequest:
+                break;
             case TaskEvent.EventOneofCase.Completed:
+                _providers.Succeeded(_taskModels.PlacementModel(record.Job, task));
                 CompleteTask(record, task, c.Event.Completed);
                 break;
             case TaskEvent.EventOneofCase.Failed:
-                var failed = c.Event.Failed;
-                NoteFailureCause(record, task, failed.Cause);
-                FailAttempt(record, task, failed.Reason, failed.Retryable, countsAsFailure: true, failed.CostUsd);
+                NoteFailureCause(record, task, c.Event.Failed.Cause);
+                ApplyFailed(record, task, c.Event.Failed);
                 break;
         }
     }
@@ -668,6 +687,8 @@ internal sealed partial class Orchestrator : IAsyncDisposable
 
     private void CompleteTask(JobRecord record, TaskStatus task, TaskCompleted completed)
     {
+        // Cost as billed: the model's billing rules applied to the provider's report of the request.
+        completed.CostUsd = ProviderBilling.AttemptCost(_models, _taskModels.ChargedTo(record.Job, task), completed.Usage, completed.CostUsd);
         var worker = task.WorkerId;
         ReleaseAttempt(record, task, cancel: false);
         if (_workers.TryGetValue(worker, out var w))
@@ -708,16 +729,22 @@ internal sealed partial class Orchestrator : IAsyncDisposable
         }
     }
 
-    private void FailAttempt(JobRecord record, TaskStatus task, string reason, bool retryable, bool countsAsFailure, double costUsd = 0, bool backoff = true, string requeueReason = "")
+    private void FailAttempt(JobRecord record, TaskStatus task, string reason, bool retryable, bool countsAsFailure, double costUsd = 0, bool backoff = true, string requeueReason = "", DateTimeOffset? notBefore = null)
     {
         var worker = task.WorkerId;
-        ReleaseAttempt(record, task, cancel: true);
         var job = record.Job;
-        job.CostUsd = Math.Round(job.CostUsd + costUsd, 6);
         var now = _time.GetUtcNow();
         var known = _workers.TryGetValue(worker, out var w);
         var facts = new FailureFacts(task.Failures, known, w?.ConsecutiveFailures ?? 0, w?.QuarantinedUntil ?? DateTimeOffset.MinValue, record.WorkerFailures.GetValueOrDefault(worker));
         var decision = _failures.Decide(new AttemptFailure(retryable, countsAsFailure, backoff), facts, now, _random);
+        // A task that runs again keeps its provider request running on the provider, for its next attempt to resume.
+        ReleaseAttempt(record, task, cancel: true, keepProviderRequest: !decision.FailTask);
+        job.CostUsd = Math.Round(job.CostUsd + costUsd, 6);
+        if (costUsd > 0)
+        {
+            task.WastedCostUsd = Math.Round(task.WastedCostUsd + costUsd, 6);
+        }
+
         task.Failures = decision.TaskFailures;
         if (countsAsFailure)
         {
@@ -752,7 +779,12 @@ internal sealed partial class Orchestrator : IAsyncDisposable
         }
 
         task.State = TaskState.Ready;
-        if (decision.RetryAfter is { } delay)
+        if (notBefore is { } pausedUntil)
+        {
+            // The provider paused the model (429): the task waits ready until then, its attempts untouched.
+            record.NotBefore[task.TaskId] = pausedUntil;
+        }
+        else if (decision.RetryAfter is { } delay)
         {
             record.NotBefore[task.TaskId] = now + delay;
             _time.CreateTimer(static s => ((Orchestrator)s!).Post(new Wake()), this, delay, Timeout.InfiniteTimeSpan);
@@ -764,7 +796,7 @@ internal sealed partial class Orchestrator : IAsyncDisposable
         Log.TaskRequeued(_log, job.JobId, task.TaskId, task.Attempt, worker, reason);
     }
 
-    private void ReleaseAttempt(JobRecord record, TaskStatus task, bool cancel)
+    private void ReleaseAttempt(JobRecord record, TaskStatus task, bool cancel, bool keepProviderRequest = false)
     {
         if (record.Attempts.Remove(task.TaskId, out var attempt))
         {
@@ -782,10 +814,151 @@ internal sealed partial class Orchestrator : IAsyncDisposable
                     // Ending the stream alone leaves the task running on the worker (so that a coordinator
                     // restart does not pay for it twice); giving up on it must say so.
                     var (address, jobId, taskId, reason) = (worker.Address, record.Job.JobId, task.TaskId, task.Error);
-                    _afterCommit.Add(() => _ = _transport.CancelTaskAsync(address, jobId, taskId, reason, CancellationToken.None));
+                    var model = _taskModels.ChargedTo(record.Job, task);
+                    _afterCommit.Add(() => _ = CancelOnWorkerAsync(address, jobId, taskId, reason, keepProviderRequest, model));
                 }
             }
         }
+    }
+
+    /// <summary>Stops a task on its worker; a provider request the cancel ended is billed to the job (the loop applies it).</summary>
+    private async Task CancelOnWorkerAsync(string address, string jobId, string taskId, string reason, bool keepProviderRequest, string model)
+    {
+        var usage = await _transport.CancelTaskAsync(address, jobId, taskId, reason, keepProviderRequest, CancellationToken.None);
+        if (usage is not null)
+        {
+            Post(new ProviderBilled(jobId, taskId, model, usage));
+        }
+    }
+
+    /// <summary>
+    /// A failed attempt, priced as billed. A provider's 429 pauses the model until its Retry-After and requeues the task
+    /// without consuming an attempt; an outage failure counts toward the model's circuit and consumes none either (the
+    /// circuit holds the model's tasks back); anything else is an ordinary failure.
+    /// </summary>
+    private void ApplyFailed(JobRecord record, TaskStatus task, TaskFailed failed)
+    {
+        var model = _taskModels.PlacementModel(record.Job, task);
+        var cost = ProviderBilling.AttemptCost(_models, _taskModels.ChargedTo(record.Job, task), failed.Usage, failed.CostUsd);
+        if (failed.Usage is { Outcome: ProviderOutcome.Failed or ProviderOutcome.Canceled or ProviderOutcome.Aborted } ended)
+        {
+            // That request will produce nothing: the next attempt creates a new one.
+            if (ended.RequestId == task.ProviderRequestId)
+            {
+                task.ProviderRequestId = "";
+            }
+
+            if (cost > 0)
+            {
+                _metrics.ProviderSpendWasted(_taskModels.ChargedTo(record.Job, task), ProviderBilling.WasteReason(ended.Outcome, jobEnded: false), cost);
+            }
+        }
+
+        var now = _time.GetUtcNow();
+        switch (failed.Fault)
+        {
+            case ProviderFault.Throttled:
+                var until = now + TimeSpan.FromSeconds(Math.Clamp(failed.RetryAfterSeconds, 0.1, 3600));
+                _providers.Throttle(model, until);
+                _providers.Abandoned(model);
+                EmitPaused(record, task, model, ProviderPauseReason.Throttled, until, failed.Reason);
+                _metrics.ProviderPaused(model, "throttled");
+                FailAttempt(record, task, $"throttled: {failed.Reason}", retryable: true, countsAsFailure: false, cost, notBefore: until, requeueReason: "throttled");
+                WakeAt(until);
+                return;
+            case ProviderFault.Unavailable:
+                if (_providers.Unavailable(model, now))
+                {
+                    var reopen = now + _providers.CircuitPause;
+                    EmitPaused(record, task, model, ProviderPauseReason.CircuitOpen, reopen, failed.Reason);
+                    _metrics.ProviderPaused(model, "circuit_open");
+                    Log.CircuitOpened(_log, model, _providers.CircuitPause.TotalSeconds, failed.Reason);
+                    WakeAt(reopen);
+                }
+
+                FailAttempt(record, task, $"provider unavailable: {failed.Reason}", retryable: true, countsAsFailure: false, cost, requeueReason: "provider_unavailable");
+                return;
+            default:
+                if (failed.Usage is not null)
+                {
+                    _providers.Succeeded(model); // the provider answered: whatever failed, it is up
+                }
+
+                FailAttempt(record, task, failed.Reason, failed.Retryable, countsAsFailure: true, cost);
+                return;
+        }
+    }
+
+    /// <summary>Ready chunks whose model's circuit is open move to the catalog's fallback where their job allows it (<see cref="ModelFallbackPolicy"/>).</summary>
+    private void MoveToFallbacks()
+    {
+        var now = _time.GetUtcNow();
+        foreach (var (record, task) in _ready)
+        {
+            if (ModelFallbackPolicy.MoveTo(record.Job, task, _taskModels, _providers, now) is { } to)
+            {
+                var from = _taskModels.PlacementModel(record.Job, task);
+                task.Model = to;
+                task.ProviderRequestId = ""; // a request at the other model's provider cannot be resumed on this one
+                Emit(record, e => e.ModelFallback = new ModelFallback { TaskId = task.TaskId, FromModel = from, ToModel = to });
+                EmitTask(record, task);
+                Log.ModelFallback(_log, record.Job.JobId, task.TaskId, from, to);
+            }
+        }
+    }
+
+    private void EmitPaused(JobRecord record, TaskStatus task, string model, ProviderPauseReason reason, DateTimeOffset until, string detail) =>
+        Emit(record, e => e.ProviderPaused = new ProviderPaused
+        {
+            Model = model,
+            Reason = reason,
+            Until = Timestamp.FromDateTimeOffset(until),
+            TaskId = task.TaskId,
+            Detail = detail.Length <= 300 ? detail : detail[..300],
+        });
+
+    private void WakeAt(DateTimeOffset at)
+    {
+        var delay = at - _time.GetUtcNow();
+        _time.CreateTimer(static s => ((Orchestrator)s!).Post(new Wake()), this, delay > TimeSpan.Zero ? delay : TimeSpan.Zero, Timeout.InfiniteTimeSpan);
+    }
+
+    /// <summary>
+    /// What a cancelled attempt's provider request was billed (Replicate bills a canceled prediction for the time it
+    /// ran): added to the job's cost, and to its task's wasted cost, even when the job has ended since.
+    /// </summary>
+    private void ApplyProviderBilled(ProviderBilled c)
+    {
+        var cost = ProviderBilling.AttemptCost(_models, c.Model, c.Usage, 0);
+        if (cost <= 0)
+        {
+            return;
+        }
+
+        JobRecord record;
+        if (!_jobs.TryGetValue(c.JobId, out record!))
+        {
+            if (_store.Get(c.JobId) is not { } stored)
+            {
+                return;
+            }
+
+            record = new JobRecord(stored, -1);
+            record.IndexTasks();
+        }
+
+        if (!record.Tasks.TryGetValue(c.TaskId, out var task))
+        {
+            return;
+        }
+
+        var job = record.Job;
+        job.CostUsd = Math.Round(job.CostUsd + cost, 6);
+        task.WastedCostUsd = Math.Round(task.WastedCostUsd + cost, 6);
+        EmitTask(record, task);
+        _metrics.CostBilledLate(c.Model, cost);
+        _metrics.ProviderSpendWasted(c.Model, ProviderBilling.WasteReason(c.Usage.Outcome, jobEnded: IsTerminal(job.State)), cost);
+        Log.ProviderBilled(_log, c.JobId, c.TaskId, c.Usage.RequestId, c.Usage.Outcome.ToString(), c.Usage.PredictSeconds, cost);
     }
 
     // ---- Workers ----

@@ -67,6 +67,18 @@ internal sealed partial class Orchestrator
         [LoggerMessage(33, LogLevel.Warning, "job={JobId} worker={WorkerId} blocklisted for the job after {Failures} failures")]
         public static partial void WorkerBlocklisted(ILogger logger, string jobId, string workerId, int failures);
 
+        [LoggerMessage(50, LogLevel.Information, "job={JobId} task={TaskId} attempt={Attempt} provider request {Provider}:{RequestId} journalled")]
+        public static partial void ProviderRequestJournalled(ILogger logger, string jobId, string taskId, int attempt, string provider, string requestId);
+
+        [LoggerMessage(51, LogLevel.Warning, "model={Model} circuit open for {Seconds} s: {Reason}")]
+        public static partial void CircuitOpened(ILogger logger, string model, double seconds, string reason);
+
+        [LoggerMessage(53, LogLevel.Warning, "job={JobId} task={TaskId} moved from {From} to its fallback {To}: the provider of {From} is down")]
+        public static partial void ModelFallback(ILogger logger, string jobId, string taskId, string from, string to);
+
+        [LoggerMessage(52, LogLevel.Information, "job={JobId} task={TaskId} provider request {RequestId} {Outcome} after {PredictSeconds:0.###} s billed ${CostUsd:0.######}")]
+        public static partial void ProviderBilled(ILogger logger, string jobId, string taskId, string requestId, string outcome, double predictSeconds, double costUsd);
+
         [LoggerMessage(80, LogLevel.Warning, "worker={WorkerId} cannot run model={Model}: it gets no more of its tasks until it joins again")]
         public static partial void WorkerWithheldModel(ILogger logger, string workerId, string model);
 

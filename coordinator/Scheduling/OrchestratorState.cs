@@ -146,3 +146,6 @@ internal sealed record CheckLeases : Command;
 internal sealed record DrainWorker(string WorkerId, TaskCompletionSource<string?> Reply) : Command<string?>(Reply);
 
 internal sealed record Wake : Command;
+
+/// <summary>A cancelled attempt's provider request, as the worker's CancelTask reported it: billed to its job (already ended, usually).</summary>
+internal sealed record ProviderBilled(string JobId, string TaskId, string Model, ProviderUsage Usage) : Command;

@@ -38,6 +38,11 @@ public sealed class SchedulingOptions
     /// <summary>How often leases and heartbeats are checked.</summary>
     public double CheckIntervalSeconds { get; set; } = 0.5;
 
+    /// <summary>Provider outage failures (5xx, timeouts) in a row that open a model's circuit: its tasks wait.</summary>
+    public int CircuitOpenAfterFailures { get; set; } = 3;
+
+    /// <summary>How long an open circuit holds a model's tasks before one probe goes through (half-open).</summary>
+    public double CircuitPauseSeconds { get; set; } = 30;
     /// <summary>Tasks whose model needs GPU memory (catalog <c>vramGb</c>) that run at once on one GPU.</summary>
     public int TasksPerGpu { get; set; } = 1;
 

@@ -125,7 +125,8 @@ public static class TaskGraph
                 break;
             case TaskKind.Chunk:
                 var chunk = plan.Chunks[task.Index];
-                var model = models.Models[plan.Model];
+                // A chunk moved to its model's fallback (the provider's circuit open) runs on that model.
+                var model = models.Models[task.Model.Length > 0 ? task.Model : plan.Model];
                 var dependency = tasks[task.DependsOn[0]];
                 var chunkBeat = plan.Spec.Beats[chunk.BeatIndex];
                 request.Chunk = new ChunkTask

@@ -20,6 +20,7 @@ public sealed class TaskModels(ModelCatalog catalog, string storyboardImageModel
     /// <summary>The model a task's cost is charged to.</summary>
     public string ChargedTo(Job job, TaskStatus task) => task.Kind switch
     {
+        TaskKind.Chunk when task.Model.Length > 0 => task.Model, // moved to a fallback model
         TaskKind.Chunk => job.Plan.Model,
         TaskKind.Upscale => job.Plan.Finish.Upscaler,
         TaskKind.Storyboard => storyboardImageModel.Length > 0 ? storyboardImageModel : ModelCatalog.ProceduralImageModel,
@@ -37,6 +38,7 @@ public sealed class TaskModels(ModelCatalog catalog, string storyboardImageModel
     {
         var model = task.Kind switch
         {
+            TaskKind.Chunk when task.Model.Length > 0 => task.Model, // moved to a fallback model
             TaskKind.Chunk => job.Plan.Model,
             TaskKind.Upscale => job.Plan.Finish.Upscaler,
             TaskKind.Storyboard when storyboardImageModel.Length > 0 => storyboardImageModel,
@@ -54,6 +56,9 @@ public sealed class TaskModels(ModelCatalog catalog, string storyboardImageModel
     /// <summary>GPU memory one call of <paramref name="model"/> needs (the catalog's <c>vramGb</c>); 0: none.</summary>
     public long VramBytes(string model) => model != Any && Catalog.Models.TryGetValue(model, out var spec) ? spec.VramBytes : 0;
 
-    /// <summary>The catalog's per-worker concurrency limit of <paramref name="model"/>; 0 when none applies.</summary>
-    public int MaxConcurrency(string model) => Catalog.Models.TryGetValue(model, out var spec) ? spec.MaxConcurrency : 0;
+    /// <summary>The catalog's per-worker concurrency limit of a local <paramref name="model"/>; 0 when none applies (hosted models: <see cref="FarmMaxConcurrency"/>).</summary>
+    public int MaxConcurrency(string model) => Catalog.Models.TryGetValue(model, out var spec) && !spec.IsHosted ? spec.MaxConcurrency : 0;
+
+    /// <summary>The catalog's farm-wide concurrency limit of a hosted <paramref name="model"/> (its provider account's); 0 when none applies.</summary>
+    public int FarmMaxConcurrency(string model) => Catalog.Models.TryGetValue(model, out var spec) && spec.IsHosted ? spec.MaxConcurrency : 0;
 }

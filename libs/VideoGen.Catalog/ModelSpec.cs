@@ -36,7 +36,10 @@ public sealed record ModelSpec
     /// <summary>True when the model takes a start image (image-to-video).</summary>
     public bool TakesImage { get; init; } = true;
 
-    /// <summary>Calls to the model at once on one worker; 0: limited by the worker's slots only.</summary>
+    /// <summary>
+    /// Calls to the model at once: across the whole farm for a hosted model (provider "replicate" or "openai": the
+    /// account's concurrency limit), on one worker for a local one; 0: limited by the workers' slots only.
+    /// </summary>
     public int MaxConcurrency { get; init; }
 
     /// <summary>Provider-specific model id (e.g. "wavespeedai/wan-2.1-i2v-480p").</summary>
@@ -48,6 +51,17 @@ public sealed record ModelSpec
     /// <summary>Expected seconds of one model call, used by estimates.</summary>
     public double ExpectedLatencySeconds { get; init; } = 2;
 
+    /// <summary>How the provider bills each outcome of a request (see <see cref="BillingRules"/>).</summary>
+    public BillingRules Billing { get; init; } = new();
+
+    /// <summary>
+    /// A catalog model of the same kind that this model's tasks may move to while its provider is down (its circuit
+    /// open), when the job allows it; empty: none, the tasks wait.
+    /// </summary>
+    public string Fallback { get; init; } = "";
+
+    /// <summary>True for a model called over the network at a provider that limits concurrency per account.</summary>
+    public bool IsHosted => Provider is "replicate" or "openai";
     /// <summary>
     /// For models run on the worker's own GPU (provider "comfyui"): the API-format workflow file, relative to the
     /// worker's workflow folder (<c>ComfyUI:WorkflowDirectory</c>), e.g. "wan-2.1-i2v-480p.json".

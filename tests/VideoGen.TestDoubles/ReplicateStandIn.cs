@@ -47,6 +47,15 @@ public sealed record ReplicateStandInOptions
 
     /// <summary>Time a prediction spends in <c>processing</c> before its outcome.</summary>
     public TimeSpan ProcessingFor { get; init; } = TimeSpan.FromMilliseconds(300);
+
+    /// <summary>
+    /// What a succeeded video prediction is billed per second of its output (<see cref="ClipSeconds"/>): an official
+    /// model priced by output, as wan-2.1 is ($0.09/s at 480p).
+    /// </summary>
+    public double OutputPricePerSecondUsd { get; init; } = 0.09;
+
+    /// <summary>What a canceled prediction is billed per second it ran (<c>metrics.predict_time</c>): the hardware's price.</summary>
+    public double RuntimePricePerSecondUsd { get; init; } = 0.001525;
 }
 
 /// <summary>How a new prediction will end.</summary>
@@ -112,6 +121,22 @@ public sealed class StandInPrediction
 
     public DateTimeOffset? CompletedAt { get; internal set; }
 
+    /// <summary>When it began <c>processing</c> (the model ran from then on); null while starting, or aborted.</summary>
+    public DateTimeOffset? StartedAt { get; internal set; }
+
+    /// <summary>
+    /// <c>metrics.predict_time</c>: seconds it has been processing (fixed once it ended); 0 when it never ran.
+    /// </summary>
+    public double PredictSeconds => FixedPredictSeconds ?? (StartedAt is { } s ? Math.Round((DateTimeOffset.UtcNow - s).TotalSeconds, 6) : 0);
+
+    internal double? FixedPredictSeconds { get; set; }
+
+    /// <summary>
+    /// What Replicate bills for it once it ended (0 before): succeeded, its output; canceled, the time it ran; failed
+    /// (a model error) and aborted (never ran), nothing. Set by the stand-in's own accounting.
+    /// </summary>
+    public double BilledUsd { get; internal set; }
+
     /// <summary>The <c>Cancel-After</c> deadline asked for at create, if any.</summary>
     public TimeSpan? CancelAfter { get; internal set; }
 
@@ -146,6 +171,11 @@ public sealed partial class ReplicateStandIn : IAsyncDisposable
     private int _throttleRetryAfterSeconds = 1;
     private int _failGets;
     private int _failGetsStatus = 503;
+    private int _failCreates;
+    private int _failCreatesStatus = 503;
+    private DateTimeOffset _throttleUntil = DateTimeOffset.MinValue;
+    private int _throttled;
+    private int? _stormRetryAfterSeconds;
 
     private ReplicateStandIn(WebApplication app, string directory, ReplicateStandInOptions options)
     {
@@ -199,6 +229,33 @@ public sealed partial class ReplicateStandIn : IAsyncDisposable
     /// <summary>Every prediction created, oldest first.</summary>
     public IReadOnlyList<StandInPrediction> Predictions => _predictions.Values.OrderBy(p => p.CreatedAt).ToArray();
 
+    /// <summary>Predictions created (creates answered 201): what a farm that pays once makes one of per task.</summary>
+    public int Creations => _predictions.Count;
+
+    /// <summary>Creates answered 429 so far.</summary>
+    public int ThrottledCreates
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _throttled;
+            }
+        }
+    }
+
+    /// <summary>What the account was billed in all, in US dollars: the sum of every ended prediction's <see cref="StandInPrediction.BilledUsd"/>.</summary>
+    public double BilledTotalUsd
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _predictions.Values.Sum(p => p.BilledUsd);
+            }
+        }
+    }
+
     public static async Task<ReplicateStandIn> StartAsync(ReplicateStandInOptions? options = null, CancellationToken cancellationToken = default)
     {
         options ??= new ReplicateStandInOptions();
@@ -227,6 +284,28 @@ public sealed partial class ReplicateStandIn : IAsyncDisposable
         lock (_gate)
         {
             (_throttleCreates, _throttleRetryAfterSeconds) = (count, retryAfterSeconds);
+        }
+    }
+
+    /// <summary>
+    /// A 429 storm: every create until <paramref name="window"/> from now answers 429 with a <c>Retry-After</c> of
+    /// <paramref name="retryAfterSeconds"/>, or else of the seconds left in the storm (rounded up), as an account at its
+    /// rate limit does. A zero window ends a storm.
+    /// </summary>
+    public void ThrottleCreatesFor(TimeSpan window, int? retryAfterSeconds = null)
+    {
+        lock (_gate)
+        {
+            (_throttleUntil, _stormRetryAfterSeconds) = (DateTimeOffset.UtcNow + window, retryAfterSeconds);
+        }
+    }
+
+    /// <summary>The next <paramref name="count"/> creates answer <paramref name="status"/> (503 by default): an outage; nothing is created.</summary>
+    public void FailNextCreates(int count, int status = 503)
+    {
+        lock (_gate)
+        {
+            (_failCreates, _failCreatesStatus) = (count, status);
         }
     }
 
@@ -318,12 +397,26 @@ public sealed partial class ReplicateStandIn : IAsyncDisposable
     private async Task CreateAsync(HttpContext context, string model)
     {
         int retryAfter;
+        var failStatus = 0;
         lock (_gate)
         {
-            retryAfter = _throttleCreates > 0 ? _throttleRetryAfterSeconds : -1;
+            var now = DateTimeOffset.UtcNow;
+            retryAfter = _throttleCreates > 0 ? _throttleRetryAfterSeconds
+                : _throttleUntil > now ? _stormRetryAfterSeconds ?? (int)Math.Ceiling((_throttleUntil - now).TotalSeconds)
+                : -1;
             if (_throttleCreates > 0)
             {
                 _throttleCreates--;
+            }
+
+            if (retryAfter >= 0)
+            {
+                _throttled++;
+            }
+            else if (_failCreates > 0)
+            {
+                _failCreates--;
+                failStatus = _failCreatesStatus;
             }
         }
 
@@ -331,6 +424,12 @@ public sealed partial class ReplicateStandIn : IAsyncDisposable
         {
             context.Response.Headers.RetryAfter = retryAfter.ToString(CultureInfo.InvariantCulture);
             await Problem(context, 429, $"Request was throttled. Expected available in {retryAfter} second.");
+            return;
+        }
+
+        if (failStatus > 0)
+        {
+            await Problem(context, failStatus, ReasonPhrases.GetReasonPhrase(failStatus));
             return;
         }
 
@@ -463,7 +562,7 @@ public sealed partial class ReplicateStandIn : IAsyncDisposable
         try
         {
             await Task.Delay(prediction.Script.StartingFor ?? Options.StartingFor, token);
-            Change(prediction, p => p.Status = "processing");
+            Change(prediction, p => (p.Status, p.StartedAt) = ("processing", DateTimeOffset.UtcNow));
             if (prediction.Script.Outcome == PredictionOutcome.Never)
             {
                 await Task.Delay(Timeout.Infinite, token);
@@ -564,6 +663,8 @@ public sealed partial class ReplicateStandIn : IAsyncDisposable
             {
                 end(prediction);
                 prediction.CompletedAt = DateTimeOffset.UtcNow;
+                prediction.FixedPredictSeconds = prediction.StartedAt is { } started ? Math.Round((prediction.CompletedAt.Value - started).TotalSeconds, 6) : 0;
+                prediction.BilledUsd = Bill(prediction);
                 ended = true;
             }
         }
@@ -575,6 +676,14 @@ public sealed partial class ReplicateStandIn : IAsyncDisposable
             Pulse();
         }
     }
+
+    /// <summary>The stand-in's billing: a succeeded video prediction by its output, a canceled one by the time it ran, the rest not at all.</summary>
+    private double Bill(StandInPrediction p) => p.Status switch
+    {
+        "succeeded" => Options.ClipSeconds * Options.OutputPricePerSecondUsd,
+        "canceled" => p.FixedPredictSeconds.GetValueOrDefault() * Options.RuntimePricePerSecondUsd,
+        _ => 0,
+    };
 
     private void Pulse()
     {
@@ -605,6 +714,8 @@ public sealed partial class ReplicateStandIn : IAsyncDisposable
                 ["error"] = p.Error,
                 ["status"] = p.Status,
                 ["created_at"] = p.CreatedAt.ToString("O", CultureInfo.InvariantCulture),
+                ["started_at"] = p.StartedAt?.ToString("O", CultureInfo.InvariantCulture),
+                ["metrics"] = p.StartedAt is null ? new JsonObject() : new JsonObject { ["predict_time"] = p.PredictSeconds },
                 ["completed_at"] = p.CompletedAt?.ToString("O", CultureInfo.InvariantCulture),
                 ["urls"] = new JsonObject
                 {

@@ -170,20 +170,23 @@ public sealed partial class AudioTaskTests
     }
 
     [Fact(Timeout = 60_000)]
-    public async Task Music_ReplicateThrottlingPastItsRetries_FailsRetryable_WithTheReason()
+    public async Task Music_ReplicateThrottlesTheCreate_FailsAtOnceAsThrottled_WithRetryAfter_NothingCreatedOrBilled()
     {
         var token = Timeouts.After(50);
         await using var replicate = await ReplicateStandIn.StartAsync(cancellationToken: token);
-        replicate.ThrottleNextCreates(100, retryAfterSeconds: 0);
-        await using var worker = await WorkerTestHost.StartAsync(ReplicateSettings(replicate, new() { ["Replicate:MaxRetries"] = "1" }), token);
+        replicate.ThrottleNextCreates(100, retryAfterSeconds: 7);
+        await using var worker = await WorkerTestHost.StartAsync(ReplicateSettings(replicate), token);
 
         var events = await RunAsync(worker, MusicRequest("musicgen", 0.002), token);
 
+        // Not waited out on the worker (its slot would idle): the coordinator pauses the model farm-wide instead.
         var failed = events[^1].Failed;
         Assert.True(failed is not null, $"music did not fail: {events[^1]}");
         Assert.True(failed.Retryable);
         Assert.Contains("429", failed.Reason);
-        Assert.Equal(2, replicate.Creates.Count);
+        Assert.Equal((ProviderFault.Throttled, 7.0), (failed.Fault, failed.RetryAfterSeconds));
+        Assert.Single(replicate.Creates);
+        Assert.Equal(0, replicate.Creations);
         Assert.Equal(0, failed.CostUsd);
     }
 

@@ -12,10 +12,48 @@ public static class TaskEventMapper
         ExecutionAccepted a => new TaskEvent { Accepted = new TaskAccepted { WorkerId = a.WorkerId, Resumed = a.Resumed, StartedByAttempt = a.StartedByAttempt } },
         ExecutionProgress p => new TaskEvent { Progress = new TaskProgress { Fraction = p.Fraction, Step = p.Step } },
         ExecutionArtifact a => new TaskEvent { Artifact = new TaskArtifact { Kind = a.Kind, Name = ArtifactKinds.Name(a.Kind), Uri = a.Uri, SizeBytes = a.SizeBytes } },
-        ExecutionCompleted c => new TaskEvent { Completed = ToCompleted(c.Result) },
-        ExecutionFailed f => new TaskEvent { Failed = new TaskFailed { Retryable = f.Retryable, Reason = f.Reason, Cause = f.Cause } },
+        ExecutionProviderRequest r => new TaskEvent { ProviderRequest = new ProviderRequest { Provider = r.Provider, RequestId = r.RequestId } },
+        ExecutionCompleted c => new TaskEvent { Completed = WithUsage(ToCompleted(c.Result), c.Usage) },
+        ExecutionFailed f => new TaskEvent
+        {
+            Failed = new TaskFailed
+            {
+                Retryable = f.Retryable,
+                Reason = f.Reason,
+                Cause = f.Cause,
+                Usage = ToUsage(f.Usage),
+                RetryAfterSeconds = f.RetryAfterSeconds,
+                Fault = f.Fault switch
+                {
+                    ProviderFaultKind.Throttled => ProviderFault.Throttled,
+                    ProviderFaultKind.Unavailable => ProviderFault.Unavailable,
+                    _ => ProviderFault.Unspecified,
+                },
+            },
+        },
         _ => throw new ArgumentOutOfRangeException(nameof(executionEvent), executionEvent.GetType().Name, "unknown execution event"),
     };
+
+    /// <summary>A provider's report of a request in the contract's terms; null for none.</summary>
+    public static ProviderUsage? ToUsage(ProviderUsageReport? usage) => usage is null ? null : new ProviderUsage
+    {
+        RequestId = usage.RequestId,
+        PredictSeconds = usage.PredictSeconds,
+        Outcome = usage.Status switch
+        {
+            "succeeded" => ProviderOutcome.Succeeded,
+            "failed" => ProviderOutcome.Failed,
+            "canceled" => ProviderOutcome.Canceled,
+            "aborted" => ProviderOutcome.Aborted,
+            _ => ProviderOutcome.Unspecified,
+        },
+    };
+
+    private static TaskCompleted WithUsage(TaskCompleted completed, ProviderUsageReport? usage)
+    {
+        completed.Usage = ToUsage(usage);
+        return completed;
+    }
 
     /// <summary>A successful attempt.</summary>
     public static TaskCompleted ToCompleted(TaskResult result) => new()

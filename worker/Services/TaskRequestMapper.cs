@@ -19,7 +19,10 @@ public static class TaskRequestMapper
         Require(!string.IsNullOrWhiteSpace(request.JobId), "job_id", "is required");
         Require(!string.IsNullOrWhiteSpace(request.TaskId), "task_id", "is required");
         var attempt = Math.Max(1, request.Attempt);
-        return request.TaskCase switch
+        var resume = request.ResumeProviderRequestId;
+        Require(resume.Length <= 128 && resume.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' or ':'),
+            "resume_provider_request_id", "must be at most 128 letters, digits, '-', '_', '.' or ':'");
+        TaskWork work = request.TaskCase switch
         {
             RunTaskRequest.TaskOneofCase.Storyboard => Storyboard(request, attempt, request.Storyboard, models),
             RunTaskRequest.TaskOneofCase.Chunk => Chunk(request, attempt, request.Chunk, models),
@@ -31,6 +34,7 @@ public static class TaskRequestMapper
             RunTaskRequest.TaskOneofCase.Upscale => Upscale(request, attempt, request.Upscale, models),
             _ => throw Invalid("task", "one of storyboard, chunk, stitch, finish, voiceover, music, soundtrack or upscale is required"),
         };
+        return resume.Length == 0 ? work : work with { ResumeProviderRequestId = resume };
     }
 
     private static StoryboardWork Storyboard(RunTaskRequest request, int attempt, StoryboardTask task, ModelRegistry models)

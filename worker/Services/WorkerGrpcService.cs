@@ -70,8 +70,8 @@ public sealed class WorkerGrpcService : WorkerService.WorkerServiceBase
     /// <inheritdoc />
     public override async Task<CancelTaskResponse> CancelTask(CancelTaskRequest request, ServerCallContext context)
     {
-        var found = await _executions.CancelAsync(request.JobId, request.TaskId, request.Reason, context.CancellationToken);
-        return new CancelTaskResponse { Found = found };
+        var (found, usage) = await _executions.CancelAsync(request.JobId, request.TaskId, request.Reason, context.CancellationToken, request.KeepProviderRequest);
+        return new CancelTaskResponse { Found = found, Usage = TaskEventMapper.ToUsage(usage) };
     }
 
     /// <inheritdoc />

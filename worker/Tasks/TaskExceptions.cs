@@ -32,6 +32,33 @@ public sealed class TransientTaskException : Exception
 }
 
 /// <summary>
+/// The provider refused the call with 429 (its rate or concurrency limit): nothing was created, nothing is billed.
+/// Retryable, but not the task's fault: the coordinator pauses the model for <see cref="RetryAfter"/> and consumes no attempt.
+/// </summary>
+public sealed class ProviderThrottledException(string message, TimeSpan retryAfter) : Exception(message)
+{
+    /// <summary>The provider's Retry-After (a default when it sent none).</summary>
+    public TimeSpan RetryAfter { get; } = retryAfter;
+}
+
+/// <summary>
+/// The provider answered 5xx or timed out past the client's own retries: it looks down. Retryable; the coordinator
+/// counts it toward the model's circuit.
+/// </summary>
+public sealed class ProviderUnavailableException : Exception
+{
+    public ProviderUnavailableException(string message)
+        : base(message)
+    {
+    }
+
+    public ProviderUnavailableException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+}
+
+/// <summary>
 /// A failure of a GPU model call whose cause the scheduler acts on (out of memory, a model the worker's server cannot
 /// run, the server unreachable): retryable, and the cause travels in <c>TaskFailed.cause</c>.
 /// </summary>

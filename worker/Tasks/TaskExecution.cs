@@ -18,7 +18,9 @@ public sealed class TaskExecution
     private readonly TaskCompletionSource _ended = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly IDisposable _lease;
     private readonly TimeProvider _time;
+    private readonly ProviderJournal _journal;
     private ExecutionProgress? _progress;
+    private ExecutionProviderRequest? _providerRequest;
     private string _cancelReason = "";
 
     internal TaskExecution(TaskWork work, IDisposable lease, TimeProvider time)
@@ -26,6 +28,7 @@ public sealed class TaskExecution
         Work = work;
         _lease = lease;
         _time = time;
+        _journal = new ProviderJournal(work.ResumeProviderRequestId, (provider, id) => Publish(new ExecutionProviderRequest(provider, id), droppable: false));
     }
 
     /// <summary>The work as the starting attempt asked for it.</summary>
@@ -46,11 +49,20 @@ public sealed class TaskExecution
     /// <summary>Completes when the work ended and its slot is free.</summary>
     public Task Ended => _ended.Task;
 
-    internal void Cancel(string reason)
+    /// <summary>
+    /// Stops the work. <paramref name="keepProviderRequest"/>: the task will run again, so its provider request is
+    /// left running for the next attempt to resume (else it is cancelled at the provider, and billed for what it ran).
+    /// </summary>
+    internal void Cancel(string reason, bool keepProviderRequest = false)
     {
         lock (_gate)
         {
             _cancelReason = reason;
+        }
+
+        if (keepProviderRequest)
+        {
+            _journal.KeepRequestOnCancel();
         }
 
         _cancellation.Cancel();
@@ -62,6 +74,11 @@ public sealed class TaskExecution
         lock (_gate)
         {
             subscription.Write(new ExecutionAccepted(workerId, resumed, StartedByAttempt));
+            if (_providerRequest is not null)
+            {
+                subscription.Write(_providerRequest);
+            }
+
             if (_progress is not null)
             {
                 subscription.Write(_progress);
@@ -100,10 +117,11 @@ public sealed class TaskExecution
     internal async Task RunAsync(TaskRunner runner)
     {
         ExecutionEvent terminal;
+        ProviderJournal.Enter(_journal);
         try
         {
             var result = await runner.RunAsync(Work, new Reporter(this), _cancellation.Token);
-            terminal = new ExecutionCompleted(result);
+            terminal = new ExecutionCompleted(result) { Usage = _journal.Usage };
         }
         catch (OperationCanceledException) when (_cancellation.IsCancellationRequested)
         {
@@ -113,11 +131,12 @@ public sealed class TaskExecution
                 reason = _cancelReason;
             }
 
-            terminal = ExecutionFailed.Cancelled(reason);
+            // A kept request is still running at the provider and billed to the attempt that resumes it.
+            terminal = ExecutionFailed.Cancelled(reason) with { Usage = _journal.KeepOnCancel ? null : _journal.Usage };
         }
         catch (Exception ex)
         {
-            terminal = ExecutionFailed.From(ex);
+            terminal = ExecutionFailed.From(ex) with { Usage = _journal.Usage };
         }
         finally
         {
@@ -158,6 +177,9 @@ public sealed class TaskExecution
                     break;
                 case ExecutionArtifact artifact:
                     _artifacts.Add(artifact);
+                    break;
+                case ExecutionProviderRequest request:
+                    _providerRequest = request;
                     break;
             }
 

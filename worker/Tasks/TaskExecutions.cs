@@ -100,9 +100,10 @@ public sealed class TaskExecutions : IDisposable
     /// <summary>
     /// Stops the task's execution (its model call and FFmpeg), drops it and any kept result, and waits (bounded)
     /// until its slot is free. Attached streams get a retryable <c>failed</c> event "cancelled: {reason}".
-    /// False when the worker has no such task.
+    /// <paramref name="keepProviderRequest"/> leaves its provider request running for the task's next attempt.
+    /// Returns whether the worker had such a task, and the provider request the cancel ended (what it ran is billed).
     /// </summary>
-    public async Task<bool> CancelAsync(string jobId, string taskId, string reason, CancellationToken cancellationToken)
+    public async Task<(bool Found, ProviderUsageReport? Usage)> CancelAsync(string jobId, string taskId, string reason, CancellationToken cancellationToken, bool keepProviderRequest = false)
     {
         TaskExecution? execution;
         lock (_gate)
@@ -111,23 +112,26 @@ public sealed class TaskExecutions : IDisposable
             if (!_executions.Remove((jobId, taskId), out execution))
             {
                 ExecutionLog.CancelUnknown(_logger, _workerId, jobId, taskId, reason);
-                return false;
+                return (false, null);
             }
         }
 
         ExecutionLog.Cancelling(_logger, _workerId, jobId, taskId, execution.StartedByAttempt, execution.IsRunning, reason);
-        execution.Cancel(reason);
+        var wasRunning = execution.IsRunning;
+        execution.Cancel(reason, keepProviderRequest);
         try
         {
             // The model wait and FFmpeg stop on the token at once; bounded so a stuck executor cannot hold the call.
-            await execution.Ended.WaitAsync(TimeSpan.FromSeconds(3), cancellationToken);
+            // A provider request is cancelled there too, so its billed time is known when this returns.
+            await execution.Ended.WaitAsync(TimeSpan.FromSeconds(wasRunning ? 8 : 3), cancellationToken);
         }
         catch (TimeoutException)
         {
             ExecutionLog.CancelSlow(_logger, _workerId, jobId, taskId);
         }
 
-        return true;
+        // Only a cancel that ended a running execution owes its billing: a finished one reported its own already.
+        return (true, wasRunning && execution.Terminal is ExecutionFailed { Usage: { } usage } ? usage : null);
     }
 
     /// <summary>
@@ -171,7 +175,7 @@ public sealed class TaskExecutions : IDisposable
         _sweep.Dispose();
         foreach (var execution in running)
         {
-            execution.Cancel("worker stopping");
+            execution.Cancel("worker stopping", keepProviderRequest: true); // the coordinator runs it again: let that attempt resume its request
         }
     }
 

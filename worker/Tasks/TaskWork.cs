@@ -10,6 +10,9 @@ public abstract record TaskWork(string JobId, string TaskId, int Attempt)
 
     /// <summary>The id the worker reports in its status: <c>{job_id}/{task_id}#{attempt}</c>.</summary>
     public string RunningId => $"{JobId}/{TaskId}#{Attempt}";
+
+    /// <summary>The provider request an earlier attempt started (RunTaskRequest.resume_provider_request_id): resumed, not paid for again.</summary>
+    public string? ResumeProviderRequestId { get; init; }
 }
 
 /// <summary>Render one beat's storyboard image.</summary>

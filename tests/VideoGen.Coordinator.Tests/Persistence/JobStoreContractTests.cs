@@ -84,6 +84,24 @@ public abstract class JobStoreContractTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ProviderRequestJournal_IsCommittedWithTheTask_AndLoadsWithTheActiveJobs()
+    {
+        // Issue #15: the prediction id a worker reported is what a restarted coordinator hands the task's next attempt.
+        var job = NewJob("job-1", JobState.Rendering);
+        job.Tasks[1].ProviderRequestId = "pred-abc123";
+        job.Tasks[1].WastedCostUsd = 0.0183;
+        using (var store = await StoreAsync())
+        {
+            store.Commit([job], [new JobEvent { JobId = "job-1", Sequence = 1, TaskUpdated = new TaskUpdated { Task = job.Tasks[1].Clone(), JobCostUsd = 0.25 } }]);
+        }
+
+        var reopened = await StoreAsync();
+        var loaded = Assert.Single(reopened.LoadActive());
+        Assert.Equal(("pred-abc123", 0.0183), (loaded.Tasks[1].ProviderRequestId, loaded.Tasks[1].WastedCostUsd));
+        Assert.Equal("pred-abc123", Assert.Single(reopened.Events("job-1", 0)).TaskUpdated.Task.ProviderRequestId);
+    }
+
+    [Fact]
     public async Task Commit_ExistingJob_UpsertsStateAndBody_InOneRow()
     {
         var store = await StoreAsync();

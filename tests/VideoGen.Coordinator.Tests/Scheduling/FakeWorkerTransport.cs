@@ -14,10 +14,17 @@ internal sealed class FakeWorkerTransport : IWorkerTransport
     /// <summary>CancelTask calls: (worker address, job id, task id).</summary>
     public Channel<(string Address, string JobId, string TaskId)> Cancelled { get; } = Channel.CreateUnbounded<(string, string, string)>();
 
-    public Task CancelTaskAsync(string address, string jobId, string taskId, string reason, CancellationToken cancellationToken)
+    /// <summary>Whether each CancelTask asked to keep the task's provider request (in call order).</summary>
+    public Channel<bool> CancelKeeps { get; } = Channel.CreateUnbounded<bool>();
+
+    /// <summary>What a CancelTask answers: the provider request it ended (null: none).</summary>
+    public ProviderUsage? CancelUsage { get; set; }
+
+    public Task<ProviderUsage?> CancelTaskAsync(string address, string jobId, string taskId, string reason, bool keepProviderRequest, CancellationToken cancellationToken)
     {
         Cancelled.Writer.TryWrite((address, jobId, taskId));
-        return Task.CompletedTask;
+        CancelKeeps.Writer.TryWrite(keepProviderRequest);
+        return Task.FromResult(keepProviderRequest ? null : CancelUsage);
     }
 
     public async IAsyncEnumerable<TaskEvent> RunTaskAsync(string address, RunTaskRequest request, [EnumeratorCancellation] CancellationToken cancellationToken)

@@ -16,13 +16,13 @@ internal sealed class OrchestratorHarness : IAsyncDisposable
 
     private readonly string _directory;
 
-    public OrchestratorHarness(SchedulingOptions? options = null, string? directory = null, IJobStore? store = null, RuleBasedPlanner? planner = null)
+    public OrchestratorHarness(SchedulingOptions? options = null, string? directory = null, IJobStore? store = null, RuleBasedPlanner? planner = null, ModelCatalog? catalog = null)
     {
         _directory = directory ?? Path.Combine(Path.GetTempPath(), "videogen-tests", Guid.NewGuid().ToString("n"));
         Options = options ?? new SchedulingOptions();
         Store = store ?? new SqliteJobStore(Path.Combine(_directory, "videogen.db"));
         Planner = planner ?? Rules;
-        Orchestrator = new Orchestrator(Store, Hub, Transport, new RulesOnlyPlanner(), ModelCatalog.Embedded(), Options, Time, NullLogger<Orchestrator>.Instance, rules: Planner);
+        Orchestrator = new Orchestrator(Store, Hub, Transport, new RulesOnlyPlanner(), catalog ?? ModelCatalog.Embedded(), Options, Time, NullLogger<Orchestrator>.Instance, rules: Planner);
         Orchestrator.Start();
     }
 

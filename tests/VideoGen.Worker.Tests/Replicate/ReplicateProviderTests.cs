@@ -152,18 +152,32 @@ public sealed class ReplicateProviderTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Generate_Throttled_WaitsForRetryAfter_ThenCreatesOnce()
+    public async Task Generate_Throttled_FailsAtOnce_WithTheProvidersRetryAfter_NothingCreated()
     {
-        _standIn.ThrottleNextCreates(2, retryAfterSeconds: 1);
+        _standIn.ThrottleNextCreates(2, retryAfterSeconds: 3);
         using var services = Services();
 
-        await VideoModel(services, I2V).GenerateAsync(new VideoGenerationRequest(null, "a lamp", 5, 854, 480, 16, 7, _folder.File("clip.mp4")), null, Timeout());
+        var failure = await Assert.ThrowsAsync<ProviderThrottledException>(() => VideoModel(services, I2V).GenerateAsync(
+            new VideoGenerationRequest(null, "a lamp", 5, 854, 480, 16, 7, _folder.File("clip.mp4")), null, Timeout()));
 
-        var creates = _standIn.Creates;
-        Assert.Equal(3, creates.Count);
-        Assert.True(creates[1].At - creates[0].At >= TimeSpan.FromSeconds(0.95), $"retried after {(creates[1].At - creates[0].At).TotalSeconds:0.000} s, not after Retry-After: 1");
-        Assert.True(creates[2].At - creates[1].At >= TimeSpan.FromSeconds(0.95));
-        Assert.Equal("succeeded", Assert.Single(_standIn.Predictions).Status);
+        Assert.Equal(TimeSpan.FromSeconds(3), failure.RetryAfter);
+        Assert.Contains("429", failure.Message);
+        Assert.Single(_standIn.Creates);
+        Assert.Empty(_standIn.Predictions);
+    }
+
+    [Fact]
+    public async Task Generate_ServerErrorsOnCreatePastTheRetries_AreAnOutage_NothingCreated()
+    {
+        _standIn.FailNextCreates(10, status: 503);
+        using var services = Services(new() { ["Replicate:MaxRetries"] = "1" });
+
+        var failure = await Assert.ThrowsAsync<ProviderUnavailableException>(() => VideoModel(services, I2V).GenerateAsync(
+            new VideoGenerationRequest(null, "a lamp", 5, 854, 480, 16, 7, _folder.File("clip.mp4")), null, Timeout()));
+
+        Assert.Contains("503", failure.Message);
+        Assert.Equal(2, _standIn.Creates.Count);
+        Assert.Empty(_standIn.Predictions);
     }
 
     [Fact]

@@ -71,16 +71,16 @@ public sealed class ReplicateUpscalerTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Upscale_ThrottledCreateAndServerErrorsWhilePolling_AreRetried_OnePrediction()
+    public async Task Upscale_ServerErrorsOnCreateAndWhilePolling_AreRetried_OnePrediction()
     {
-        _standIn.ThrottleNextCreates(1, retryAfterSeconds: 1);
+        _standIn.FailNextCreates(1, status: 503);
         _standIn.FailNextGets(2, status: 500);
         using var services = Services(new() { ["Replicate:WaitSeconds"] = "0" });
         var (store, clipUri, _) = await StoredClipAsync();
 
         var result = await Executor(services, store).RunAsync(Work(clipUri), WorkDirectory(), new Reporter(), Timeout());
 
-        Assert.Equal(2, _standIn.Creates.Count); // the 429, then the create that went through
+        Assert.Equal(2, _standIn.Creates.Count); // the 503 (nothing created), then the create that went through
         var prediction = Assert.Single(_standIn.Predictions);
         Assert.Equal("succeeded", prediction.Status);
         Assert.True(_standIn.Requests.Count(r => r.Method == "GET" && r.Path == $"/v1/predictions/{prediction.Id}") >= 3, "the two 500s and a good poll");

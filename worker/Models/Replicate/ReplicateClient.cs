@@ -42,8 +42,10 @@ public sealed class ReplicateClient
 
     /// <summary>
     /// Creates a prediction of <paramref name="target"/> (<c>models/owner/name</c> or <c>deployments/owner/name</c>).
-    /// Only answers that show nothing was created (429, 502, 503, 504, network errors before a response) are retried,
-    /// so a retry never pays twice.
+    /// Only answers that show nothing was created (502, 503, 504, network errors before a response) are retried, so a
+    /// retry never pays twice. A 429 is not waited out here: it becomes a <see cref="ProviderThrottledException"/> at
+    /// once, so that the coordinator pauses the model farm-wide for its <c>Retry-After</c> instead of every worker
+    /// holding a slot while it waits.
     /// </summary>
     public Task<ReplicatePrediction> CreateAsync(string target, JsonObject input, CancellationToken cancellationToken) =>
         SendAsync(
@@ -66,8 +68,11 @@ public sealed class ReplicateClient
 
                 return request;
             },
-            status => status is HttpStatusCode.TooManyRequests or HttpStatusCode.BadGateway or HttpStatusCode.ServiceUnavailable or HttpStatusCode.GatewayTimeout,
+            status => status is HttpStatusCode.BadGateway or HttpStatusCode.ServiceUnavailable or HttpStatusCode.GatewayTimeout,
             cancellationToken);
+
+    /// <summary>How long a 429 without a usable <c>Retry-After</c> pauses the model.</summary>
+    private static readonly TimeSpan DefaultRetryAfter = TimeSpan.FromSeconds(10);
 
     /// <summary>The prediction's current state.</summary>
     public Task<ReplicatePrediction> GetAsync(string id, CancellationToken cancellationToken) =>
@@ -149,11 +154,11 @@ public sealed class ReplicateClient
             }
             catch (HttpRequestException ex)
             {
-                throw new TransientTaskException($"Replicate {operation} failed: {ex.Message}", ex);
+                throw new ProviderUnavailableException($"Replicate {operation} failed: {ex.Message}", ex);
             }
             catch (TaskCanceledException ex) when (!cancellationToken.IsCancellationRequested)
             {
-                throw new TransientTaskException($"Replicate {operation} timed out after {Options.RequestTimeoutSeconds} s.", ex);
+                throw new ProviderUnavailableException($"Replicate {operation} timed out after {Options.RequestTimeoutSeconds} s.", ex);
             }
 
             using (response)
@@ -167,6 +172,12 @@ public sealed class ReplicateClient
                 }
 
                 var detail = await DetailAsync(response, cancellationToken);
+                if (operation == "create" && response.StatusCode == HttpStatusCode.TooManyRequests)
+                {
+                    var wait = RetryAfter(response) ?? DefaultRetryAfter;
+                    throw new ProviderThrottledException($"Replicate throttled the create (429, Retry-After {wait.TotalSeconds:0.#} s): {detail}", wait);
+                }
+
                 if (retryable(response.StatusCode) && retry < Options.MaxRetries)
                 {
                     await DelayAsync(operation, (int)response.StatusCode, retry, RetryAfter(response), cancellationToken);
@@ -183,6 +194,7 @@ public sealed class ReplicateClient
                         new PermanentTaskException($"Replicate has no such model or deployment ({(int)response.StatusCode}): {detail}"),
                     HttpStatusCode.PaymentRequired =>
                         new PermanentTaskException($"Replicate refused to bill the account ({(int)response.StatusCode}): {detail}"),
+                    >= HttpStatusCode.InternalServerError => new ProviderUnavailableException($"Replicate {operation} answered {(int)response.StatusCode}: {detail}"),
                     _ => new TransientTaskException($"Replicate {operation} answered {(int)response.StatusCode}: {detail}"),
                 };
             }

@@ -24,4 +24,10 @@ internal static partial class ReplicateLog
 
     [LoggerMessage(EventId = 606, Level = LogLevel.Information, Message = "no start image for {Model}: text-to-video with {Fallback}")]
     public static partial void TextToVideoFallback(ILogger logger, string model, string fallback);
+
+    [LoggerMessage(EventId = 607, Level = LogLevel.Information, Message = "replicate prediction {Id} resumed ({Status}): an earlier attempt started it")]
+    public static partial void Resumed(ILogger logger, string id, string status);
+
+    [LoggerMessage(EventId = 608, Level = LogLevel.Information, Message = "replicate prediction {Id} not resumed ({Why}): creating a new one")]
+    public static partial void ResumeRefused(ILogger logger, string id, string why);
 }

@@ -21,6 +21,15 @@ public sealed record ReplicatePrediction
     [JsonPropertyName("error")]
     public JsonElement Error { get; init; }
 
+    /// <summary>Replicate's metrics; <c>predict_time</c> is the seconds the model ran, what time-billed models are charged for.</summary>
+    [JsonPropertyName("metrics")]
+    public JsonElement Metrics { get; init; }
+
+    /// <summary><c>metrics.predict_time</c>, 0 when absent (not started, or not reported yet).</summary>
+    [JsonIgnore]
+    public double PredictSeconds =>
+        Metrics.ValueKind == JsonValueKind.Object && Metrics.TryGetProperty("predict_time", out var t) && t.ValueKind == JsonValueKind.Number ? t.GetDouble() : 0;
+
     /// <summary>True once the prediction will not change any more.</summary>
     [JsonIgnore]
     public bool IsTerminal => Status is "succeeded" or "failed" or "canceled" or "aborted";

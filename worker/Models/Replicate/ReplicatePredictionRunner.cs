@@ -52,22 +52,31 @@ public sealed class ReplicatePredictionRunner
 
         var target = Options.Deployments.TryGetValue(spec.Name, out var deployment) ? $"deployments/{deployment}" : $"models/{spec.ProviderModel}";
         var started = _time.GetTimestamp();
+        var journal = ProviderJournal.Current;
 
-        // The create runs detached from the task's token: with Prefer: wait it may hold for up to a minute, and
-        // abandoning it would lose the prediction's id, leaving it running (and billing) until Cancel-After.
-        var create = _client.CreateAsync(target, input, CancellationToken.None);
-        ReplicatePrediction prediction;
-        try
+        // An earlier attempt of this task (on a worker that died, or before a requeue) started a prediction: resume it
+        // rather than pay for another, unless Replicate says it will produce nothing.
+        var prediction = journal?.ResumeRequestId is { } resumeId ? await TryResumeAsync(resumeId, journal, cancellationToken) : null;
+        if (prediction is null)
         {
-            prediction = await create.WaitAsync(cancellationToken);
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            _ = CancelOnceCreatedAsync(create);
-            throw;
+            // The create runs detached from the task's token: with Prefer: wait it may hold for up to a minute, and
+            // abandoning it would lose the prediction's id, leaving it running (and billing) until Cancel-After.
+            var create = _client.CreateAsync(target, input, CancellationToken.None);
+            try
+            {
+                prediction = await create.WaitAsync(cancellationToken);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                _ = CancelOnceCreatedAsync(create);
+                throw;
+            }
+
+            ReplicateLog.Created(_logger, prediction.Id, spec.Name, prediction.Status);
         }
 
-        ReplicateLog.Created(_logger, prediction.Id, spec.Name, prediction.Status);
+        // Journalled by the coordinator the moment it exists: a worker that dies from here on leaves it resumable.
+        journal?.Started("replicate", prediction.Id);
         var interval = TimeSpan.FromSeconds(Options.PollSeconds);
         try
         {
@@ -81,11 +90,21 @@ public sealed class ReplicatePredictionRunner
         }
         catch (Exception)
         {
-            // Cancelled, or Replicate unreachable past every retry: either way nobody will collect this output.
-            await CancelQuietlyAsync(prediction.Id);
+            // Cancelled, or Replicate unreachable past every retry: either way nobody will collect this output, unless
+            // the task runs again and its next attempt resumes the prediction (the coordinator said to keep it).
+            if (journal?.KeepOnCancel != true)
+            {
+                var cancelled = await CancelQuietlyAsync(prediction.Id);
+                if (cancelled is { IsTerminal: true })
+                {
+                    journal?.Ended(Usage(cancelled));
+                }
+            }
+
             throw;
         }
 
+        journal?.Ended(Usage(prediction));
         ReplicateLog.Finished(_logger, prediction.Id, prediction.Status, _time.GetElapsedTime(started).TotalSeconds);
         switch (prediction.Status)
         {
@@ -107,6 +126,37 @@ public sealed class ReplicatePredictionRunner
         }
     }
 
+    /// <summary>
+    /// The prediction <paramref name="id"/> when it can still deliver (starting, processing or succeeded); null when
+    /// Replicate reports it failed, canceled or aborted, or does not know it, so that a new one is created.
+    /// </summary>
+    private async Task<ReplicatePrediction?> TryResumeAsync(string id, ProviderJournal journal, CancellationToken cancellationToken)
+    {
+        ReplicatePrediction prediction;
+        try
+        {
+            prediction = await _client.GetAsync(id, cancellationToken);
+        }
+        catch (Exception ex) when (ex is PermanentTaskException or TransientTaskException)
+        {
+            ReplicateLog.ResumeRefused(_logger, id, "unknown to Replicate");
+            return null; // 404: expired or never there
+        }
+
+        if (prediction.Status is "failed" or "canceled" or "aborted")
+        {
+            // It ran (and may have been billed) without anyone to collect it: count it, then pay for a new one.
+            journal.Ended(Usage(prediction));
+            ReplicateLog.ResumeRefused(_logger, id, prediction.Status);
+            return null;
+        }
+
+        ReplicateLog.Resumed(_logger, id, prediction.Status);
+        return prediction;
+    }
+
+    private static ProviderUsageReport Usage(ReplicatePrediction prediction) => new(prediction.Id, prediction.Status, prediction.PredictSeconds);
+
     /// <summary>0..1 for a running prediction: from its status and elapsed time against the model's expected latency.</summary>
     private static double Estimate(string status, double elapsedSeconds, double expectedSeconds) =>
         status == "starting" ? 0.05 : Math.Min(0.95, 0.1 + 0.85 * elapsedSeconds / Math.Max(1, expectedSeconds));
@@ -127,17 +177,19 @@ public sealed class ReplicatePredictionRunner
         }
     }
 
-    private async Task CancelQuietlyAsync(string id)
+    private async Task<ReplicatePrediction?> CancelQuietlyAsync(string id)
     {
         using var timeout = new CancellationTokenSource(CancelTimeout, _time);
         try
         {
             var cancelled = await _client.CancelAsync(id, timeout.Token);
             ReplicateLog.Cancelled(_logger, id, cancelled.Status);
+            return cancelled;
         }
         catch (Exception ex)
         {
             ReplicateLog.CancelFailed(_logger, ex, id);
+            return null;
         }
     }
 
