@@ -97,7 +97,7 @@ public sealed class ComfyUiStandIn : IAsyncDisposable
     private readonly CancellationTokenSource _stopping = new();
     private readonly List<DateTimeOffset> _interrupts = [];
     private readonly List<string> _requests = [];
-    private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly ChangeSignal _changes = new();
     private Task _executor = Task.CompletedTask;
     private ComfyUiFault _nextFault;
     private bool _reachable = true;
@@ -201,32 +201,8 @@ public sealed class ComfyUiStandIn : IAsyncDisposable
     }
 
     /// <summary>Waits (on the stand-in's own change signal, no polling) until <paramref name="condition"/> holds.</summary>
-    public async Task WaitUntilAsync(Func<ComfyUiStandIn, bool> condition, TimeSpan timeout, string what)
-    {
-        using var cts = new CancellationTokenSource(timeout);
-        while (true)
-        {
-            Task changed;
-            lock (_gate)
-            {
-                changed = _changed.Task;
-            }
-
-            if (condition(this))
-            {
-                return;
-            }
-
-            try
-            {
-                await changed.WaitAsync(cts.Token);
-            }
-            catch (OperationCanceledException)
-            {
-                throw new TimeoutException($"ComfyUI stand-in: {what} did not happen within {timeout.TotalSeconds} s; requests: {string.Join(", ", Requests.TakeLast(30))}");
-            }
-        }
-    }
+    public Task WaitUntilAsync(Func<ComfyUiStandIn, bool> condition, TimeSpan timeout, string what) =>
+        _changes.WaitUntilAsync(() => condition(this), timeout, () => $"ComfyUI stand-in: {what} did not happen within {timeout.TotalSeconds} s; requests: {string.Join(", ", Requests.TakeLast(30))}");
 
     public async ValueTask DisposeAsync()
     {
@@ -256,17 +232,7 @@ public sealed class ComfyUiStandIn : IAsyncDisposable
         }
     }
 
-    private void Changed()
-    {
-        TaskCompletionSource previous;
-        lock (_gate)
-        {
-            previous = _changed;
-            _changed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        }
-
-        previous.TrySetResult();
-    }
+    private void Changed() => _changes.Notify();
 
     private void Map(WebApplication app)
     {

@@ -166,7 +166,7 @@ public sealed partial class ReplicateStandIn : IAsyncDisposable
     private readonly List<RecordedRequest> _requests = [];
     private readonly CancellationTokenSource _stopping = new();
     private readonly object _gate = new();
-    private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly ChangeSignal _changes = new();
     private int _throttleCreates;
     private int _throttleRetryAfterSeconds = 1;
     private int _failGets;
@@ -319,32 +319,8 @@ public sealed partial class ReplicateStandIn : IAsyncDisposable
     }
 
     /// <summary>Waits (on the stand-in's own change signal, no polling) until <paramref name="condition"/> holds.</summary>
-    public async Task WaitUntilAsync(Func<ReplicateStandIn, bool> condition, TimeSpan timeout, string what)
-    {
-        using var cts = new CancellationTokenSource(timeout);
-        while (true)
-        {
-            Task changed;
-            lock (_gate)
-            {
-                changed = _changed.Task;
-            }
-
-            if (condition(this))
-            {
-                return;
-            }
-
-            try
-            {
-                await changed.WaitAsync(cts.Token);
-            }
-            catch (OperationCanceledException)
-            {
-                throw new TimeoutException($"Replicate stand-in: {what} did not happen within {timeout.TotalSeconds} s; requests: {string.Join(", ", Requests.Select(r => $"{r.Method} {r.Path}"))}");
-            }
-        }
-    }
+    public Task WaitUntilAsync(Func<ReplicateStandIn, bool> condition, TimeSpan timeout, string what) =>
+        _changes.WaitUntilAsync(() => condition(this), timeout, () => $"Replicate stand-in: {what} did not happen within {timeout.TotalSeconds} s; requests: {string.Join(", ", Requests.Select(r => $"{r.Method} {r.Path}"))}");
 
     public async ValueTask DisposeAsync()
     {
@@ -685,17 +661,7 @@ public sealed partial class ReplicateStandIn : IAsyncDisposable
         _ => 0,
     };
 
-    private void Pulse()
-    {
-        TaskCompletionSource changed;
-        lock (_gate)
-        {
-            changed = _changed;
-            _changed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        }
-
-        changed.TrySetResult();
-    }
+    private void Pulse() => _changes.Notify();
 
     private Task Write(HttpContext context, int status, StandInPrediction p)
     {
