@@ -13,6 +13,12 @@ public static class CliApp
 
     public static async Task<int> MainAsync(string[] args)
     {
+        // `farm up` pumps each child's stdout and stderr into its log; on Unix a pipe read blocks a thread-pool thread
+        // for the child's life. Enough threads from the start that a signal's handler and the supervisor's
+        // continuations never wait for the pool to grow (under heavy load a Ctrl-C was once acted on 80 s late, most
+        // likely waiting for a pool thread).
+        ThreadPool.GetMinThreads(out var workers, out var io);
+        ThreadPool.SetMinThreads(Math.Max(workers, 32), io);
         using var stop = new CancellationTokenSource();
         // The first Ctrl-C or SIGTERM stops the command cleanly (the farm stops its
         // children); a second one terminates at once.
