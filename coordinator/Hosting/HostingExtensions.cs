@@ -80,7 +80,8 @@ public static partial class HostingExtensions
             }
 
             ValidateUpscaler(options.Upscaler, catalog);
-            return new RuleBasedPlanner(sp.GetRequiredService<TemplateCatalog>(), catalog, resolution, soundtrackModels, options.Upscaler.Trim());
+            return new RuleBasedPlanner(sp.GetRequiredService<TemplateCatalog>(), catalog, resolution, soundtrackModels, options.Upscaler.Trim(),
+                builder.Configuration["Storyboard:ImageModel"] ?? "");
         });
         builder.Services.AddJobPlanner(builder.Configuration);
         builder.Services.AddJobStore(builder.Configuration, options);

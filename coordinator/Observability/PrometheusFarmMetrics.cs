@@ -169,6 +169,7 @@ internal sealed class PrometheusFarmMetrics : IFarmMetrics
         TaskKind.Voiceover => "voiceover",
         TaskKind.Music => "music",
         TaskKind.Upscale => "upscale",
+        TaskKind.Keyframe => "keyframe",
         _ => "unknown",
     };
 

@@ -39,6 +39,15 @@ public static class TaskGraph
 
     public static string StoryboardTaskId(int beat) => $"storyboard-{beat}";
 
+    /// <summary>The keyframe at the end of chunk <paramref name="chunk"/> (<see cref="GraphStrategy.Keyframes"/>): where it ends and the next chunk of its take starts.</summary>
+    public static string KeyframeTaskId(int chunk) => $"keyframe-{chunk}";
+
+    /// <summary>The plan's graph strategy; plans from before strategies existed chain.</summary>
+    public static GraphStrategy StrategyOf(Plan plan) => plan.Strategy == GraphStrategy.Unspecified ? GraphStrategy.Chain : plan.Strategy;
+
+    /// <summary>Frames a continuous chunk repeats from the chunk before it (the finish drops them): the plan's, at least 1.</summary>
+    public static int OverlapFramesOf(Plan plan) => Math.Max(1, plan.OverlapFrames);
+
     public static string ChunkTaskId(int chunk) => $"chunk-{chunk}";
 
     /// <summary>The task that upscales chunk <paramref name="chunk"/> with the plan's upscaler (<see cref="FinishPlan.Upscaler"/>).</summary>
@@ -68,10 +77,29 @@ public static class TaskGraph
             tasks.Add(new TaskStatus { TaskId = StoryboardTaskId(beat), Kind = TaskKind.Storyboard, Index = beat, State = TaskState.Ready });
         }
 
+        var keyframes = StrategyOf(plan) == GraphStrategy.Keyframes;
+        if (keyframes)
+        {
+            // A take's keyframes chain from its storyboard, each made from the one before it (cheap image calls), so the
+            // take keeps one look; the chunks then wait only for the two keyframes around them and run at once.
+            foreach (var chunk in plan.Chunks)
+            {
+                var keyframe = new TaskStatus { TaskId = KeyframeTaskId(chunk.Index), Kind = TaskKind.Keyframe, Index = chunk.Index, State = TaskState.Waiting };
+                keyframe.DependsOn.Add(StartOf(chunk, keyframes));
+                tasks.Add(keyframe);
+            }
+        }
+
         foreach (var chunk in plan.Chunks)
         {
             var task = new TaskStatus { TaskId = ChunkTaskId(chunk.Index), Kind = TaskKind.Chunk, Index = chunk.Index, State = TaskState.Waiting };
-            task.DependsOn.Add(chunk.IsReference ? StoryboardTaskId(chunk.BeatIndex) : ChunkTaskId(chunk.Index - 1));
+            // The start first: BuildRequest reads the start image from DependsOn[0].
+            task.DependsOn.Add(StartOf(chunk, keyframes));
+            if (keyframes)
+            {
+                task.DependsOn.Add(KeyframeTaskId(chunk.Index));
+            }
+
             tasks.Add(task);
         }
 
@@ -97,6 +125,13 @@ public static class TaskGraph
 
         return tasks;
     }
+
+    /// <summary>
+    /// Where a chunk starts: its beat's storyboard (a reference chunk), the keyframe between it and the chunk before
+    /// (keyframes), or the chunk before it (its last frame, or its tail for an extend model).
+    /// </summary>
+    private static string StartOf(ChunkPlan chunk, bool keyframes) =>
+        chunk.IsReference ? StoryboardTaskId(chunk.BeatIndex) : keyframes ? KeyframeTaskId(chunk.Index - 1) : ChunkTaskId(chunk.Index - 1);
 
     /// <summary>
     /// The worker request for one attempt of <paramref name="task"/>. Inputs are the URIs its
@@ -129,12 +164,17 @@ public static class TaskGraph
                 var model = models.Models[task.Model.Length > 0 ? task.Model : plan.Model];
                 var dependency = tasks[task.DependsOn[0]];
                 var chunkBeat = plan.Spec.Beats[chunk.BeatIndex];
+                var strategy = StrategyOf(plan);
                 request.Chunk = new ChunkTask
                 {
                     ChunkIndex = chunk.Index,
                     Model = model.Name,
                     Prompt = $"{chunkBeat.ShotDescription}. {plan.Spec.Style}",
-                    StartImageUri = !model.TakesImage ? "" : chunk.IsReference ? dependency.OutputUri : dependency.LastFrameUri,
+                    // A storyboard or a keyframe is the image itself; a chunk before this one hands on its last frame.
+                    StartImageUri = !model.TakesImage ? "" : dependency.Kind == TaskKind.Chunk ? dependency.LastFrameUri : dependency.OutputUri,
+                    EndImageUri = strategy == GraphStrategy.Keyframes ? tasks[KeyframeTaskId(chunk.Index)].OutputUri : "",
+                    ConditioningVideoUri = strategy == GraphStrategy.Extend && dependency.Kind == TaskKind.Chunk ? dependency.OutputUri : "",
+                    OverlapFrames = strategy == GraphStrategy.Extend && dependency.Kind == TaskKind.Chunk ? OverlapFramesOf(plan) : 0,
                     ClipSeconds = model.ClipSeconds,
                     WidthPixels = model.Width,
                     HeightPixels = model.Height,
@@ -143,6 +183,22 @@ public static class TaskGraph
                     LastFrameKey = ArtifactKeys.LastFrame(job.JobId, chunk.Index),
                     Seed = StableSeed(job.JobId, chunk.Index),
                     PricePerSecondUsd = model.PricePerSecondUsd,
+                };
+                break;
+            case TaskKind.Keyframe:
+                var framed = plan.Chunks[task.Index];
+                var videoModel = models.Models[plan.Model];
+                request.Keyframe = new KeyframeTask
+                {
+                    ChunkIndex = framed.Index,
+                    SourceImageUri = tasks[task.DependsOn[0]].OutputUri,
+                    Prompt = $"{plan.Spec.Beats[framed.BeatIndex].ShotDescription}. {plan.Spec.Style}",
+                    Seconds = videoModel.ClipSeconds,
+                    WidthPixels = videoModel.Width,
+                    HeightPixels = videoModel.Height,
+                    OutputKey = ArtifactKeys.Keyframe(job.JobId, framed.Index),
+                    ImageModel = storyboardImageModel,
+                    Seed = StableSeed(job.JobId, 1_000_000 + framed.Index),
                 };
                 break;
             case TaskKind.Stitch:
@@ -282,6 +338,7 @@ public static class TaskGraph
                 Uri = clipUri,
                 MediaSeconds = chunkTask.MediaSeconds > 0 ? chunkTask.MediaSeconds : chunk.GeneratedSeconds,
                 Continues = !chunk.IsReference,
+                OverlapFrames = chunk.IsReference ? 0 : OverlapFramesOf(plan),
                 AnchorUri = anchor,
                 TransitionInSeconds = chunk.TransitionInSeconds,
                 Transition = chunk.TransitionInSeconds > 0 ? finish.Transition : "",

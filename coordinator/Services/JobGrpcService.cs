@@ -76,21 +76,41 @@ internal sealed class JobGrpcService(
 
     public override Task<EstimateJobResponse> EstimateJob(EstimateJobRequest request, ServerCallContext context)
     {
-        var plan = Plan(request.Job ?? new JobRequest());
+        var job = request.Job ?? new JobRequest();
+        var plan = Plan(job);
         var workers = orchestrator.Workers.Where(w => w.WorkerState is WorkerState.Ready or WorkerState.Busy && w.Models.Contains(plan.Model)).ToList();
         var slots = workers.Sum(w => w.Slots);
         var model = rules.Models.Models[plan.Model];
         var storyboard = rules.Models.Models.TryGetValue(ImageModel, out var image) ? image.ExpectedLatencySeconds : 0.5;
         var upscaler = TaskGraph.HasUpscaler(plan) ? rules.Models.Models.GetValueOrDefault(plan.Finish.Upscaler) : null;
-        return Task.FromResult(new EstimateJobResponse
+        double Wall(Plan p) => WallTimeEstimator.Estimate(p, model, storyboard, slots, rules.Models, upscaler);
+        var response = new EstimateJobResponse
         {
             Plan = plan,
             CostUsd = ChunkPlanner.Cost(plan),
-            ExpectedWallSeconds = WallTimeEstimator.Estimate(plan, model, storyboard, slots, rules.Models, upscaler),
+            ExpectedWallSeconds = Wall(plan),
             Workers = workers.Count,
             FinishSeconds = WallTimeEstimator.FinishSeconds(plan),
             UpscaleCostUsd = ChunkPlanner.UpscaleCost(plan),
-        });
+        };
+
+        // Every graph the model allows, planned the same way (the request with that strategy), on the same workers.
+        foreach (var strategy in GraphStrategies.Allowed(model, rules.KeyframeImageModel))
+        {
+            var other = strategy == plan.Strategy ? plan : rules.Plan(job, strategy);
+            response.Strategies.Add(new StrategyEstimate
+            {
+                Strategy = strategy,
+                Capability = GraphStrategies.Capability(strategy),
+                CostUsd = ChunkPlanner.Cost(other),
+                ExpectedWallSeconds = strategy == plan.Strategy ? response.ExpectedWallSeconds : Wall(other),
+                Chunks = other.Chunks.Count,
+                Keyframes = other.Keyframes,
+                Chosen = strategy == plan.Strategy,
+            });
+        }
+
+        return Task.FromResult(response);
     }
 
     public override Task<GetJobResponse> GetJob(GetJobRequest request, ServerCallContext context) =>

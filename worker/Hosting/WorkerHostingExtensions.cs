@@ -54,6 +54,7 @@ public static class WorkerHostingExtensions
 
         services.AddSingleton<WorkerCapacity>();
         services.AddSingleton<StoryboardExecutor>();
+        services.AddSingleton<KeyframeExecutor>();
         services.AddSingleton<ChunkExecutor>();
         services.AddSingleton<StitchExecutor>();
         services.AddSingleton<FinishExecutor>();

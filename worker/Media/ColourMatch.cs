@@ -123,7 +123,7 @@ public static class ColourMatch
         var input = 0;
         for (var i = 0; i < chunks.Count; i++)
         {
-            var first = chunks[i].DropFirstFrame ? 1 : 0;
+            var first = chunks[i].DroppedFrames;
             Add(chunks[i].Path, "");
             graph.Add($"[{input++}:v]trim=start_frame={first}:end_frame={first + 1},{Measure(statsDirectory, $"first-{i}")}[f{i}]");
             Add(chunks[i].Path, "-sseof -0.5");

@@ -34,6 +34,8 @@ public sealed class ChunkExecutor
         var startImage = string.IsNullOrEmpty(work.StartImageUri)
             ? null
             : await _store.GetLocalPathAsync(work.StartImageUri, workDirectory, cancellationToken);
+        var endImage = work.EndImageUri is null ? null : await _store.GetLocalPathAsync(work.EndImageUri, workDirectory, cancellationToken);
+        var conditioning = work.ConditioningVideoUri is null ? null : await _store.GetLocalPathAsync(work.ConditioningVideoUri, workDirectory, cancellationToken);
 
         await reporter.ProgressAsync(0.05, "model", cancellationToken);
         var clipPath = Path.Combine(workDirectory, "clip.mp4");
@@ -42,7 +44,8 @@ public sealed class ChunkExecutor
         try
         {
             generated = await model.GenerateAsync(
-                new VideoGenerationRequest(startImage, work.Prompt, work.ClipSeconds, work.Width, work.Height, work.Fps, work.Seed, clipPath, TaskKey: $"{work.JobId}/{work.TaskId}"),
+                new VideoGenerationRequest(startImage, work.Prompt, work.ClipSeconds, work.Width, work.Height, work.Fps, work.Seed, clipPath, TaskKey: $"{work.JobId}/{work.TaskId}",
+                    EndImagePath: endImage, ConditioningVideoPath: conditioning, OverlapFrames: work.OverlapFrames),
                 modelProgress,
                 cancellationToken);
         }

@@ -53,6 +53,33 @@ public sealed record ChunkWork(
     double PricePerSecondUsd) : TaskWork(JobId, TaskId, Attempt)
 {
     public override string Kind => "chunk";
+
+    /// <summary>First-and-last-frame: the keyframe the clip must end on; null: none.</summary>
+    public string? EndImageUri { get; init; }
+
+    /// <summary>Extend: the clip this one continues; null: none.</summary>
+    public string? ConditioningVideoUri { get; init; }
+
+    /// <summary>Extend: the conditioning clip's last frames this clip starts with.</summary>
+    public int OverlapFrames { get; init; }
+}
+
+/// <summary>Make one keyframe image of a take from the image before it.</summary>
+public sealed record KeyframeWork(
+    string JobId,
+    string TaskId,
+    int Attempt,
+    int ChunkIndex,
+    string SourceImageUri,
+    string Prompt,
+    double Seconds,
+    int Width,
+    int Height,
+    string OutputKey,
+    string ImageModel,
+    long Seed) : TaskWork(JobId, TaskId, Attempt)
+{
+    public override string Kind => "keyframe";
 }
 
 /// <summary>Upscale one chunk with an upscaler model to the master's size, keeping its frame rate.</summary>
@@ -88,7 +115,8 @@ public sealed record StitchWork(
 public sealed record FinishCut(double AtSeconds, string Transition, double Seconds);
 
 /// <summary>One chunk as the finish assembles it (see <c>FinishChunk</c> in worker.proto).</summary>
-public sealed record FinishChunkWork(string Uri, double MediaSeconds, bool Continues, string? AnchorUri, double TransitionInSeconds, string Transition, Media.Focus? Focus);
+/// <remarks><paramref name="OverlapFrames"/>: with <paramref name="Continues"/>, the frames at its start that repeat the chunk before (at least 1).</remarks>
+public sealed record FinishChunkWork(string Uri, double MediaSeconds, bool Continues, string? AnchorUri, double TransitionInSeconds, string Transition, Media.Focus? Focus, int OverlapFrames = 1);
 
 /// <summary>The closing card: its length, text lines and background (RRGGBB).</summary>
 public sealed record EndCardWork(double Seconds, string Text, string Background);
