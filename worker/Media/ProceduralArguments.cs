@@ -102,6 +102,12 @@ public static class ProceduralArguments
             .OutputToFile(outputPath, overwrite: true, o => o.WithCustomArgument($"-vf \"{filter}\" -frames:v 1 -update 1"));
     }
 
+    /// <summary>The start image of a bad seam (<c>Procedural:FailureMode=bad_seam</c>): mirrored, its hue turned 150°, brighter.</summary>
+    public static FFMpegArgumentProcessor BadSeamImage(string startImagePath, string outputPath) =>
+        FFMpegArguments
+            .FromFileInput(startImagePath, verifyExists: true)
+            .OutputToFile(outputPath, overwrite: true, o => o.WithCustomArgument("-vf \"hflip,vflip,hue=h=150:b=2\" -frames:v 1 -update 1"));
+
     /// <summary>Degrees per second of the procedural clips' hue drift.</summary>
     public const double HueDegreesPerSecond = 8;
 

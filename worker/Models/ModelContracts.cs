@@ -13,6 +13,7 @@ namespace VideoGen.Worker.Models;
 /// <param name="EndImagePath">Local end image for first-and-last-frame models; null when the chunk has none.</param>
 /// <param name="ConditioningVideoPath">Local clip an extend model continues (the chunk before); null when none.</param>
 /// <param name="OverlapFrames">For extend: the conditioning clip's last frames the new clip starts with.</param>
+/// <param name="Attempt">The task attempt the call belongs to (1 for the first).</param>
 public sealed record VideoGenerationRequest(
     string? StartImagePath,
     string Prompt,
@@ -25,7 +26,8 @@ public sealed record VideoGenerationRequest(
     string? TaskKey = null,
     string? EndImagePath = null,
     string? ConditioningVideoPath = null,
-    int OverlapFrames = 0);
+    int OverlapFrames = 0,
+    int Attempt = 1);
 
 /// <summary>What a video model call produced.</summary>
 /// <param name="OutputPath">The clip on local disk.</param>

@@ -40,6 +40,14 @@ public sealed class ProceduralVideoModel : IVideoModel
                 throw new PermanentTaskException("procedural model: simulated content refusal (Procedural:FailureMode=permanent)");
         }
 
+        if (request.StartImagePath is not null && _options.MakesBadSeam(request.TaskKey, request.Attempt))
+        {
+            // A flash at the seam on demand: the clip starts from a disturbed copy of its start image.
+            var disturbed = Path.Combine(Path.GetDirectoryName(request.OutputPath) ?? ".", "bad-seam-start.png");
+            await _runner.RunAsync(ProceduralArguments.BadSeamImage(request.StartImagePath, disturbed), "bad_seam", null, null, cancellationToken);
+            request = request with { StartImagePath = disturbed, EndImagePath = null, ConditioningVideoPath = null, OverlapFrames = 0 };
+        }
+
         FFMpegCore.FFMpegArgumentProcessor arguments;
         if (request.StartImagePath is null)
         {

@@ -77,6 +77,7 @@ public static class TaskRequestMapper
         Require(string.IsNullOrEmpty(task.ConditioningVideoUri) || spec.Can(Catalog.ModelCapabilities.Extend),
             "chunk.conditioning_video_uri", $"model '{Clip(task.Model)}' extends no clip (capability extend)");
         Require(string.IsNullOrEmpty(task.ConditioningVideoUri) || !string.IsNullOrEmpty(task.StartImageUri), "chunk.conditioning_video_uri", "needs a start_image_uri too (the clip's last frame)");
+        Require(!task.ScoreSeam || !string.IsNullOrEmpty(task.StartImageUri), "chunk.score_seam", "needs a start_image_uri (the frame the chunk continues)");
         Require(string.IsNullOrEmpty(task.ConditioningVideoUri) ? task.OverlapFrames == 0 : task.OverlapFrames is >= 1 and <= 64,
             "chunk.overlap_frames", "must be 1 to 64 with a conditioning_video_uri, else 0");
         return new ChunkWork(
@@ -91,6 +92,7 @@ public static class TaskRequestMapper
             EndImageUri = string.IsNullOrEmpty(task.EndImageUri) ? null : task.EndImageUri,
             ConditioningVideoUri = string.IsNullOrEmpty(task.ConditioningVideoUri) ? null : task.ConditioningVideoUri,
             OverlapFrames = task.OverlapFrames,
+            ScoreSeam = task.ScoreSeam,
         };
     }
 

@@ -62,6 +62,9 @@ public sealed record ChunkWork(
 
     /// <summary>Extend: the conditioning clip's last frames this clip starts with.</summary>
     public int OverlapFrames { get; init; }
+
+    /// <summary>Score the seam between the start image and the clip's first new frame (ChunkTask.score_seam).</summary>
+    public bool ScoreSeam { get; init; }
 }
 
 /// <summary>Make one keyframe image of a take from the image before it.</summary>
@@ -208,6 +211,7 @@ public sealed record DeliverableResult(string AspectRatio, string Uri, string Ur
 /// <param name="ElapsedSeconds">Wall time of the whole attempt.</param>
 /// <param name="OutputUrl">An http(s) URL of the main output where the store makes one (S3 presigned GET); else empty.</param>
 /// <param name="Deliverables">For the finish: every rendition stored, the master first.</param>
+/// <param name="Seam">For a chunk asked to score its seam: the measure (TaskCompleted.seam_score).</param>
 public sealed record TaskResult(
     string OutputUri,
     string LastFrameUri = "",
@@ -216,7 +220,8 @@ public sealed record TaskResult(
     double ModelSeconds = 0,
     double ElapsedSeconds = 0,
     string OutputUrl = "",
-    IReadOnlyList<DeliverableResult>? Deliverables = null);
+    IReadOnlyList<DeliverableResult>? Deliverables = null,
+    Media.SeamMeasure? Seam = null);
 
 /// <summary>Where an executor reports progress and stored artifacts while it runs.</summary>
 public interface ITaskReporter

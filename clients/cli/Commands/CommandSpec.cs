@@ -36,6 +36,7 @@ public static class CommandCatalog
         new("template", "NAME", "planner template, e.g. product_showcase"),
         new("model", "NAME", "video model from the coordinator's catalog"),
         new("continuity", "strict|beat|none", "how chunks continue each other (default beat)"),
+        new("strategy", "chain|keyframes|extend|text", "task graph of a take, one the model's capabilities allow (default: the model's first)"),
         new("priority", "N", "-100..100, higher runs first (default 0)"),
         new("tenant", "NAME", "who the job is for (default: the API key's tenant; only an admin key may name another)"),
         new("max-cost", "USD", "refuse the job when its estimate costs more"),
