@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Threading.Channels;
-using Google.Protobuf.WellKnownTypes;
 using Microsoft.Extensions.Logging;
 using VideoGen.Catalog;
 using VideoGen.Contracts.V1;
@@ -8,18 +7,19 @@ using VideoGen.Coordinator.Events;
 using VideoGen.Coordinator.Persistence;
 using VideoGen.Coordinator.Planning;
 using VideoGen.Errors;
-using TaskStatus = VideoGen.Contracts.V1.TaskStatus;
+using Log = VideoGen.Coordinator.Scheduling.SchedulerLog;
 
 namespace VideoGen.Coordinator.Scheduling;
 
 /// <summary>
-/// The single owner of farm state: jobs, tasks and workers. Every change arrives as a command on one
-/// channel and is applied by one loop, which then places ready tasks (<see cref="PlacementPolicy"/>),
-/// commits the batch to the store in one transaction, publishes the batch's events to watchers and
-/// only then answers callers and starts task attempts. Nothing else mutates this state, so there are
-/// no locks around it and a report from a stale attempt can be refused by a plain comparison.
+/// The loop around <see cref="SchedulerCore"/>, and the farm state's only owner. Every change arrives as a command on one
+/// channel; the loop hands each command of a batch to the core, asks it what to start, commits the resulting
+/// <see cref="LoopPlan"/> to the store in one transaction, publishes its events and snapshots, and only then carries out
+/// its effects: answers callers, opens attempts (<see cref="AttemptRunner"/>), stops tasks on workers, plans jobs and
+/// sets wake-up timers. Nothing else touches the core, so there are no locks around the state, and a crash between a
+/// commit and its effects loses nothing a restart does not resume.
 /// </summary>
-internal sealed partial class Orchestrator : IAsyncDisposable
+internal sealed class Orchestrator : IAsyncDisposable
 {
     private const int MaxBatch = 1024;
     private const int FinishedSnapshotsKept = 2000;
@@ -28,30 +28,14 @@ internal sealed partial class Orchestrator : IAsyncDisposable
     private readonly JobEventHub _hub;
     private readonly IWorkerTransport _transport;
     private readonly IJobPlanner _planner;
-    private readonly ModelCatalog _models;
     private readonly SchedulingOptions _options;
-    private readonly FailurePolicy _failures;
     private readonly AttemptRunner _attempts;
     private readonly TimeProvider _time;
     private readonly ILogger _log;
-    private readonly IFarmMetrics _metrics;
-    private readonly RuleBasedPlanner _rules;
-    private readonly TaskModels _taskModels;
-    private readonly ProviderGate _providers;
-    private readonly Random _random;
+    private readonly SchedulerCore _core;
 
     private readonly Channel<Command> _inbox = Channel.CreateUnbounded<Command>(new UnboundedChannelOptions { SingleReader = true });
     private readonly CancellationTokenSource _stopping = new();
-
-    // Loop-owned state.
-    private readonly Dictionary<string, JobRecord> _jobs = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, string> _jobsByRequestId = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, WorkerRecord> _workers = new(StringComparer.Ordinal);
-    private readonly HashSet<TaskRef> _ready = [];
-    private readonly Dictionary<string, JobRecord> _dirty = new(StringComparer.Ordinal);
-    private readonly List<JobEvent> _pendingEvents = [];
-    private readonly List<Action> _afterCommit = [];
-    private long _jobOrder;
 
     // Published after each commit for readers on other threads.
     private readonly ConcurrentDictionary<string, Job> _snapshots = new(StringComparer.Ordinal);
@@ -60,6 +44,7 @@ internal sealed partial class Orchestrator : IAsyncDisposable
 
     private Task? _loop;
     private ITimer? _checkTimer;
+    private int _disposed;
 
     public Orchestrator(
         IJobStore store,
@@ -74,27 +59,19 @@ internal sealed partial class Orchestrator : IAsyncDisposable
         RuleBasedPlanner? rules = null,
         Random? random = null)
     {
-        _rules = rules ?? new RuleBasedPlanner(TemplateCatalog.LoadDefault(), models);
         _store = store;
         _hub = hub;
         _transport = transport;
         _planner = planner;
-        _models = models;
         _options = options;
-        _taskModels = new TaskModels(models, options.StoryboardImageModel);
-        _random = random ?? Random.Shared;
         _time = time;
         _log = log;
-        _metrics = metrics ?? NullFarmMetrics.Instance;
         _attempts = new AttemptRunner(transport, Post);
-        _failures = new FailurePolicy(new RetryPolicy(options.MaxAttempts, TimeSpan.FromSeconds(options.RetryBaseSeconds), TimeSpan.FromSeconds(options.RetryMaxSeconds)), options);
-        _providers = new ProviderGate(options.CircuitOpenAfterFailures, TimeSpan.FromSeconds(options.CircuitPauseSeconds));
+        _core = new SchedulerCore(models, options, time, log, metrics, rules, random);
     }
 
     /// <summary>Workers as of the last commit.</summary>
     public IReadOnlyList<WorkerInfo> Workers => _workerSnapshot;
-
-    private int _disposed;
 
     /// <summary>True while the loop runs (started, not stopped, not faulted): the readiness of the job API.</summary>
     public bool IsRunning => _loop is { IsCompleted: false } && !_stopping.IsCancellationRequested;
@@ -136,12 +113,9 @@ internal sealed partial class Orchestrator : IAsyncDisposable
             }
         }
 
-        foreach (var job in _jobs.Values)
+        foreach (var attempt in _core.OpenAttempts())
         {
-            foreach (var attempt in job.Attempts.Values)
-            {
-                attempt.Cancellation.Cancel();
-            }
+            attempt.Cancel();
         }
 
         _stopping.Dispose();
@@ -150,11 +124,21 @@ internal sealed partial class Orchestrator : IAsyncDisposable
     // ---- API for the gRPC services (any thread) ----
 
     /// <summary>Accepts a validated job; returns the earlier job when <paramref name="requestId"/> was seen before.</summary>
-    public Task<(Job Job, bool Created)> SubmitAsync(string requestId, JobRequest request, Plan rulesPlan) =>
-        Ask<(Job, bool)>(reply => new SubmitJob(requestId, request, rulesPlan, reply));
+    public async Task<(Job Job, bool Created)> SubmitAsync(string requestId, JobRequest request, Plan rulesPlan)
+    {
+        // A request id committed before is answered from the store here, off the loop; one not committed yet (or
+        // committed since) is caught by the core, which knows every active job and the recently finished ones.
+        if (!string.IsNullOrEmpty(requestId) && _store.FindByRequestId(requestId) is { } stored)
+        {
+            return (_snapshots.TryGetValue(stored.JobId, out var latest) ? latest : stored, false);
+        }
+
+        return await Ask<(Job, bool)>(reply => new SubmitJob(requestId, request, rulesPlan, reply));
+    }
 
     /// <summary>Cancels a job; null when it does not exist.</summary>
-    public Task<Job?> CancelAsync(string jobId) => Ask<Job?>(reply => new CancelJob(jobId, reply));
+    public async Task<Job?> CancelAsync(string jobId) =>
+        await Ask<Job?>(reply => new CancelJob(jobId, reply)) ?? GetJob(jobId); // not active: as committed, if at all
 
     public Task<JoinResponse> JoinAsync(JoinRequest request) => Ask<JoinResponse>(reply => new JoinWorker(request, reply));
 
@@ -168,6 +152,8 @@ internal sealed partial class Orchestrator : IAsyncDisposable
     /// <summary>The job as of the last commit, from memory or the store; null when unknown.</summary>
     public Job? GetJob(string jobId) =>
         _snapshots.TryGetValue(jobId, out var job) ? job : _store.Get(jobId);
+
+    public static bool IsTerminal(JobState state) => SchedulerCore.IsTerminal(state);
 
     private Task<T> Ask<T>(Func<TaskCompletionSource<T>, Command> make)
     {
@@ -197,7 +183,7 @@ internal sealed partial class Orchestrator : IAsyncDisposable
                     applied++;
                     try
                     {
-                        Apply(command);
+                        _core.Handle(command);
                     }
                     catch (Exception ex)
                     {
@@ -206,8 +192,10 @@ internal sealed partial class Orchestrator : IAsyncDisposable
                     }
                 }
 
-                Dispatch();
-                Flush();
+                _core.Dispatch();
+                var plan = _core.TakePlan();
+                Commit(plan);
+                Carry(plan.Effects);
             }
         }
         catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
@@ -220,35 +208,14 @@ internal sealed partial class Orchestrator : IAsyncDisposable
         }
     }
 
-    private void Apply(Command command)
+    /// <summary>Makes a plan durable, then visible: the store first, then snapshots and events for readers.</summary>
+    private void Commit(LoopPlan plan)
     {
-        switch (command)
+        if (plan.HasCommit)
         {
-            case SubmitJob c: ApplySubmit(c); break;
-            case ResumeJob c: ApplyResume(c.Job); break;
-            case PlanReady c: ApplyPlanned(c); break;
-            case CancelJob c: ApplyCancel(c); break;
-            case AttemptEvent c: ApplyAttemptEvent(c); break;
-            case AttemptBroken c: ApplyAttemptBroken(c); break;
-            case JoinWorker c: ApplyJoin(c); break;
-            case WorkerHeartbeat c: ApplyHeartbeat(c); break;
-            case WorkerLeave c: ApplyLeave(c); break;
-            case CheckLeases: ApplyCheckLeases(); break;
-            case DrainWorker c: ApplyDrain(c); break;
-            case ProviderBilled c: ApplyProviderBilled(c); break;
-            case Wake: break; // the loop dispatches after every batch
-            default: throw new InvalidOperationException($"Unknown command {command.GetType().Name}");
-        }
-    }
-
-    private void Flush()
-    {
-        if (_dirty.Count > 0 || _pendingEvents.Count > 0)
-        {
-            var jobs = _dirty.Values.Select(r => r.Job).ToList();
             try
             {
-                _store.Commit(jobs, _pendingEvents);
+                _store.Commit(plan.Changed.Values.Select(r => r.Job).ToList(), plan.Events);
             }
             catch (Exception ex)
             {
@@ -258,18 +225,12 @@ internal sealed partial class Orchestrator : IAsyncDisposable
                 throw;
             }
 
-            foreach (var record in _dirty.Values)
+            foreach (var job in plan.Snapshots)
             {
-                _snapshots[record.Job.JobId] = record.Job.Clone();
-                if (IsTerminal(record.Job.State))
+                _snapshots[job.JobId] = job;
+                if (IsTerminal(job.State))
                 {
-                    _jobs.Remove(record.Job.JobId);
-                    if (!string.IsNullOrEmpty(record.Job.RequestId))
-                    {
-                        _jobsByRequestId.Remove(record.Job.RequestId);
-                    }
-
-                    _finishedSnapshots.Enqueue(record.Job.JobId);
+                    _finishedSnapshots.Enqueue(job.JobId);
                 }
             }
 
@@ -278,871 +239,73 @@ internal sealed partial class Orchestrator : IAsyncDisposable
                 _snapshots.TryRemove(old, out _);
             }
 
-            _hub.Publish(_pendingEvents);
-            _dirty.Clear();
-            _pendingEvents.Clear();
+            _hub.Publish(plan.Events);
         }
 
-        var blocklists = new Dictionary<string, int>(StringComparer.Ordinal);
-        foreach (var job in _jobs.Values)
+        _workerSnapshot = _core.WorkerInfos();
+    }
+
+    /// <summary>Carries out what a committed plan decided.</summary>
+    private void Carry(List<Effect> effects)
+    {
+        foreach (var effect in effects)
         {
-            foreach (var worker in job.Blocklist)
+            switch (effect)
             {
-                blocklists[worker] = blocklists.GetValueOrDefault(worker) + 1;
-            }
-        }
+                case Answer a:
+                    a.Command.Complete(a.Value);
+                    break;
+                case StartAttempt s:
+                    _attempts.Start(s.Address, s.Request, s.JobId, s.TaskId, s.Attempt, s.Token);
+                    break;
+                case EndStream e:
+                    if (e.Cancel)
+                    {
+                        e.Cancellation.Cancel();
+                    }
 
-        _workerSnapshot = _workers.Values.Select(w => ToInfo(w, blocklists.GetValueOrDefault(w.Id))).OrderBy(w => w.WorkerId, StringComparer.Ordinal).ToList();
-
-        foreach (var action in _afterCommit)
-        {
-            action();
-        }
-
-        _afterCommit.Clear();
-    }
-
-    // ---- Jobs ----
-
-    private void ApplySubmit(SubmitJob c)
-    {
-        if (!string.IsNullOrEmpty(c.RequestId))
-        {
-            var existing = _jobsByRequestId.TryGetValue(c.RequestId, out var id) && _jobs.TryGetValue(id, out var active)
-                ? active.Job.Clone()
-                : _store.FindByRequestId(c.RequestId);
-            if (existing is not null)
-            {
-                _afterCommit.Add(() => c.Reply.TrySetResult((existing, false)));
-                return;
-            }
-        }
-
-        var now = _time.GetUtcNow();
-        var job = new Job
-        {
-            JobId = NewJobId(now),
-            RequestId = c.RequestId ?? "",
-            Request = c.Request.Clone(),
-            State = JobState.Queued,
-            CreatedAt = Timestamp.FromDateTimeOffset(now),
-        };
-        if (string.IsNullOrEmpty(job.Request.Tenant))
-        {
-            job.Request.Tenant = "default";
-        }
-
-        var record = new JobRecord(job, _jobOrder++);
-        _jobs[job.JobId] = record;
-        if (!string.IsNullOrEmpty(job.RequestId))
-        {
-            _jobsByRequestId[job.RequestId] = job.JobId;
-        }
-
-        EmitState(record);
-        _metrics.JobSubmitted();
-        Log.JobAccepted(_log, job.JobId, job.Request.Tenant);
-        StartPlanning(record, c.RulesPlan);
-        var snapshot = job.Clone();
-        _afterCommit.Add(() => c.Reply.TrySetResult((snapshot, true)));
-    }
-
-    private void StartPlanning(JobRecord record, Plan rulesPlan)
-    {
-        record.Job.State = JobState.Planning;
-        EmitState(record);
-        var jobId = record.Job.JobId;
-        var request = record.Job.Request.Clone();
-        _afterCommit.Add(() => _ = Task.Run(async () =>
-        {
-            Plan plan;
-            try
-            {
-                plan = await _planner.PlanAsync(request, rulesPlan, _stopping.Token);
-            }
-            catch (Exception ex) when (!_stopping.IsCancellationRequested)
-            {
-                // A planner must fall back rather than fail; this is the last line of that promise.
-                plan = rulesPlan.Clone();
-                plan.Spec.PlannerNote = $"planner failed ({ex.GetType().Name}: {ex.Message}); used the rule-based plan";
-            }
-
-            Post(new PlanReady(jobId, plan));
-        }));
-    }
-
-    private void ApplyResume(Job job)
-    {
-        var record = new JobRecord(job, _jobOrder++);
-        _jobs[job.JobId] = record;
-        if (!string.IsNullOrEmpty(job.RequestId))
-        {
-            _jobsByRequestId[job.RequestId] = job.JobId;
-        }
-
-        if (job.Plan is null || job.Tasks.Count == 0)
-        {
-            // Accepted but not planned before the restart: plan again (rules are deterministic).
-            StartPlanning(record, _rules.Plan(job.Request));
-            return;
-        }
-
-        record.IndexTasks();
-        foreach (var task in job.Tasks)
-        {
-            if (task.State == TaskState.Running)
-            {
-                // Its stream died with the previous coordinator process, but the worker keeps the task going:
-                // the next attempt goes back to that worker and re-attaches instead of paying for it again.
-                // The worker rejoins on its next heartbeat; only if it does not within the grace does the task
-                // go elsewhere.
-                task.State = TaskState.Ready;
-                task.Error = "requeued: the coordinator restarted";
-                record.ResumeOn[task.TaskId] = task.WorkerId;
-                var grace = TimeSpan.FromSeconds(_options.ResumeGraceSeconds);
-                record.NotBefore[task.TaskId] = _time.GetUtcNow() + grace;
-                _time.CreateTimer(static s => ((Orchestrator)s!).Post(new Wake()), this, grace, Timeout.InfiniteTimeSpan);
-                EmitTask(record, task);
-            }
-
-            if (task.State == TaskState.Ready)
-            {
-                _ready.Add(new TaskRef(record, task));
-            }
-        }
-
-        MarkDirty(record);
-        Log.JobResumed(_log, job.JobId, job.State.ToString());
-    }
-
-    private void ApplyPlanned(PlanReady c)
-    {
-        if (!_jobs.TryGetValue(c.JobId, out var record) || record.Job.State != JobState.Planning)
-        {
-            return; // cancelled while planning
-        }
-
-        var job = record.Job;
-        job.Plan = c.Plan;
-        job.Tasks.Clear();
-        job.Tasks.AddRange(TaskGraph.Build(c.Plan));
-        record.IndexTasks();
-        Emit(record, e => e.Planned = new Contracts.V1.JobPlanned { Plan = c.Plan.Clone() });
-        job.State = JobState.Rendering;
-        EmitState(record);
-        foreach (var task in job.Tasks.Where(t => t.State == TaskState.Ready))
-        {
-            _ready.Add(new TaskRef(record, task));
-        }
-
-        Log.JobPlanned(_log, job.JobId, c.Plan.Chunks.Count, c.Plan.Spec.DurationSeconds, c.Plan.Spec.Template, c.Plan.Spec.Planner);
-    }
-
-    private void ApplyCancel(CancelJob c)
-    {
-        if (!_jobs.TryGetValue(c.JobId, out var record))
-        {
-            var stored = GetJob(c.JobId);
-            _afterCommit.Add(() => c.Reply.TrySetResult(stored));
-            return;
-        }
-
-        EndJob(record, JobState.Cancelled, "cancelled by a client");
-        var snapshot = record.Job.Clone();
-        _afterCommit.Add(() => c.Reply.TrySetResult(snapshot));
-    }
-
-    /// <summary>Ends a job: stops its running attempts on their workers and closes every open task.</summary>
-    private void EndJob(JobRecord record, JobState state, string error)
-    {
-        var job = record.Job;
-        foreach (var task in job.Tasks)
-        {
-            if (task.State is TaskState.Running)
-            {
-                ReleaseAttempt(record, task, cancel: true);
-                _metrics.TaskFinished(task.Kind, "cancelled", 0, _taskModels.ChargedTo(job, task), 0, 0);
-            }
-
-            if (task.State is TaskState.Running or TaskState.Ready or TaskState.Waiting)
-            {
-                _ready.Remove(new TaskRef(record, task));
-                task.State = TaskState.Cancelled;
-                task.FinishedAt = Now();
-                EmitTask(record, task);
-            }
-        }
-
-        job.State = state;
-        job.Error = state == JobState.Succeeded ? "" : error;
-        job.FinishedAt = Now();
-        EmitState(record);
-        _metrics.JobFinished(state, job.CostUsd, job.FinishedAt.ToDateTimeOffset() - job.CreatedAt.ToDateTimeOffset());
-        Log.JobEnded(_log, job.JobId, state.ToString(), error);
-    }
-
-    // ---- Dispatch ----
-
-    /// <summary>Asks <see cref="DispatchDecider"/> what to start and applies its plan: budget stops first, then the attempts.</summary>
-    private void Dispatch()
-    {
-        if (_providers.AnyCircuitOpen(_time.GetUtcNow()))
-        {
-            MoveToFallbacks();
-        }
-
-        var plan = DispatchDecider.Decide(_ready, _jobs, _workers.Values, _time.GetUtcNow(), _taskModels, _options.TasksPerGpu, _providers);
-        foreach (var (record, reason) in plan.BudgetStops)
-        {
-            EndJob(record, JobState.Failed, reason);
-        }
-
-        foreach (var (taskRef, reason) in plan.Waiting ?? [])
-        {
-            // A GPU task that cannot start says why (its model needs more memory than any GPU has, no GPU is free…).
-            if (taskRef.Task.WaitingReason != reason && !IsTerminal(taskRef.Job.Job.State))
-            {
-                taskRef.Task.WaitingReason = reason;
-                EmitTask(taskRef.Job, taskRef.Task);
-            }
-        }
-
-        foreach (var (taskRef, worker) in plan.Starts)
-        {
-            StartAttempt(taskRef, worker);
-        }
-    }
-
-    private void StartAttempt(TaskRef taskRef, WorkerRecord worker)
-    {
-        var (record, task) = (taskRef.Job, taskRef.Task);
-        _ready.Remove(taskRef);
-        record.NotBefore.Remove(task.TaskId);
-        record.ResumeOn.Remove(task.TaskId);
-        task.Attempt++;
-        task.State = TaskState.Running;
-        task.WorkerId = worker.Id;
-        task.Progress = 0;
-        task.Error = "";
-        task.WaitingReason = "";
-        task.StartedAt = Now();
-        var request = TaskGraph.BuildRequest(record.Job, task, record.Tasks, _models, _options.StoryboardImageModel);
-        // The journal: an earlier attempt's provider request is resumed, not paid for again.
-        request.ResumeProviderRequestId = task.ProviderRequestId;
-        _providers.Started(_taskModels.PlacementModel(record.Job, task), _time.GetUtcNow());
-        var attempt = new RunningAttempt(task.Attempt, worker.Id, new CancellationTokenSource(), LeasePolicy.AttemptLease(_time.GetUtcNow(), _options));
-        record.Attempts[task.TaskId] = attempt;
-        worker.Running.Add((record.Job.JobId, task.TaskId));
-        EmitTask(record, task);
-        if (task.Kind == TaskKind.Stitch && record.Job.State == JobState.Rendering)
-        {
-            record.Job.State = JobState.Stitching;
-            EmitState(record);
-        }
-        else if (task.Kind == TaskKind.Finish && record.Job.State is JobState.Rendering or JobState.Stitching)
-        {
-            record.Job.State = JobState.Finishing;
-            EmitState(record);
-        }
-
-        _metrics.TaskStarted(task.Kind);
-        Log.TaskDispatched(_log, record.Job.JobId, task.TaskId, task.Attempt, worker.Id);
-        var address = worker.Address;
-        var (jobId, taskId, number, token) = (record.Job.JobId, task.TaskId, task.Attempt, attempt.Cancellation.Token);
-        _afterCommit.Add(() => _attempts.Start(address, request, jobId, taskId, number, token));
-    }
-
-    // ---- Attempt reports ----
-
-    private bool TryGetCurrentAttempt(string jobId, string taskId, int attempt, out JobRecord record, out TaskStatus task)
-    {
-        task = null!;
-        if (!_jobs.TryGetValue(jobId, out record!) || !record.Tasks.TryGetValue(taskId, out task!))
-        {
-            return false;
-        }
-
-        if (task.State != TaskState.Running || task.Attempt != attempt)
-        {
-            // A report from an attempt that no longer owns the task (a late "completed" from a worker
-            // presumed dead, or from before a requeue) is refused: no task completes twice.
-            _metrics.StaleReportRefused();
-            Log.StaleReport(_log, jobId, taskId, attempt, task.Attempt);
-            return false;
-        }
-
-        return true;
-    }
-
-    private void ApplyAttemptEvent(AttemptEvent c)
-    {
-        if (!TryGetCurrentAttempt(c.JobId, c.TaskId, c.Attempt, out var record, out var task))
-        {
-            return;
-        }
-
-        var attempt = record.Attempts[task.TaskId];
-        record.Attempts[task.TaskId] = attempt with { LeaseUntil = LeasePolicy.AttemptLease(_time.GetUtcNow(), _options) };
-        switch (c.Event.EventCase)
-        {
-            case TaskEvent.EventOneofCase.Accepted when c.Event.Accepted.Resumed:
-                Log.TaskResumed(_log, c.JobId, c.TaskId, c.Attempt, c.Event.Accepted.StartedByAttempt, task.WorkerId);
-                break;
-            case TaskEvent.EventOneofCase.Accepted:
-                break;
-            case TaskEvent.EventOneofCase.Progress:
-                var fraction = Math.Clamp(c.Event.Progress.Fraction, 0, 1);
-                // Progress is a UI signal: keep the event log to meaningful steps.
-                if (fraction - task.Progress >= 0.05 || fraction >= 1)
-                {
-                    task.Progress = fraction;
-                    EmitTask(record, task);
-                }
-
-                break;
-            case TaskEvent.EventOneofCase.Artifact:
-                break;
-            case TaskEvent.EventOneofCase.ProviderRequest when c.Event.ProviderRequest.RequestId != task.ProviderRequestId:
-                // Committed with the attempt before anything else is promised: any later attempt resumes this request.
-                task.ProviderRequestId = c.Event.ProviderRequest.RequestId;
-                EmitTask(record, task);
-                Log.ProviderRequestJournalled(_log, c.JobId, c.TaskId, c.Attempt, c.Event.ProviderRequest.Provider, task.ProviderRequestId);
-                break;
-            case TaskEvent.EventOneofCase.ProviderRequest:
-                break;
-            case TaskEvent.EventOneofCase.Completed:
-                _providers.Succeeded(_taskModels.PlacementModel(record.Job, task));
-                CompleteTask(record, task, c.Event.Completed);
-                break;
-            case TaskEvent.EventOneofCase.Failed:
-                NoteFailureCause(record, task, c.Event.Failed.Cause);
-                ApplyFailed(record, task, c.Event.Failed);
-                break;
-        }
-    }
-
-    /// <summary>
-    /// What a GPU worker's failure means for placement: out of memory → the retry needs a GPU with more free memory
-    /// than the one it failed on; model unavailable → the worker is offered no more tasks of that model.
-    /// </summary>
-    private void NoteFailureCause(JobRecord record, TaskStatus task, FailureCause cause)
-    {
-        if (!_workers.TryGetValue(task.WorkerId, out var worker))
-        {
-            return;
-        }
-
-        switch (cause)
-        {
-            case FailureCause.OutOfMemory:
-                var free = worker.Resources.Gpus.Count == 0 ? 0 : worker.Resources.Gpus.Max(g => g.FreeBytes);
-                record.OutOfMemoryAt[task.TaskId] = Math.Max(free, record.OutOfMemoryAt.GetValueOrDefault(task.TaskId));
-                break;
-            case FailureCause.ModelUnavailable:
-                var model = _taskModels.PlacementModel(record.Job, task);
-                if (worker.WithheldModels.Add(model))
-                {
-                    Log.WorkerWithheldModel(_log, worker.Id, model);
-                }
-
-                break;
-        }
-    }
-
-    private void ApplyAttemptBroken(AttemptBroken c)
-    {
-        if (!TryGetCurrentAttempt(c.JobId, c.TaskId, c.Attempt, out var record, out var task))
-        {
-            return;
-        }
-
-        switch (c.Kind)
-        {
-            case AttemptBreak.WorkerBusy or AttemptBreak.WorkerDraining:
-                // The worker was full or draining before our view caught up: not the task's fault.
-                if (c.Kind == AttemptBreak.WorkerDraining && _workers.TryGetValue(task.WorkerId, out var w))
-                {
-                    w.Draining = true;
-                }
-
-                FailAttempt(record, task, $"worker refused the task: {c.Detail}", retryable: true, countsAsFailure: false);
-                break;
-            case AttemptBreak.Rejected:
-                FailAttempt(record, task, $"worker rejected the task: {c.Detail}", retryable: false, countsAsFailure: true);
-                break;
-            case AttemptBreak.WorkerUnreachable when _workers.TryGetValue(task.WorkerId, out var unreachable) && !unreachable.Lost:
-                // The worker cannot be reached (it died, or the network to it did): stop sending it work now rather
-                // than after its heartbeats lapse, or every ready task would burn an attempt on it meanwhile. A
-                // worker that is in fact alive is told "unknown" at its next heartbeat and joins again.
-                unreachable.Lost = true;
-                Log.WorkerLost(_log, unreachable.Id, (_time.GetUtcNow() - unreachable.LastHeartbeat).TotalSeconds);
-                FailAttempt(record, task, c.Detail, retryable: true, countsAsFailure: true, backoff: false, requeueReason: "stream_lost");
-                RequeueWorkerTasks(unreachable, "the worker became unreachable");
-                break;
-            default:
-                FailAttempt(record, task, c.Detail, retryable: true, countsAsFailure: true, backoff: false, requeueReason: "stream_lost");
-                break;
-        }
-    }
-
-    private void CompleteTask(JobRecord record, TaskStatus task, TaskCompleted completed)
-    {
-        // Cost as billed: the model's billing rules applied to the provider's report of the request.
-        completed.CostUsd = ProviderBilling.AttemptCost(_models, _taskModels.ChargedTo(record.Job, task), completed.Usage, completed.CostUsd);
-        var worker = task.WorkerId;
-        ReleaseAttempt(record, task, cancel: false);
-        if (_workers.TryGetValue(worker, out var w))
-        {
-            w.Succeeded++;
-            w.ConsecutiveFailures = 0;
-        }
-
-        task.State = TaskState.Succeeded;
-        task.Progress = 1;
-        task.OutputUri = completed.OutputUri;
-        task.LastFrameUri = completed.LastFrameUri;
-        task.MediaSeconds = completed.MediaSeconds;
-        task.CostUsd = completed.CostUsd;
-        task.FinishedAt = Now();
-        var job = record.Job;
-        job.CostUsd = Math.Round(job.CostUsd + completed.CostUsd, 6);
-        EmitTask(record, task);
-        _metrics.TaskFinished(task.Kind, "succeeded", completed.ElapsedSeconds, _taskModels.ChargedTo(job, task), completed.MediaSeconds, completed.CostUsd);
-        Log.TaskSucceeded(_log, job.JobId, task.TaskId, task.Attempt, worker, completed.ElapsedSeconds);
-
-        if (CompletionPolicy.EndsJob(job, task.TaskId))
-        {
-            job.Deliverables.Clear();
-            job.Deliverables.AddRange(completed.Deliverables);
-            job.OutputUri = completed.OutputUri;
-            job.OutputUrl = completed.OutputUrl;
-            job.OutputDurationSeconds = completed.MediaSeconds;
-            EndJob(record, JobState.Succeeded, "");
-            return;
-        }
-
-        foreach (var dependent in CompletionPolicy.NewlyReady(record.Dependents(task.TaskId), id => record.Tasks[id].State))
-        {
-            dependent.State = TaskState.Ready;
-            _ready.Add(new TaskRef(record, dependent));
-            EmitTask(record, dependent);
-        }
-    }
-
-    private void FailAttempt(JobRecord record, TaskStatus task, string reason, bool retryable, bool countsAsFailure, double costUsd = 0, bool backoff = true, string requeueReason = "", DateTimeOffset? notBefore = null)
-    {
-        var worker = task.WorkerId;
-        var job = record.Job;
-        var now = _time.GetUtcNow();
-        var known = _workers.TryGetValue(worker, out var w);
-        var facts = new FailureFacts(task.Failures, known, w?.ConsecutiveFailures ?? 0, w?.QuarantinedUntil ?? DateTimeOffset.MinValue, record.WorkerFailures.GetValueOrDefault(worker));
-        var decision = _failures.Decide(new AttemptFailure(retryable, countsAsFailure, backoff), facts, now, _random);
-        // A task that runs again keeps its provider request running on the provider, for its next attempt to resume.
-        ReleaseAttempt(record, task, cancel: true, keepProviderRequest: !decision.FailTask);
-        job.CostUsd = Math.Round(job.CostUsd + costUsd, 6);
-        if (costUsd > 0)
-        {
-            task.WastedCostUsd = Math.Round(task.WastedCostUsd + costUsd, 6);
-        }
-
-        task.Failures = decision.TaskFailures;
-        if (countsAsFailure)
-        {
-            if (w is not null)
-            {
-                w.Failed++;
-                w.ConsecutiveFailures = decision.WorkerConsecutiveFailures;
-                if (decision.QuarantineUntil is { } until)
-                {
-                    w.QuarantinedUntil = until;
-                    Log.WorkerQuarantined(_log, worker, _options.QuarantineSeconds);
-                }
-            }
-
-            record.WorkerFailures[worker] = decision.WorkerFailuresInJob;
-            if (decision.Blocklist && record.Blocklist.Add(worker))
-            {
-                Log.WorkerBlocklisted(_log, job.JobId, worker, decision.WorkerFailuresInJob);
-            }
-        }
-
-        task.Error = reason;
-        _metrics.TaskFinished(task.Kind, retryable ? "retried" : "failed", 0, _taskModels.ChargedTo(job, task), 0, costUsd);
-        if (decision.FailTask)
-        {
-            task.State = TaskState.Failed;
-            task.FinishedAt = Now();
-            EmitTask(record, task);
-            Log.TaskFailed(_log, job.JobId, task.TaskId, task.Attempt, worker, reason);
-            EndJob(record, JobState.Failed, $"{task.TaskId} failed after {task.Failures} failed attempt(s): {reason}");
-            return;
-        }
-
-        task.State = TaskState.Ready;
-        if (notBefore is { } pausedUntil)
-        {
-            // The provider paused the model (429): the task waits ready until then, its attempts untouched.
-            record.NotBefore[task.TaskId] = pausedUntil;
-        }
-        else if (decision.RetryAfter is { } delay)
-        {
-            record.NotBefore[task.TaskId] = now + delay;
-            _time.CreateTimer(static s => ((Orchestrator)s!).Post(new Wake()), this, delay, Timeout.InfiniteTimeSpan);
-        }
-
-        _ready.Add(new TaskRef(record, task));
-        _metrics.TaskRequeued(requeueReason.Length > 0 ? requeueReason : countsAsFailure ? "failure" : "refused");
-        EmitTask(record, task);
-        Log.TaskRequeued(_log, job.JobId, task.TaskId, task.Attempt, worker, reason);
-    }
-
-    private void ReleaseAttempt(JobRecord record, TaskStatus task, bool cancel, bool keepProviderRequest = false)
-    {
-        if (record.Attempts.Remove(task.TaskId, out var attempt))
-        {
-            if (cancel)
-            {
-                attempt.Cancellation.Cancel();
-            }
-
-            attempt.Cancellation.Dispose();
-            if (_workers.TryGetValue(attempt.WorkerId, out var worker))
-            {
-                worker.Running.Remove((record.Job.JobId, task.TaskId));
-                if (cancel)
-                {
-                    // Ending the stream alone leaves the task running on the worker (so that a coordinator
-                    // restart does not pay for it twice); giving up on it must say so.
-                    var (address, jobId, taskId, reason) = (worker.Address, record.Job.JobId, task.TaskId, task.Error);
-                    var model = _taskModels.ChargedTo(record.Job, task);
-                    _afterCommit.Add(() => _ = CancelOnWorkerAsync(address, jobId, taskId, reason, keepProviderRequest, model));
-                }
+                    e.Cancellation.Dispose();
+                    break;
+                case CancelOnWorker c:
+                    _ = CancelOnWorkerAsync(c);
+                    break;
+                case PlanJob p:
+                    _ = Task.Run(() => PlanAsync(p));
+                    break;
+                case WakeAt w:
+                    var delay = w.At - _time.GetUtcNow();
+                    _time.CreateTimer(static s => ((Orchestrator)s!).Post(new Wake()), this, delay > TimeSpan.Zero ? delay : TimeSpan.Zero, Timeout.InfiniteTimeSpan);
+                    break;
+                default:
+                    throw new InvalidOperationException($"Unknown effect {effect.GetType().Name}");
             }
         }
     }
 
-    /// <summary>Stops a task on its worker; a provider request the cancel ended is billed to the job (the loop applies it).</summary>
-    private async Task CancelOnWorkerAsync(string address, string jobId, string taskId, string reason, bool keepProviderRequest, string model)
+    private async Task PlanAsync(PlanJob p)
     {
-        var usage = await _transport.CancelTaskAsync(address, jobId, taskId, reason, keepProviderRequest, CancellationToken.None);
+        Plan plan;
+        try
+        {
+            plan = await _planner.PlanAsync(p.Request, p.RulesPlan, _stopping.Token);
+        }
+        catch (Exception ex) when (!_stopping.IsCancellationRequested)
+        {
+            // A planner must fall back rather than fail; this is the last line of that promise.
+            plan = p.RulesPlan.Clone();
+            plan.Spec.PlannerNote = $"planner failed ({ex.GetType().Name}: {ex.Message}); used the rule-based plan";
+        }
+
+        Post(new PlanReady(p.JobId, plan));
+    }
+
+    /// <summary>Stops a task on its worker; a provider request the cancel ended is billed to the job (the core applies it).</summary>
+    private async Task CancelOnWorkerAsync(CancelOnWorker c)
+    {
+        var usage = await _transport.CancelTaskAsync(c.Address, c.JobId, c.TaskId, c.Reason, c.KeepProviderRequest, CancellationToken.None);
         if (usage is not null)
         {
-            Post(new ProviderBilled(jobId, taskId, model, usage));
+            Post(new ProviderBilled(c.JobId, c.TaskId, c.Model, usage, GetJob(c.JobId)?.Clone()));
         }
-    }
-
-    /// <summary>
-    /// A failed attempt, priced as billed. A provider's 429 pauses the model until its Retry-After and requeues the task
-    /// without consuming an attempt; an outage failure counts toward the model's circuit and consumes none either (the
-    /// circuit holds the model's tasks back); anything else is an ordinary failure.
-    /// </summary>
-    private void ApplyFailed(JobRecord record, TaskStatus task, TaskFailed failed)
-    {
-        var model = _taskModels.PlacementModel(record.Job, task);
-        var cost = ProviderBilling.AttemptCost(_models, _taskModels.ChargedTo(record.Job, task), failed.Usage, failed.CostUsd);
-        if (failed.Usage is { Outcome: ProviderOutcome.Failed or ProviderOutcome.Canceled or ProviderOutcome.Aborted } ended)
-        {
-            // That request will produce nothing: the next attempt creates a new one.
-            if (ended.RequestId == task.ProviderRequestId)
-            {
-                task.ProviderRequestId = "";
-            }
-
-            if (cost > 0)
-            {
-                _metrics.ProviderSpendWasted(_taskModels.ChargedTo(record.Job, task), ProviderBilling.WasteReason(ended.Outcome, jobEnded: false), cost);
-            }
-        }
-
-        var now = _time.GetUtcNow();
-        switch (failed.Fault)
-        {
-            case ProviderFault.Throttled:
-                var until = now + TimeSpan.FromSeconds(Math.Clamp(failed.RetryAfterSeconds, 0.1, 3600));
-                _providers.Throttle(model, until);
-                _providers.Abandoned(model);
-                EmitPaused(record, task, model, ProviderPauseReason.Throttled, until, failed.Reason);
-                _metrics.ProviderPaused(model, "throttled");
-                FailAttempt(record, task, $"throttled: {failed.Reason}", retryable: true, countsAsFailure: false, cost, notBefore: until, requeueReason: "throttled");
-                WakeAt(until);
-                return;
-            case ProviderFault.Unavailable:
-                if (_providers.Unavailable(model, now))
-                {
-                    var reopen = now + _providers.CircuitPause;
-                    EmitPaused(record, task, model, ProviderPauseReason.CircuitOpen, reopen, failed.Reason);
-                    _metrics.ProviderPaused(model, "circuit_open");
-                    Log.CircuitOpened(_log, model, _providers.CircuitPause.TotalSeconds, failed.Reason);
-                    WakeAt(reopen);
-                }
-
-                FailAttempt(record, task, $"provider unavailable: {failed.Reason}", retryable: true, countsAsFailure: false, cost, requeueReason: "provider_unavailable");
-                return;
-            default:
-                if (failed.Usage is not null)
-                {
-                    _providers.Succeeded(model); // the provider answered: whatever failed, it is up
-                }
-
-                FailAttempt(record, task, failed.Reason, failed.Retryable, countsAsFailure: true, cost);
-                return;
-        }
-    }
-
-    /// <summary>Ready chunks whose model's circuit is open move to the catalog's fallback where their job allows it (<see cref="ModelFallbackPolicy"/>).</summary>
-    private void MoveToFallbacks()
-    {
-        var now = _time.GetUtcNow();
-        foreach (var (record, task) in _ready)
-        {
-            if (ModelFallbackPolicy.MoveTo(record.Job, task, _taskModels, _providers, now) is { } to)
-            {
-                var from = _taskModels.PlacementModel(record.Job, task);
-                task.Model = to;
-                task.ProviderRequestId = ""; // a request at the other model's provider cannot be resumed on this one
-                Emit(record, e => e.ModelFallback = new ModelFallback { TaskId = task.TaskId, FromModel = from, ToModel = to });
-                EmitTask(record, task);
-                Log.ModelFallback(_log, record.Job.JobId, task.TaskId, from, to);
-            }
-        }
-    }
-
-    private void EmitPaused(JobRecord record, TaskStatus task, string model, ProviderPauseReason reason, DateTimeOffset until, string detail) =>
-        Emit(record, e => e.ProviderPaused = new ProviderPaused
-        {
-            Model = model,
-            Reason = reason,
-            Until = Timestamp.FromDateTimeOffset(until),
-            TaskId = task.TaskId,
-            Detail = detail.Length <= 300 ? detail : detail[..300],
-        });
-
-    private void WakeAt(DateTimeOffset at)
-    {
-        var delay = at - _time.GetUtcNow();
-        _time.CreateTimer(static s => ((Orchestrator)s!).Post(new Wake()), this, delay > TimeSpan.Zero ? delay : TimeSpan.Zero, Timeout.InfiniteTimeSpan);
-    }
-
-    /// <summary>
-    /// What a cancelled attempt's provider request was billed (Replicate bills a canceled prediction for the time it
-    /// ran): added to the job's cost, and to its task's wasted cost, even when the job has ended since.
-    /// </summary>
-    private void ApplyProviderBilled(ProviderBilled c)
-    {
-        var cost = ProviderBilling.AttemptCost(_models, c.Model, c.Usage, 0);
-        if (cost <= 0)
-        {
-            return;
-        }
-
-        JobRecord record;
-        if (!_jobs.TryGetValue(c.JobId, out record!))
-        {
-            if (_store.Get(c.JobId) is not { } stored)
-            {
-                return;
-            }
-
-            record = new JobRecord(stored, -1);
-            record.IndexTasks();
-        }
-
-        if (!record.Tasks.TryGetValue(c.TaskId, out var task))
-        {
-            return;
-        }
-
-        var job = record.Job;
-        job.CostUsd = Math.Round(job.CostUsd + cost, 6);
-        task.WastedCostUsd = Math.Round(task.WastedCostUsd + cost, 6);
-        EmitTask(record, task);
-        _metrics.CostBilledLate(c.Model, cost);
-        _metrics.ProviderSpendWasted(c.Model, ProviderBilling.WasteReason(c.Usage.Outcome, jobEnded: IsTerminal(job.State)), cost);
-        Log.ProviderBilled(_log, c.JobId, c.TaskId, c.Usage.RequestId, c.Usage.Outcome.ToString(), c.Usage.PredictSeconds, cost);
-    }
-
-    // ---- Workers ----
-
-    private void ApplyJoin(JoinWorker c)
-    {
-        var r = c.Request;
-        if (_workers.TryGetValue(r.WorkerId, out var previous))
-        {
-            // The same worker id joining again is a restarted worker: its old attempts are gone.
-            RequeueWorkerTasks(previous, "the worker restarted");
-        }
-
-        var joined = MembershipPolicy.Joined(r, previous, _time.GetUtcNow());
-        joined.Resources = GpuResources.From(r.Resources);
-        _workers[r.WorkerId] = joined;
-        foreach (var job in _jobs.Values)
-        {
-            foreach (var taskId in MembershipPolicy.ResumableOn(job, r.WorkerId))
-            {
-                job.NotBefore.Remove(taskId); // its worker is back: re-attach now
-            }
-        }
-
-        Log.WorkerJoined(_log, r.WorkerId, r.Address, r.Slots, string.Join(",", r.Models));
-        var response = new JoinResponse { HeartbeatIntervalSeconds = _options.HeartbeatIntervalSeconds, LeaseSeconds = _options.WorkerLeaseSeconds };
-        _afterCommit.Add(() => c.Reply.TrySetResult(response));
-    }
-
-    private void ApplyHeartbeat(WorkerHeartbeat c)
-    {
-        if (!_workers.TryGetValue(c.Request.WorkerId, out var worker) || !MembershipPolicy.TakesHeartbeat(worker))
-        {
-            _afterCommit.Add(() => c.Reply.TrySetResult(false));
-            return;
-        }
-
-        worker.LastHeartbeat = _time.GetUtcNow();
-        worker.Draining |= c.Request.Draining; // a drain asked through the coordinator holds until the worker leaves
-        if (c.Request.Resources is { Reported: true } resources)
-        {
-            var wasUnhealthy = worker.Unhealthy;
-            worker.Resources = GpuResources.From(resources);
-            if (worker.Unhealthy != wasUnhealthy)
-            {
-                Log.WorkerHealth(_log, worker.Id, worker.Unhealthy ? resources.UnhealthyReason : "healthy again");
-            }
-        }
-        _afterCommit.Add(() => c.Reply.TrySetResult(true));
-    }
-
-    private void ApplyLeave(WorkerLeave c)
-    {
-        if (_workers.Remove(c.WorkerId, out var worker))
-        {
-            RequeueWorkerTasks(worker, "the worker left");
-            Log.WorkerLeft(_log, c.WorkerId);
-        }
-
-        _afterCommit.Add(() => c.Reply.TrySetResult(worker is not null));
-    }
-
-    private void ApplyDrain(DrainWorker c)
-    {
-        string? address = null;
-        if (_workers.TryGetValue(c.WorkerId, out var worker))
-        {
-            worker.Draining = true;
-            address = worker.Address;
-            Log.WorkerDraining(_log, worker.Id, worker.Running.Count);
-        }
-
-        _afterCommit.Add(() => c.Reply.TrySetResult(address));
-    }
-
-    private void ApplyCheckLeases()
-    {
-        // Gauges are read at scrape time: refreshing them on this tick, not after every batch, keeps
-        // a walk over every task off the dispatch path.
-        _metrics.ObserveQueue(_ready.Count, _jobs.Values.Sum(j => j.WaitingCount), _workers.Values, _time.GetUtcNow());
-        _metrics.ObserveJobs(_jobs.Values);
-        var now = _time.GetUtcNow();
-        foreach (var worker in _workers.Values)
-        {
-            if (!worker.Lost && LeasePolicy.HeartbeatLapsed(worker.LastHeartbeat, now, _options))
-            {
-                worker.Lost = true;
-                Log.WorkerLost(_log, worker.Id, (now - worker.LastHeartbeat).TotalSeconds);
-                RequeueWorkerTasks(worker, "the worker stopped heartbeating");
-            }
-        }
-
-        foreach (var record in _jobs.Values)
-        {
-            if (record.Attempts.Count == 0)
-            {
-                continue;
-            }
-
-            foreach (var (taskId, attempt) in record.Attempts.ToList())
-            {
-                if (LeasePolicy.AttemptStuck(attempt.LeaseUntil, now))
-                {
-                    FailAttempt(record, record.Tasks[taskId], $"no progress for {_options.TaskLeaseSeconds} s (stuck); requeued", retryable: true, countsAsFailure: true, backoff: false, requeueReason: "stuck");
-                }
-            }
-        }
-    }
-
-    private void RequeueWorkerTasks(WorkerRecord worker, string reason)
-    {
-        foreach (var (jobId, taskId) in worker.Running.ToList())
-        {
-            if (_jobs.TryGetValue(jobId, out var record) && record.Tasks.TryGetValue(taskId, out var task) && task.State == TaskState.Running)
-            {
-                FailAttempt(record, task, reason, retryable: true, countsAsFailure: true, backoff: false, requeueReason: "worker_lost");
-            }
-        }
-
-        worker.Running.Clear();
-    }
-
-    // ---- Events ----
-
-    private void Emit(JobRecord record, Action<JobEvent> fill)
-    {
-        var job = record.Job;
-        var e = new JobEvent { JobId = job.JobId, Sequence = ++job.LastSequence, Time = Now() };
-        fill(e);
-        _pendingEvents.Add(e);
-        MarkDirty(record);
-    }
-
-    private void EmitState(JobRecord record)
-    {
-        var job = record.Job;
-        Emit(record, e => e.StateChanged = new JobStateChanged
-        {
-            State = job.State,
-            CostUsd = job.CostUsd,
-            OutputUri = job.OutputUri,
-            OutputDurationSeconds = job.OutputDurationSeconds,
-            OutputUrl = job.OutputUrl,
-            Error = job.Error,
-        });
-    }
-
-    private void EmitTask(JobRecord record, TaskStatus task) =>
-        Emit(record, e => e.TaskUpdated = new TaskUpdated { Task = task.Clone(), JobCostUsd = record.Job.CostUsd });
-
-    private void MarkDirty(JobRecord record) => _dirty[record.Job.JobId] = record;
-
-    private Timestamp Now() => Timestamp.FromDateTimeOffset(_time.GetUtcNow());
-
-    private static string NewJobId(DateTimeOffset now) =>
-        $"job-{now:yyyyMMddHHmmss}-{Convert.ToHexString(Guid.NewGuid().ToByteArray().AsSpan(0, 4)).ToLowerInvariant()}";
-
-    public static bool IsTerminal(JobState state) => state is JobState.Succeeded or JobState.Failed or JobState.Cancelled;
-
-    private WorkerInfo ToInfo(WorkerRecord w, int blocklistedJobs)
-    {
-        var state = WorkerStates.Of(w, _time.GetUtcNow());
-        var info = new WorkerInfo
-        {
-            WorkerId = w.Id,
-            Address = w.Address,
-            WorkerState = state,
-            State = WorkerStates.Label(state),
-            Slots = w.Slots,
-            RunningTasks = w.Running.Count,
-            LastHeartbeat = Timestamp.FromDateTimeOffset(w.LastHeartbeat),
-            TasksSucceeded = w.Succeeded,
-            TasksFailed = w.Failed,
-            ConsecutiveFailures = w.ConsecutiveFailures,
-            BlocklistedJobs = blocklistedJobs,
-            QuarantinedUntil = w.QuarantinedUntil > _time.GetUtcNow() ? Timestamp.FromDateTimeOffset(w.QuarantinedUntil) : null,
-        };
-        info.Models.AddRange(w.Models.Order(StringComparer.Ordinal));
-        info.Gpus.AddRange(w.Gpus);
-        if (w.Resources.Reported || w.WithheldModels.Count > 0)
-        {
-            info.Resources = w.Resources.ToProto(w.WithheldModels);
-        }
-
-        return info;
     }
 }

@@ -116,11 +116,18 @@ internal abstract record Command
     public virtual void Fail(Exception error)
     {
     }
+
+    /// <summary>Answers the caller, for commands that have one (<see cref="Answer"/>).</summary>
+    public virtual void Complete(object? value)
+    {
+    }
 }
 
 internal abstract record Command<T>(TaskCompletionSource<T> Reply) : Command
 {
     public override void Fail(Exception error) => Reply.TrySetException(error);
+
+    public override void Complete(object? value) => Reply.TrySetResult((T)value!);
 }
 
 internal sealed record SubmitJob(string RequestId, JobRequest Request, Plan RulesPlan, TaskCompletionSource<(Job, bool)> Reply) : Command<(Job, bool)>(Reply);
@@ -147,5 +154,8 @@ internal sealed record DrainWorker(string WorkerId, TaskCompletionSource<string?
 
 internal sealed record Wake : Command;
 
-/// <summary>A cancelled attempt's provider request, as the worker's CancelTask reported it: billed to its job (already ended, usually).</summary>
-internal sealed record ProviderBilled(string JobId, string TaskId, string Model, ProviderUsage Usage) : Command;
+/// <summary>
+/// A cancelled attempt's provider request, as the worker's CancelTask reported it: billed to its job (already ended,
+/// usually). <paramref name="Stored"/> is the job as committed, a copy, for when it is no longer active.
+/// </summary>
+internal sealed record ProviderBilled(string JobId, string TaskId, string Model, ProviderUsage Usage, Job? Stored = null) : Command;
