@@ -357,7 +357,7 @@ internal sealed class SchedulerCore
         task.Error = "";
         task.WaitingReason = "";
         task.StartedAt = Now();
-        var request = TaskGraph.BuildRequest(record.Job, task, record.Tasks, _models, _options.StoryboardImageModel);
+        var request = TaskGraph.BuildRequest(record.Job, task, record.Tasks, _models, _options.StoryboardImageModel, _options.SeamGate);
         // The journal: an earlier attempt's provider request is resumed, not paid for again.
         request.ResumeProviderRequestId = task.ProviderRequestId;
         _providers.Started(_taskModels.PlacementModel(record.Job, task), _time.GetUtcNow());
@@ -520,6 +520,11 @@ internal sealed class SchedulerCore
     {
         // Cost as billed: the model's billing rules applied to the provider's report of the request.
         completed.CostUsd = ProviderBilling.AttemptCost(_models, _taskModels.ChargedTo(record.Job, task), completed.Usage, completed.CostUsd);
+        if (completed.SeamScore is { } seam && JudgeSeam(record, task, seam, completed.CostUsd) == SeamVerdict.Regenerate)
+        {
+            return;
+        }
+
         var worker = task.WorkerId;
         ReleaseAttempt(record, task, cancel: false);
         if (_workers.TryGetValue(worker, out var w))
@@ -558,6 +563,49 @@ internal sealed class SchedulerCore
             _ready.Add(new TaskRef(record, dependent));
             EmitTask(record, dependent);
         }
+    }
+
+    /// <summary>
+    /// The seam gate (<see cref="SeamGatePolicy"/>) on a continuous chunk's clip: the score is kept on the task either way;
+    /// a seam below the thresholds, with regenerations and budget left, sends the chunk back to be made with a new seed
+    /// (the clip is paid for, as wasted spend; nothing counts as a failure), else the chunk goes on.
+    /// </summary>
+    private SeamVerdict JudgeSeam(JobRecord record, TaskStatus task, SeamScore seam, double attemptCostUsd)
+    {
+        var job = record.Job;
+        var gate = _options.SeamGate;
+        var verdict = SeamGatePolicy.Judge(seam, task.SeamRegenerations, gate, job, attemptCostUsd);
+        task.SeamScore = seam.Clone();
+        task.SeamScore.Passed = verdict == SeamVerdict.Passed;
+        var model = _taskModels.ChargedTo(job, task);
+        _metrics.SeamScored(model, task.SeamScore, verdict switch { SeamVerdict.Passed => "passed", SeamVerdict.Regenerate => "regenerated", _ => "kept_below" });
+        if (verdict != SeamVerdict.Regenerate)
+        {
+            if (verdict == SeamVerdict.KeptBelow)
+            {
+                Log.SeamKeptBelow(_log, job.JobId, task.TaskId, task.Attempt, SeamGatePolicy.Why(seam, gate), task.SeamRegenerations);
+            }
+
+            return verdict;
+        }
+
+        // Cancel on the worker too: it drops the finished clip it keeps for re-attaching, so the next attempt makes a new one.
+        task.Error = SeamGatePolicy.Why(seam, gate);
+        ReleaseAttempt(record, task, cancel: true);
+        job.CostUsd = Math.Round(job.CostUsd + attemptCostUsd, 6);
+        task.WastedCostUsd = Math.Round(task.WastedCostUsd + attemptCostUsd, 6);
+        task.SeamRegenerations++;
+        task.State = TaskState.Ready;
+        _ready.Add(new TaskRef(record, task));
+        _metrics.TaskRequeued("seam");
+        if (attemptCostUsd > 0)
+        {
+            _metrics.ProviderSpendWasted(model, "seam", attemptCostUsd);
+        }
+
+        EmitTask(record, task);
+        Log.SeamRegenerated(_log, job.JobId, task.TaskId, task.Attempt, task.Error, task.SeamRegenerations);
+        return verdict;
     }
 
     private void FailAttempt(JobRecord record, TaskStatus task, string reason, bool retryable, bool countsAsFailure, double costUsd = 0, bool backoff = true, string requeueReason = "", DateTimeOffset? notBefore = null)

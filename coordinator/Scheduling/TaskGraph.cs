@@ -138,7 +138,10 @@ public static class TaskGraph
     /// dependencies produced; outputs are named by <see cref="ArtifactKeys"/>, so the storage behind
     /// the URIs can change without touching the scheduler.
     /// </summary>
-    public static RunTaskRequest BuildRequest(Job job, TaskStatus task, IReadOnlyDictionary<string, TaskStatus> tasks, ModelCatalog models, string storyboardImageModel = "")
+    /// <remarks>With <paramref name="seamGate"/> on, a continuous chunk is asked to score its seam; a chunk the gate had made
+    /// again gets another seed per regeneration.</remarks>
+    public static RunTaskRequest BuildRequest(Job job, TaskStatus task, IReadOnlyDictionary<string, TaskStatus> tasks, ModelCatalog models, string storyboardImageModel = "",
+        SeamGateOptions? seamGate = null)
     {
         var plan = job.Plan;
         var request = new RunTaskRequest { JobId = job.JobId, TaskId = task.TaskId, Attempt = task.Attempt };
@@ -175,13 +178,14 @@ public static class TaskGraph
                     EndImageUri = strategy == GraphStrategy.Keyframes ? tasks[KeyframeTaskId(chunk.Index)].OutputUri : "",
                     ConditioningVideoUri = strategy == GraphStrategy.Extend && dependency.Kind == TaskKind.Chunk ? dependency.OutputUri : "",
                     OverlapFrames = strategy == GraphStrategy.Extend && dependency.Kind == TaskKind.Chunk ? OverlapFramesOf(plan) : 0,
+                    ScoreSeam = seamGate is not null && model.TakesImage && SeamGatePolicy.Scores(plan, task, seamGate),
                     ClipSeconds = model.ClipSeconds,
                     WidthPixels = model.Width,
                     HeightPixels = model.Height,
                     Fps = model.Fps,
                     OutputKey = ArtifactKeys.Chunk(job.JobId, chunk.Index),
                     LastFrameKey = ArtifactKeys.LastFrame(job.JobId, chunk.Index),
-                    Seed = StableSeed(job.JobId, chunk.Index),
+                    Seed = StableSeed(job.JobId, chunk.Index + SeamGatePolicy.SeedOffset(task)),
                     PricePerSecondUsd = model.PricePerSecondUsd,
                 };
                 break;

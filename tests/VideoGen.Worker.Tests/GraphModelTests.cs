@@ -70,6 +70,49 @@ public sealed class GraphModelTests : IDisposable
         Assert.True(continued >= 0.95 && continued < repeated, $"SSIM(frame 8, previous last frame) = {continued} (frame 7: {repeated})");
     }
 
+    [Fact(Timeout = 120_000)]
+    public async Task SeamScore_OfAGoodContinuation_PassesTheDefaultGate_AndABadSeamOnDemand_FailsIt()
+    {
+        var token = Timeouts.After(110);
+        var start = _folder.File("start.png");
+        await FfmpegProbe.StartImageAsync(start, token);
+        var good = _folder.File("good.mp4");
+        await _video.GenerateAsync(new VideoGenerationRequest(start, "a watch", 5, 854, 480, 24, 5, good, TaskKey: "j/chunk-1", Attempt: 1), null, token);
+        var flashing = new ProceduralVideoModel(FfmpegRunner.Silent, Options.Create(new ProceduralOptions { FailureMode = "bad_seam", BadSeamTasks = "chunk-1" }), TimeProvider.System);
+        var bad = _folder.File("bad.mp4");
+        await flashing.GenerateAsync(new VideoGenerationRequest(start, "a watch", 5, 854, 480, 24, 5, bad, TaskKey: "j/chunk-1", Attempt: 1), null, token);
+        var retried = _folder.File("retried.mp4");
+        await flashing.GenerateAsync(new VideoGenerationRequest(start, "a watch", 5, 854, 480, 24, 6, retried, TaskKey: "j/chunk-1", Attempt: 2), null, token);
+
+        var goodSeam = await SeamScoring.MeasureAsync(FfmpegRunner.Silent, start, good, 0, 854, 480, _folder.Path, token);
+        var badSeam = await SeamScoring.MeasureAsync(FfmpegRunner.Silent, start, bad, 0, 854, 480, _folder.Path, token);
+        var retriedSeam = await SeamScoring.MeasureAsync(FfmpegRunner.Silent, start, retried, 0, 854, 480, _folder.Path, token);
+
+        // The defaults of Scheduling:SeamGate (MinSsim 0.85, MaxColourDistance 20, MaxMotionJump 15).
+        static bool Passes(SeamMeasure m) => m.Ssim >= 0.85 && m.ColourDistance <= 20 && m.MotionJump <= 15;
+        Assert.True(Passes(goodSeam), $"good seam: {goodSeam}");
+        Assert.True(Passes(retriedSeam), $"second attempt: {retriedSeam}");
+        Assert.False(Passes(badSeam), $"bad seam: {badSeam}");
+        Assert.True(badSeam.Ssim < 0.85 && badSeam.MotionJump > 15, $"bad seam: {badSeam}");
+    }
+
+    [Fact]
+    public void SeamScoring_Read_TakesSsimColourAndTheJumpBeyondTheClipsOwnMotion()
+    {
+        string[] stats =
+        [
+            "frame:0    pts:0       pts_time:0", "lavfi.signalstats.YAVG=100", "lavfi.signalstats.UAVG=128", "lavfi.signalstats.VAVG=128", "lavfi.signalstats.YDIF=0",
+            "frame:1    pts:0       pts_time:0", "lavfi.signalstats.YAVG=103", "lavfi.signalstats.UAVG=132", "lavfi.signalstats.VAVG=128", "lavfi.signalstats.YDIF=9.5",
+            "frame:2    pts:1       pts_time:0", "lavfi.signalstats.YAVG=103", "lavfi.signalstats.UAVG=132", "lavfi.signalstats.VAVG=128", "lavfi.signalstats.YDIF=1.5",
+            "frame:3    pts:2       pts_time:0", "lavfi.signalstats.YAVG=103", "lavfi.signalstats.UAVG=132", "lavfi.signalstats.VAVG=128", "lavfi.signalstats.YDIF=0.5",
+            "frame:4    pts:3       pts_time:0", "lavfi.signalstats.YAVG=103", "lavfi.signalstats.UAVG=132", "lavfi.signalstats.VAVG=128", "lavfi.signalstats.YDIF=2.5",
+        ];
+
+        var measure = SeamScoring.Read("n:1 Y:0.95 U:0.99 V:0.99 All:0.961234 (14.1)\n", stats);
+
+        Assert.Equal(new SeamMeasure(0.961234, 5, 8), measure);
+    }
+
     public static TheoryData<string, Action<RunTaskRequest>> BadRequests => new()
     {
         { "chunk.end_image_uri", r => r.Chunk.EndImageUri = "not a uri" },
