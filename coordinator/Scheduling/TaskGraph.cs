@@ -185,7 +185,7 @@ public static class TaskGraph
                     Fps = model.Fps,
                     OutputKey = ArtifactKeys.Chunk(job.JobId, chunk.Index),
                     LastFrameKey = ArtifactKeys.LastFrame(job.JobId, chunk.Index),
-                    Seed = StableSeed(job.JobId, chunk.Index + SeamGatePolicy.SeedOffset(task)),
+                    Seed = ChunkSeed(job, chunk, task),
                     PricePerSecondUsd = model.PricePerSecondUsd,
                 };
                 break;
@@ -202,7 +202,7 @@ public static class TaskGraph
                     HeightPixels = videoModel.Height,
                     OutputKey = ArtifactKeys.Keyframe(job.JobId, framed.Index),
                     ImageModel = storyboardImageModel,
-                    Seed = StableSeed(job.JobId, 1_000_000 + framed.Index),
+                    Seed = StableSeed(SeedJobIdOf(job), 1_000_000 + framed.Index),
                 };
                 break;
             case TaskKind.Stitch:
@@ -381,6 +381,14 @@ public static class TaskGraph
 
         return task;
     }
+
+    /// <summary>The job whose id seeds the plan (a revision's original), else the job's own.</summary>
+    public static string SeedJobIdOf(Job job) => job.Plan?.SeedJobId is { Length: > 0 } seedJob ? seedJob : job.JobId;
+
+    /// <summary>A chunk attempt's seed: the chunk's own (a revision set it), else the stable seed of the seed job; another per seam regeneration.</summary>
+    public static long ChunkSeed(Job job, ChunkPlan chunk, TaskStatus task) => chunk.Seed != 0
+        ? chunk.Seed + SeamGatePolicy.SeedOffset(task)
+        : StableSeed(SeedJobIdOf(job), chunk.Index + SeamGatePolicy.SeedOffset(task));
 
     private static long StableSeed(string jobId, int index)
     {
