@@ -111,6 +111,12 @@ public static class Revisions
         var reused = new Dictionary<string, TaskStatus>(StringComparer.Ordinal);
         foreach (var (taskId, key) in revisionKeys)
         {
+            // The stitch and the finish always run: they make the revision's own raw cut and delivered files, and cost no model.
+            if (taskId is TaskGraph.StitchTaskId or TaskGraph.FinishTaskId)
+            {
+                continue;
+            }
+
             if (byKey.TryGetValue(key, out var same))
             {
                 reused[taskId] = same;

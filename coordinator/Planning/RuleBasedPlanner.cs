@@ -107,6 +107,11 @@ public sealed partial class RuleBasedPlanner(TemplateCatalog templates, ModelCat
             violations.Add(new("job.max_cost_usd", "must be >= 0"));
         }
 
+        if (request.RevisionOf.Length > 0)
+        {
+            violations.Add(new("job.revision_of", "is set by the coordinator on a revision; revise a job with ReviseJob"));
+        }
+
         FinishPlanner.Validate(request, model, violations);
         SoundtrackPlanner.Validate(request, violations);
         var strategy = GraphStrategies.Resolve(request.Strategy, model, KeyframeImageModel, violations);

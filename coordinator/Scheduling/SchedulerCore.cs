@@ -181,7 +181,7 @@ internal sealed class SchedulerCore
             job.Request.Tenant = "default";
         }
 
-        var record = new JobRecord(job, _jobOrder++);
+        var record = new JobRecord(job, _jobOrder++) { Reuse = c.Reuse };
         _jobs[job.JobId] = record;
         if (!string.IsNullOrEmpty(job.RequestId))
         {
@@ -210,6 +210,14 @@ internal sealed class SchedulerCore
         if (!string.IsNullOrEmpty(job.RequestId))
         {
             _jobsByRequestId[job.RequestId] = job.JobId;
+        }
+
+        if ((job.Plan is null || job.Tasks.Count == 0) && job.Request.RevisionOf.Length > 0 && !IsTerminal(job.State))
+        {
+            // A revision's plan and reuse came with its ReviseJob call, not from the rules: one cut short by the restart
+            // before it was planned ends here, and the client revises again.
+            EndJob(record, JobState.Failed, $"the coordinator restarted before this revision of {job.Request.RevisionOf} was planned; revise the job again");
+            return;
         }
 
         if (job.Plan is null || job.Tasks.Count == 0)
@@ -262,12 +270,58 @@ internal sealed class SchedulerCore
         Emit(record, e => e.Planned = new Contracts.V1.JobPlanned { Plan = c.Plan.Clone() });
         job.State = JobState.Rendering;
         EmitState(record);
+        if (record.Reuse is { Count: > 0 } reuse)
+        {
+            ApplyReuse(record, reuse);
+        }
+
+        record.Reuse = null;
         foreach (var task in job.Tasks.Where(t => t.State == TaskState.Ready))
         {
             _ready.Add(new TaskRef(record, task));
         }
 
         Log.JobPlanned(_log, job.JobId, c.Plan.Chunks.Count, c.Plan.Spec.DurationSeconds, c.Plan.Spec.Template, c.Plan.Spec.Planner);
+    }
+
+    /// <summary>
+    /// A revision's reused tasks succeed at once with the revised job's outputs, unpaid (<see cref="Planning.Revisions"/>);
+    /// then every task not reused whose inputs all exist is ready, and the others wait.
+    /// </summary>
+    private void ApplyReuse(JobRecord record, IReadOnlyDictionary<string, TaskStatus> reuse)
+    {
+        var job = record.Job;
+        var now = Now();
+        foreach (var task in job.Tasks)
+        {
+            if (!reuse.TryGetValue(task.TaskId, out var from))
+            {
+                continue;
+            }
+
+            task.State = TaskState.Succeeded;
+            task.Progress = 1;
+            task.OutputUri = from.OutputUri;
+            task.LastFrameUri = from.LastFrameUri;
+            task.MediaSeconds = from.MediaSeconds;
+            task.SeamScore = from.SeamScore?.Clone();
+            task.ReusedFrom = job.Request.RevisionOf;
+            task.StartedAt = now;
+            task.FinishedAt = now;
+            EmitTask(record, task);
+        }
+
+        foreach (var task in job.Tasks.Where(t => t.State is TaskState.Ready or TaskState.Waiting))
+        {
+            var state = task.DependsOn.All(d => record.Tasks[d].State == TaskState.Succeeded) ? TaskState.Ready : TaskState.Waiting;
+            if (state != task.State)
+            {
+                task.State = state;
+                EmitTask(record, task);
+            }
+        }
+
+        Log.RevisionReused(_log, job.JobId, job.Request.RevisionOf, reuse.Count, job.Tasks.Count);
     }
 
     private void ApplyCancel(CancelJob c)
@@ -589,9 +643,10 @@ internal sealed class SchedulerCore
             return verdict;
         }
 
-        // Cancel on the worker too: it drops the finished clip it keeps for re-attaching, so the next attempt makes a new one.
+        // No cancel on the worker: a cancel racing the next attempt's RunTask there would stop that attempt. The next
+        // attempt has another seed, and a worker never re-attaches a chunk asked with another seed to the clip it keeps.
         task.Error = SeamGatePolicy.Why(seam, gate);
-        ReleaseAttempt(record, task, cancel: true);
+        ReleaseAttempt(record, task, cancel: false);
         job.CostUsd = Math.Round(job.CostUsd + attemptCostUsd, 6);
         task.WastedCostUsd = Math.Round(task.WastedCostUsd + attemptCostUsd, 6);
         task.SeamRegenerations++;

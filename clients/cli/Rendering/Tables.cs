@@ -133,6 +133,11 @@ public static class Tables
             : $"cost       {EventLines.Money(estimate.CostUsd)}");
         text.AppendLine(string.Create(Invariant,
             $"wall time  ~{estimate.ExpectedWallSeconds:0.0} s with {estimate.Workers} workers"));
+        if (estimate.Revision is { } revision)
+        {
+            text.AppendLine(string.Create(Invariant,
+                $"revision   of {revision.RevisionOf}: {revision.ReusedTaskIds.Count} tasks reused ({EventLines.Money(revision.ReusedCostUsd)} not paid again), {revision.RenderedTaskIds.Count} run: {string.Join(", ", revision.RenderedTaskIds)}"));
+        }
         if (estimate.Strategies.Count > 0)
         {
             text.AppendLine();
