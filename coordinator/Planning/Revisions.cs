@@ -201,6 +201,15 @@ public static class Revisions
                 storyboard.Beat = new Beat { Index = storyboard.Beat.Index, Name = storyboard.Beat.Name, ShotDescription = storyboard.Beat.ShotDescription, ImagePrompt = storyboard.Beat.ImagePrompt };
             }
 
+            // Speech is made from each beat's line and timing; the shots and texts are not in it.
+            foreach (var beats in new[] { request.Voiceover?.Beats, request.Soundtrack?.Beats })
+            {
+                for (var i = 0; beats is not null && i < beats.Count; i++)
+                {
+                    beats[i] = new Beat { Index = beats[i].Index, StartSeconds = beats[i].StartSeconds, LengthSeconds = beats[i].LengthSeconds, VoiceoverLine = beats[i].VoiceoverLine };
+                }
+            }
+
             var key = Convert.ToHexString(SHA256.HashData(request.ToByteArray()));
             keys[task.TaskId] = key;
             named[task.TaskId] = new TaskStatus
