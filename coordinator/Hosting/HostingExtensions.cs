@@ -8,6 +8,7 @@ using Prometheus;
 using VideoGen.Catalog;
 using VideoGen.Coordinator.Access;
 using VideoGen.Coordinator.Events;
+using VideoGen.Coordinator.Leadership;
 using VideoGen.Coordinator.Membership;
 using VideoGen.Coordinator.Observability;
 using VideoGen.Coordinator.Persistence;
@@ -48,6 +49,7 @@ public static partial class HostingExtensions
         builder.Services.AddGrpc(o =>
         {
             o.Interceptors.Add<ErrorMappingInterceptor>(new ErrorMappingOptions("coordinator"));
+            o.Interceptors.Add<StandbyInterceptor>(); // inside the error mapping: a standby's answer is UNAVAILABLE
             // Explicit limits: the largest request is a job request (a 4,000-character prompt); a Job with its plan and
             // event log stays far below 16 MiB.
             o.MaxReceiveMessageSize = GrpcLimits.MaxReceiveMessageBytes;
@@ -88,7 +90,16 @@ public static partial class HostingExtensions
         builder.Services.AddJobStore(builder.Configuration, options);
         builder.Services.AddSingleton<JobEventHub>();
         builder.Services.AddSingleton<Membership.WorkerAdmission>();
-        builder.Services.AddSingleton<IWorkerTransport>(sp => new GrpcWorkerTransport(sp.GetRequiredService<Membership.WorkerAdmission>().Token, options.Tls));
+        var leadership = builder.Configuration.GetSection(LeadershipOptions.Section).Get<LeadershipOptions>() ?? new LeadershipOptions();
+        var storeOptions = builder.Configuration.GetSection(JobStoreOptions.Section).Get<JobStoreOptions>() ?? new JobStoreOptions();
+        if (leadership.Problem(storeOptions.UsesPostgres) is { } problem)
+        {
+            throw new InvalidOperationException(problem);
+        }
+
+        builder.Services.AddSingleton(new Leadership.Leadership(standbys: leadership.Enabled));
+        builder.Services.AddSingleton<IWorkerTransport>(sp => new GrpcWorkerTransport(
+            sp.GetRequiredService<Membership.WorkerAdmission>().Token, options.Tls, sp.GetRequiredService<Leadership.Leadership>()));
         builder.Services.AddSingleton<IFarmMetrics, PrometheusFarmMetrics>();
         builder.Services.AddSingleton(sp => new Membership.WorkerAddressPolicy(sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<CoordinatorOptions>>()));
         builder.Services.AddSingleton(sp => new Orchestrator(
@@ -102,7 +113,24 @@ public static partial class HostingExtensions
             sp.GetRequiredService<ILogger<Orchestrator>>(),
             sp.GetRequiredService<IFarmMetrics>(),
             sp.GetRequiredService<RuleBasedPlanner>()));
-        builder.Services.AddHostedService<OrchestratorHost>();
+        if (leadership.Enabled)
+        {
+            // Standby coordinators: the orchestrator starts when this one wins the store's lease.
+            var advertised = leadership.AdvertisedAddress.Length > 0 ? leadership.AdvertisedAddress : options.GrpcUrl;
+            builder.Services.AddHostedService(sp => new LeaderElection(
+                (ILeaderLease)sp.GetRequiredService<IJobStore>(),
+                sp.GetRequiredService<Leadership.Leadership>(),
+                sp.GetRequiredService<Orchestrator>(),
+                leadership,
+                advertised,
+                sp.GetRequiredService<IHostApplicationLifetime>(),
+                sp.GetRequiredService<TimeProvider>(),
+                sp.GetRequiredService<ILogger<LeaderElection>>()));
+        }
+        else
+        {
+            builder.Services.AddHostedService<OrchestratorHost>();
+        }
         builder.Services.AddMembership(builder.Configuration);
         builder.Services.AddAccessControl();
         return builder;

@@ -53,6 +53,7 @@ internal sealed class ConsulWorkerFollower : BackgroundService
 {
     private static readonly TimeSpan CallTimeout = TimeSpan.FromSeconds(10);
 
+    private readonly Leadership.Leadership? _leadership;
     private readonly IConsulClient _consul;
     private readonly ConsulOptions _options;
     private readonly SchedulingOptions _scheduling;
@@ -70,8 +71,10 @@ internal sealed class ConsulWorkerFollower : BackgroundService
         Orchestrator orchestrator,
         TimeProvider time,
         ILogger<ConsulWorkerFollower> logger,
-        WorkerAddressPolicy? addresses = null)
+        WorkerAddressPolicy? addresses = null,
+        Leadership.Leadership? leadership = null)
     {
+        _leadership = leadership;
         _addresses = addresses ?? new WorkerAddressPolicy(null, null);
         _consul = consul;
         _options = options.Value;
@@ -90,6 +93,8 @@ internal sealed class ConsulWorkerFollower : BackgroundService
     /// <inheritdoc />
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        // Only the leader follows Consul: a standby's orchestrator is not running, and takes over the members it finds.
+        await (_leadership?.Leading ?? Task.CompletedTask).WaitAsync(stoppingToken);
         var keepAlivePeriod = TimeSpan.FromSeconds(_scheduling.WorkerLeaseSeconds / 3);
         var wait = TimeSpan.FromSeconds(_options.WaitSeconds);
         ConsulLog.Following(_logger, _options.ServiceName, _consul.Address, _options.WaitSeconds, keepAlivePeriod.TotalSeconds);

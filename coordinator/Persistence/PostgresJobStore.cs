@@ -160,7 +160,28 @@ public sealed partial class PostgresJobStore : IJobStore, Access.IApiKeyStore
             });
         }
 
+        var epoch = Interlocked.Read(ref _fencedAt);
+        if (epoch > 0)
+        {
+            // Fencing: the batch (one transaction) first checks that this coordinator's epoch still holds the lease,
+            // and share-locks the lease row until it commits, so a takeover waits for it and every later commit of
+            // the deposed leader fails (StaleEpochException).
+            statements.Insert(0, FenceStatement(epoch));
+        }
+
         using var connection = _dataSource.OpenConnection();
+        try
+        {
+            Write(connection, statements);
+        }
+        catch (PostgresException ex) when (ex.SqlState == FencedSqlState)
+        {
+            throw new VideoGen.Errors.StaleEpochException($"the job store refused a commit of coordinator epoch {epoch}: {ex.MessageText}");
+        }
+    }
+
+    private void Write(NpgsqlConnection connection, List<NpgsqlBatchCommand> statements)
+    {
         if (statements.Count <= _maxBatchStatements)
         {
             // One batch, one Sync: one round trip, and PostgreSQL runs it as one implicit transaction
@@ -297,7 +318,7 @@ public sealed partial class PostgresJobStore : IJobStore, Access.IApiKeyStore
         using (var batch = new NpgsqlBatch(connection, tx))
         {
             batch.BatchCommands.Add(new NpgsqlBatchCommand("SELECT pg_advisory_xact_lock(hashtext('videogen.jobstore.schema'))"));
-            foreach (var statement in Schema.Concat(ApiKeysSchema))
+            foreach (var statement in Schema.Concat(ApiKeysSchema).Concat(LeaseSchema))
             {
                 batch.BatchCommands.Add(new NpgsqlBatchCommand(statement));
             }

@@ -23,6 +23,12 @@ public enum AttemptBreak
 
     /// <summary>The worker cannot be reached at all: the attempt fails and the worker gets nothing more until it is back.</summary>
     WorkerUnreachable,
+
+    /// <summary>
+    /// The worker has seen a newer coordinator epoch: this coordinator was deposed. Not the task's fault; its next commit
+    /// fails and the process stops (the new leader runs the task).
+    /// </summary>
+    Fenced,
 }
 
 /// <summary>An attempt's stream ended without a result; thrown by <see cref="IWorkerTransport.RunTaskAsync"/>.</summary>
@@ -58,7 +64,7 @@ public interface IWorkerTransport
 /// The gRPC transport: one cached channel per worker address, many concurrent streams per channel. Every call carries
 /// the worker token (<paramref name="workerToken"/>, when the farm has one): workers take calls from their coordinator only.
 /// </summary>
-public sealed class GrpcWorkerTransport(string workerToken = "", VideoGen.Security.TlsSettings? tls = null) : IWorkerTransport, IDisposable
+public sealed class GrpcWorkerTransport(string workerToken = "", VideoGen.Security.TlsSettings? tls = null, Leadership.Leadership? leadership = null) : IWorkerTransport, IDisposable
 {
     private readonly ConcurrentDictionary<string, GrpcChannel> _channels = new(StringComparer.Ordinal);
     private readonly Metadata? _headers = workerToken.Length == 0 ? null : new Metadata { { VideoGen.Security.WorkerToken.Header, VideoGen.Security.WorkerToken.HeaderValue(workerToken) } };
@@ -66,6 +72,8 @@ public sealed class GrpcWorkerTransport(string workerToken = "", VideoGen.Securi
     public async IAsyncEnumerable<TaskEvent> RunTaskAsync(string address, RunTaskRequest request, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var client = new WorkerService.WorkerServiceClient(Channel(address));
+        // Fencing: the worker refuses a task from an epoch older than one it has seen.
+        request.CoordinatorEpoch = leadership?.Epoch ?? 0;
         using var call = client.RunTask(request, _headers, cancellationToken: cancellationToken);
         var stream = call.ResponseStream;
         while (true)
@@ -91,6 +99,7 @@ public sealed class GrpcWorkerTransport(string workerToken = "", VideoGen.Securi
     {
         StatusCode.ResourceExhausted => AttemptBreak.WorkerBusy,
         StatusCode.FailedPrecondition => AttemptBreak.WorkerDraining,
+        StatusCode.Aborted => AttemptBreak.Fenced,
         StatusCode.InvalidArgument => AttemptBreak.Rejected,
         StatusCode.Unavailable => AttemptBreak.WorkerUnreachable,
         _ => AttemptBreak.StreamLost,
@@ -110,7 +119,7 @@ public sealed class GrpcWorkerTransport(string workerToken = "", VideoGen.Securi
             var client = new WorkerService.WorkerServiceClient(Channel(address));
             // Long enough for the worker to cancel the provider request and read what it was billed.
             var response = await client.CancelTaskAsync(
-                new CancelTaskRequest { JobId = jobId, TaskId = taskId, Reason = reason, KeepProviderRequest = keepProviderRequest },
+                new CancelTaskRequest { JobId = jobId, TaskId = taskId, Reason = reason, KeepProviderRequest = keepProviderRequest, CoordinatorEpoch = leadership?.Epoch ?? 0 },
                 _headers,
                 deadline: DateTime.UtcNow.AddSeconds(15),
                 cancellationToken: cancellationToken);

@@ -543,7 +543,7 @@ internal sealed class SchedulerCore
 
         switch (c.Kind)
         {
-            case AttemptBreak.WorkerBusy or AttemptBreak.WorkerDraining:
+            case AttemptBreak.WorkerBusy or AttemptBreak.WorkerDraining or AttemptBreak.Fenced:
                 // The worker was full or draining before our view caught up: not the task's fault.
                 if (c.Kind == AttemptBreak.WorkerDraining && _workers.TryGetValue(task.WorkerId, out var w))
                 {

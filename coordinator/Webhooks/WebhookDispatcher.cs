@@ -32,8 +32,11 @@ public sealed partial class WebhookDispatcher : BackgroundService
     private readonly ConcurrentDictionary<string, (int Attempts, long AtMs)> _recorded = new(StringComparer.Ordinal);
     private readonly int _concurrency;
 
-    public WebhookDispatcher(IJobStore store, WebhookPolicy policy, JobEventHub hub, TimeProvider time, ILogger<WebhookDispatcher> log)
+    private readonly Leadership.Leadership? _leadership;
+
+    public WebhookDispatcher(IJobStore store, WebhookPolicy policy, JobEventHub hub, TimeProvider time, ILogger<WebhookDispatcher> log, Leadership.Leadership? leadership = null)
     {
+        _leadership = leadership;
         _store = store;
         _policy = policy;
         _time = time;
@@ -66,6 +69,8 @@ public sealed partial class WebhookDispatcher : BackgroundService
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        // Only the leader delivers (a standby would deliver the same outbox rows a second time).
+        await (_leadership?.Leading ?? Task.CompletedTask).WaitAsync(stoppingToken);
         while (!stoppingToken.IsCancellationRequested)
         {
             try

@@ -47,3 +47,9 @@ public sealed class AccessDeniedException(string message) : DomainException(mess
 
 /// <summary>The service cannot take the call now (shutting down, not the leader); UNAVAILABLE, worth retrying elsewhere or later.</summary>
 public sealed class ServiceUnavailableException(string message) : DomainException(message);
+
+/// <summary>
+/// A request from a coordinator that is no longer the leader (its leadership epoch is older than one already seen): it
+/// must not act. ABORTED.
+/// </summary>
+public sealed class StaleEpochException(string message) : DomainException(message);

@@ -11,7 +11,7 @@ namespace VideoGen.Errors;
 /// fields are in the message too, for clients that read only the message);</item>
 /// <item><see cref="NotFoundException"/> → NOT_FOUND; <see cref="AlreadyExistsException"/> → ALREADY_EXISTS;
 /// <see cref="PreconditionFailedException"/> → FAILED_PRECONDITION; <see cref="AccessDeniedException"/> →
-/// PERMISSION_DENIED; <see cref="ServiceUnavailableException"/> → UNAVAILABLE;</item>
+/// PERMISSION_DENIED; <see cref="ServiceUnavailableException"/> → UNAVAILABLE; <see cref="StaleEpochException"/> → ABORTED;</item>
 /// <item><see cref="ResourceExhaustedException"/> → RESOURCE_EXHAUSTED, with RetryInfo and QuotaFailure when known;</item>
 /// <item>an <see cref="OperationCanceledException"/> of a call the client cancelled → CANCELLED;</item>
 /// <item>an <see cref="RpcException"/> is already a status (edge code such as authentication throws them) and
@@ -57,6 +57,8 @@ public static class ErrorMapping
                 return Plain(StatusCode.PermissionDenied, error.Message);
             case ServiceUnavailableException:
                 return Plain(StatusCode.Unavailable, error.Message);
+            case StaleEpochException:
+                return Plain(StatusCode.Aborted, error.Message);
             case OperationCanceledException when callCancelled:
                 return Plain(StatusCode.Cancelled, "the call was cancelled");
             default:

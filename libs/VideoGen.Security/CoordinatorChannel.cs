@@ -6,10 +6,11 @@ using Grpc.Net.Client.Configuration;
 namespace VideoGen.Security;
 
 /// <summary>
-/// A channel to the farm's coordinator, or to the first reachable of several: an address list
-/// (<c>ADDRESS,ADDRESS…</c>, all http:// or all https://) becomes gRPC pick-first balancing over a static resolver,
-/// so a coordinator that is down, or goes down, is passed over for the next one. Used by the CLI and by workers
-/// (<c>Worker:Coordinator</c>).
+/// A channel to the farm's coordinator, or to the leader among several: an address list (<c>ADDRESS,ADDRESS…</c>, all
+/// http:// or all https://) becomes gRPC round-robin balancing over a static resolver, with a retry policy on
+/// UNAVAILABLE. A coordinator that is down is passed over (only connected ones are picked), and a standby, which answers
+/// every call UNAVAILABLE naming the leader, sends the call's retry to the next coordinator: whichever address leads,
+/// calls reach it. Used by the CLI and by workers (<c>Worker:Coordinator</c>).
 /// </summary>
 public static class CoordinatorChannel
 {
@@ -35,7 +36,10 @@ public static class CoordinatorChannel
         return list;
     }
 
-    /// <summary>The channel: a plain one for one address, pick-first over the list for several. <paramref name="options"/> gets the list's handler and, for a list, its balancing settings.</summary>
+    /// <summary>Attempts of one call over a list (each retry goes to the next coordinator): enough to pass over standbys.</summary>
+    public const int MaxAttempts = 5;
+
+    /// <summary>The channel: a plain one for one address, round-robin with retries over the list for several. <paramref name="options"/> gets the list's handler and, for a list, its balancing settings.</summary>
     public static GrpcChannel Create(string addresses, GrpcChannelOptions options)
     {
         var list = Addresses(addresses);
@@ -45,7 +49,26 @@ public static class CoordinatorChannel
         }
 
         options.Credentials = list[0].Scheme == Uri.UriSchemeHttps ? ChannelCredentials.SecureSsl : ChannelCredentials.Insecure;
-        options.ServiceConfig = new ServiceConfig { LoadBalancingConfigs = { new PickFirstConfig() } };
+        options.ServiceConfig = new ServiceConfig
+        {
+            LoadBalancingConfigs = { new RoundRobinConfig() },
+            MethodConfigs =
+            {
+                new MethodConfig
+                {
+                    Names = { MethodName.Default },
+                    RetryPolicy = new RetryPolicy
+                    {
+                        MaxAttempts = MaxAttempts,
+                        InitialBackoff = TimeSpan.FromMilliseconds(100),
+                        MaxBackoff = TimeSpan.FromSeconds(1),
+                        BackoffMultiplier = 2,
+                        RetryableStatusCodes = { StatusCode.Unavailable },
+                    },
+                },
+            },
+        };
+        options.MaxRetryAttempts = MaxAttempts;
         options.ServiceProvider = new ResolverServices(new StaticResolverFactory(_ => list.Select(a => new BalancerAddress(a.Host, a.Port))));
         return GrpcChannel.ForAddress("static:///coordinators", options);
     }

@@ -14,7 +14,7 @@ public sealed class ClientsEndToEndTests
         await using var cli = ServerProcess.StartDotnet("cli", RepoPaths.CliDll,
             ["--coordinator", farm.CoordinatorAddress, "submit", "Announce our new store opening, 12 seconds", "--out", output],
             Path.Combine(farm.Directory, "cli.log"), environment: farm.ClientEnvironment);
-        var exit = await cli.WaitForExitAsync(TimeSpan.FromMinutes(3));
+        var exit = await cli.WaitForExitAsync(TimeSpan.FromMinutes(6));
 
         Assert.True(exit == 0, cli.Output);
         Assert.Equal(output, cli.Lines.Last(l => l.Length > 0));
@@ -127,7 +127,7 @@ public sealed class ClientsEndToEndTests
         await using var client = ServerProcess.Start("python", "/usr/bin/python3",
             [Path.Combine(python, "check.py"), "--coordinator", $"127.0.0.1:{DownPort()},127.0.0.1:{farm.GrpcPort}", "--prompt", "Announce our new store opening", "--duration", "12"],
             Path.Combine(farm.Directory, "python.log"), workingDirectory: python, environment: farm.ClientEnvironment);
-        var exit = await client.WaitForExitAsync(TimeSpan.FromMinutes(3));
+        var exit = await client.WaitForExitAsync(TimeSpan.FromMinutes(6));
 
         Assert.True(exit == 0, client.Output + farm.Logs());
         using var summary = System.Text.Json.JsonDocument.Parse(client.Lines.Last(l => l.Length > 0));

@@ -27,7 +27,7 @@ public sealed partial class CoordinatorFailoverEndToEndTests
         await cli.WaitForLineAsync(@"\[seq \d+\] chunk-\d+ running", TimeSpan.FromSeconds(60));
 
         await farm.FailOverAsync();
-        var exit = await cli.WaitForExitAsync(TimeSpan.FromMinutes(3));
+        var exit = await cli.WaitForExitAsync(TimeSpan.FromMinutes(6));
 
         Assert.True(exit == 0, $"{cli.Output}\n{farm.Logs()}");
         var sequences = cli.Lines.Select(l => SeqLine().Match(l)).Where(m => m.Success).Select(m => long.Parse(m.Groups[1].Value)).ToList();

@@ -20,7 +20,7 @@ public sealed class RestEndToEndTests
     public async Task EveryRoute_Works_AndTheWatchIsNdjsonThatResumes()
     {
         await using var farm = await LocalFarm.StartAsync("rest", new FarmOptions { Workers = 1 });
-        using var http = new HttpClient { BaseAddress = new Uri(farm.CoordinatorHttpAddress), Timeout = TimeSpan.FromMinutes(3) };
+        using var http = new HttpClient { BaseAddress = new Uri(farm.CoordinatorHttpAddress), Timeout = TimeSpan.FromMinutes(6) };
         http.DefaultRequestHeaders.Authorization = new("Bearer", farm.AdminKey);
 
         // GET /v1/templates
@@ -225,7 +225,7 @@ public sealed class RestEndToEndTests
     /// <summary>Reads a watch response line by line: each line one JSON JobEvent.</summary>
     private static async Task<List<JsonElement>> WatchAsync(HttpClient http, string path)
     {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(6));
         using var response = await http.GetAsync(new Uri(path, UriKind.Relative), HttpCompletionOption.ResponseHeadersRead, timeout.Token);
         Assert.True(response.IsSuccessStatusCode, $"GET {path}: {(int)response.StatusCode}");
         using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(timeout.Token));

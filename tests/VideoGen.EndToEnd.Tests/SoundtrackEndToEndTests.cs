@@ -85,7 +85,7 @@ public sealed partial class SoundtrackEndToEndTests
         const string Prompt = "a 12 second showcase for a lamp";
         var estimate = await farm.Jobs.EstimateJobAsync(new EstimateJobRequest { Job = new JobRequest { Prompt = Prompt } });
 
-        var job = await farm.RunAsync(Prompt, _ => { }, TimeSpan.FromMinutes(3));
+        var job = await farm.RunAsync(Prompt, _ => { }, TimeSpan.FromMinutes(6));
 
         Assert.True(job.State == JobState.Succeeded, $"job ended {job.State}: {job.Error}\n{farm.Logs()}");
         var voiceover = job.Tasks.Single(t => t.Kind == TaskKind.Voiceover);

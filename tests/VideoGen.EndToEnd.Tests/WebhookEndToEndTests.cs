@@ -62,7 +62,7 @@ public sealed class WebhookEndToEndTests
             .ToDictionary(e => $"msg_{job.JobId}_{e.Sequence}");
         await receiver.WaitUntilAsync(
             calls => owed.Keys.All(id => calls.Any(c => c.Id == id && c.Answered == 200)),
-            TimeSpan.FromMinutes(3), $"a 200 for each of the {owed.Count} owed events");
+            TimeSpan.FromMinutes(6), $"a 200 for each of the {owed.Count} owed events");
 
         var calls = receiver.Calls;
         Assert.All(calls, c => Assert.True(c.SignatureValid, $"bad signature on {c.Id}"));

@@ -187,6 +187,37 @@ public sealed class WorkerServiceTests
     }
 
     [Fact(Timeout = 30_000)]
+    public async Task ATaskOrCancelFromAnOlderCoordinatorEpoch_IsRefusedAborted_WhileTheNewerLeadersRun()
+    {
+        var token = Timeouts.After(25);
+        await using var worker = await WorkerTestHost.StartAsync(
+            new Dictionary<string, string?> { ["Procedural:LatencySeconds"] = "60", ["Worker:Slots"] = "2" }, token);
+
+        // The new leader (epoch 5) starts a task: from now on epoch 5 is the oldest this worker obeys.
+        var current = ChunkRequest("");
+        current.CoordinatorEpoch = 5;
+        using var call = worker.Client.RunTask(current, cancellationToken: token);
+        Assert.Equal(TaskEvent.EventOneofCase.Accepted, (await NextAsync(call, token)).EventCase);
+
+        // The deposed leader (epoch 4) can neither start a task nor stop the new leader's.
+        var stale = ChunkRequest("", index: 1);
+        stale.CoordinatorEpoch = 4;
+        using var staleCall = worker.Client.RunTask(stale, cancellationToken: token);
+        var refused = await Assert.ThrowsAsync<RpcException>(() => staleCall.ResponseStream.MoveNext(token));
+        Assert.Equal(StatusCode.Aborted, refused.StatusCode);
+        Assert.Contains("epoch 4", refused.Status.Detail);
+        var cancel = await Assert.ThrowsAsync<RpcException>(() => worker.Client.CancelTaskAsync(
+            new CancelTaskRequest { JobId = "job-1", TaskId = "chunk-0", Reason = "deposed", CoordinatorEpoch = 4 }, cancellationToken: token).ResponseAsync);
+        Assert.Equal(StatusCode.Aborted, cancel.StatusCode);
+        Assert.Equal(["job-1/chunk-0#1"], (await worker.Client.GetWorkerStatusAsync(new GetWorkerStatusRequest(), cancellationToken: token)).RunningTasks);
+
+        // The current epoch, a newer one and an unfenced coordinator (0) are obeyed.
+        Assert.True((await worker.Client.CancelTaskAsync(new CancelTaskRequest { JobId = "job-1", TaskId = "chunk-0", Reason = "done", CoordinatorEpoch = 6 }, cancellationToken: token)).Found);
+        Assert.Equal(6, worker.Service<Membership.CoordinatorEpochs>().Highest);
+        Assert.False((await worker.Client.CancelTaskAsync(new CancelTaskRequest { JobId = "job-1", TaskId = "chunk-9", Reason = "x" }, cancellationToken: token)).Found);
+    }
+
+    [Fact(Timeout = 30_000)]
     public async Task CancelTask_MidTask_CutsTheModelCallShort_FreesTheSlot_AndEndsTheStreamFailedRetryable()
     {
         var token = Timeouts.After(25);

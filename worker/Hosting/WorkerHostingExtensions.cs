@@ -53,6 +53,7 @@ public static class WorkerHostingExtensions
         services.AddArtifactStore();
 
         services.AddSingleton<WorkerCapacity>();
+        services.AddSingleton<Membership.CoordinatorEpochs>();
         services.AddSingleton<StoryboardExecutor>();
         services.AddSingleton<KeyframeExecutor>();
         services.AddSingleton<ChunkExecutor>();

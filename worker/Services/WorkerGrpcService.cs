@@ -18,6 +18,7 @@ public sealed class WorkerGrpcService : WorkerService.WorkerServiceBase
     private readonly WorkerCapacity _capacity;
     private readonly ModelRegistry _models;
     private readonly GpuInventory _gpus;
+    private readonly CoordinatorEpochs _epochs;
     private readonly WorkerOptions _options;
     private readonly ILogger<WorkerGrpcService> _logger;
 
@@ -26,6 +27,7 @@ public sealed class WorkerGrpcService : WorkerService.WorkerServiceBase
         WorkerCapacity capacity,
         ModelRegistry models,
         GpuInventory gpus,
+        CoordinatorEpochs epochs,
         IOptions<WorkerOptions> options,
         ILogger<WorkerGrpcService> logger)
     {
@@ -33,6 +35,7 @@ public sealed class WorkerGrpcService : WorkerService.WorkerServiceBase
         _capacity = capacity;
         _models = models;
         _gpus = gpus;
+        _epochs = epochs;
         _options = options.Value;
         _logger = logger;
     }
@@ -45,6 +48,7 @@ public sealed class WorkerGrpcService : WorkerService.WorkerServiceBase
     /// </remarks>
     public override async Task RunTask(RunTaskRequest request, IServerStreamWriter<TaskEvent> responseStream, ServerCallContext context)
     {
+        _epochs.Admit(request.CoordinatorEpoch, $"task {request.JobId}/{request.TaskId}");
         var work = TaskRequestMapper.ToWork(request, _models);
         // A message-template scope: text logs print "worker=.. job=.. task=.. attempt=.." on every line of
         // the task, structured (JSON) logs get WorkerId, JobId, TaskId and Attempt as properties.
@@ -70,6 +74,7 @@ public sealed class WorkerGrpcService : WorkerService.WorkerServiceBase
     /// <inheritdoc />
     public override async Task<CancelTaskResponse> CancelTask(CancelTaskRequest request, ServerCallContext context)
     {
+        _epochs.Admit(request.CoordinatorEpoch, $"cancel of {request.JobId}/{request.TaskId}");
         var (found, usage) = await _executions.CancelAsync(request.JobId, request.TaskId, request.Reason, context.CancellationToken, request.KeepProviderRequest);
         return new CancelTaskResponse { Found = found, Usage = TaskEventMapper.ToUsage(usage) };
     }

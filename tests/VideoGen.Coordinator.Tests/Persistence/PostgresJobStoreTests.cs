@@ -77,7 +77,7 @@ public sealed class PostgresJobStoreTests(PostgresServerFixture server, ITestOut
         await using var connection = new NpgsqlConnection(connectionString);
         await connection.OpenAsync().WaitAsync(Bound);
         await using var command = new NpgsqlCommand("SELECT count(*) FROM pg_indexes WHERE schemaname = current_schema()", connection);
-        Assert.Equal(12L, await command.ExecuteScalarAsync().WaitAsync(Bound)); // jobs pkey, request_id unique, 5 indexes, events pkey, webhook_outbox pkey and its due index, api_keys pkey and key_hash unique
+        Assert.Equal(13L, await command.ExecuteScalarAsync().WaitAsync(Bound)); // jobs pkey, request_id unique, 5 indexes, events pkey, webhook_outbox pkey and its due index, api_keys pkey and key_hash unique, coordinator_lease pkey
     }
 
     [Fact]

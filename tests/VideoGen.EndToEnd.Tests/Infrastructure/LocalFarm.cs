@@ -289,7 +289,9 @@ public sealed class LocalFarm : IAsyncDisposable
     public async Task<List<JobEvent>> WatchAsync(string jobId, long afterSequence = 0, int take = int.MaxValue, TimeSpan? timeout = null)
     {
         var events = new List<JobEvent>();
-        using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromMinutes(3));
+        // A bound for a hang, not a speed goal: generous enough for a job on a machine whose cores are all busy
+        // (the suite must hold under stress-ng --cpu 2), short of the run's 10-minute hang timeout.
+        using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromMinutes(6));
         using var call = Jobs.WatchJob(new WatchJobRequest { JobId = jobId, AfterSequence = afterSequence }, cancellationToken: cts.Token);
         try
         {
@@ -304,7 +306,9 @@ public sealed class LocalFarm : IAsyncDisposable
         }
         catch (RpcException ex) when (ex.StatusCode == StatusCode.Cancelled && cts.IsCancellationRequested)
         {
-            throw new TimeoutException($"job {jobId} did not finish in time; {events.Count} events seen.\n{Coordinator.Tail(30)}");
+            var tasks = events.Where(e => e.TaskUpdated is not null).GroupBy(e => e.TaskUpdated.Task.TaskId)
+                .Select(g => $"{g.Key}={g.Last().TaskUpdated.Task.State}#{g.Last().TaskUpdated.Task.Attempt}");
+            throw new TimeoutException($"job {jobId} did not finish in time; {events.Count} events seen; tasks: {string.Join(" ", tasks)}\n{Coordinator.Tail(30)}");
         }
 
         return events;
