@@ -20,8 +20,11 @@ public sealed class SeamGateOptions
     /// <summary>Largest luma jump across the seam beyond the clip's own motion (YDIF code values) that passes.</summary>
     public double MaxMotionJump { get; set; } = 15;
 
-    /// <summary>Times one chunk may be made again with a new seed for its seam (each is paid for).</summary>
-    public int MaxRegenerations { get; set; } = 2;
+    /// <summary>
+    /// Times one chunk may be made again with a new seed for its seam (each is paid for). 0, the default: seams are
+    /// scored and reported (task status, metrics, a warning in the log), and regenerating them is a choice to pay for.
+    /// </summary>
+    public int MaxRegenerations { get; set; }
 
     /// <summary>What is wrong with the options, for start-up validation; null when nothing.</summary>
     public string? Problem() =>

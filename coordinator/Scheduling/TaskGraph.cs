@@ -14,7 +14,10 @@ namespace VideoGen.Coordinator.Scheduling;
 /// titles, resolution, deliverables, soundtrack). With a soundtrack, the voiceover and the music depend on nothing
 /// (they run beside the storyboards from the job's start) and the soundtrack mix waits for both; the finish waits for
 /// the mix. Plans made before the finish existed (no <see cref="Plan.Finish"/>) end with the stitch. Tasks come out
-/// in a topological order.
+/// in a topological order. That is the chain of an image-to-video model; the plan's <see cref="GraphStrategy"/> changes a
+/// take's shape: with keyframes (first-and-last-frame models) a keyframe task per chunk end, chained from the take's
+/// storyboard, comes first and every chunk waits only for the two keyframes around it; with extend the chain stays and
+/// each continuation also gets the previous clip and the frames it repeats.
 /// </summary>
 public static class TaskGraph
 {

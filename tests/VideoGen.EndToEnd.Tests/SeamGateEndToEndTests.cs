@@ -16,6 +16,7 @@ public sealed class SeamGateEndToEndTests
         await using var farm = await LocalFarm.StartAsync("seam-gate", new FarmOptions
         {
             Workers = 2,
+            Coordinator = new() { ["Scheduling:SeamGate:MaxRegenerations"] = "2" },
             Worker = _ => new() { ["Procedural:FailureMode"] = "bad_seam", ["Procedural:BadSeamTasks"] = "chunk-1" },
         });
 

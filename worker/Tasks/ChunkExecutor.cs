@@ -67,8 +67,17 @@ public sealed class ChunkExecutor
         if (work.ScoreSeam && startImage is not null)
         {
             // The seam gate's measure: the frame this chunk continues against its first new frame (after an extend's overlap).
-            seam = await SeamScoring.MeasureAsync(_runner, startImage, generated.OutputPath, work.OverlapFrames, clip.Width, clip.Height, workDirectory, cancellationToken);
-            WorkerMetrics.SeamSsim.WithLabels(work.Model).Observe(seam.Ssim);
+            try
+            {
+                seam = await SeamScoring.MeasureAsync(_runner, startImage, generated.OutputPath, work.OverlapFrames, clip.Width, clip.Height, workDirectory, cancellationToken);
+                WorkerMetrics.SeamSsim.WithLabels(work.Model).Observe(seam.Ssim);
+            }
+            catch (Exception ex) when (ex is InvalidDataException or IOException or FFMpegCore.Exceptions.FFMpegException && !cancellationToken.IsCancellationRequested)
+            {
+                // A measure that cannot be made (a clip too short after its overlap) leaves the seam unscored, not the chunk failed.
+                WorkerMetrics.SeamUnscored.WithLabels(work.Model, ex.GetType().Name).Inc();
+                seam = null;
+            }
         }
 
         await reporter.ProgressAsync(0.9, "last_frame", cancellationToken);
