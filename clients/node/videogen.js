@@ -39,7 +39,8 @@ function bearerInterceptor(apiKey) {
 // apiKey: the caller's API key; default $VIDEOGEN_API_KEY. None: calls go without one (UNAUTHENTICATED
 // from a coordinator that requires keys).
 // One coordinator ("host:port"), or several ("10.0.0.1:7070,10.0.0.2:7070"): an "ipv4:" target that lists them,
-// which gRPC's default pick_first balancing connects to in order, passing over one that is down.
+// balanced round-robin over the connected ones with retries on UNAVAILABLE (LIST_SERVICE_CONFIG): a coordinator that
+// is down is passed over, and a standby (it answers UNAVAILABLE naming the leader) sends the retry to the next one.
 function targetOf(address) {
   const parts = address.split(',').map((a) => a.trim().replace(/^https?:\/\//, '')).filter((a) => a.length > 0);
   if (parts.length === 1) {
@@ -51,6 +52,16 @@ function targetOf(address) {
   return 'ipv4:' + parts.join(',');
 }
 
+const LIST_SERVICE_CONFIG = JSON.stringify({
+  loadBalancingConfig: [{ round_robin: {} }],
+  methodConfig: [{
+    name: [{}],
+    retryPolicy: {
+      maxAttempts: 5, initialBackoff: '0.1s', maxBackoff: '1s', backoffMultiplier: 2, retryableStatusCodes: ['UNAVAILABLE'],
+    },
+  }],
+});
+
 function connect(address, apiKey = process.env.VIDEOGEN_API_KEY) {
   const JobService = loadJobService();
   const target = targetOf(address);
@@ -58,6 +69,7 @@ function connect(address, apiKey = process.env.VIDEOGEN_API_KEY) {
   if (target.startsWith('ipv4:')) {
     // A listed target has no single authority: name the first coordinator (a list is no valid :authority).
     options['grpc.default_authority'] = target.slice('ipv4:'.length).split(',')[0];
+    options['grpc.service_config'] = LIST_SERVICE_CONFIG;
   }
   return new JobService(target, grpc.credentials.createInsecure(), options);
 }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import sys
@@ -35,9 +36,20 @@ class JobFailed(Exception):
         self.job = job
 
 
+LIST_SERVICE_CONFIG = json.dumps({
+    "loadBalancingConfig": [{"round_robin": {}}],
+    "methodConfig": [{
+        "name": [{}],
+        "retryPolicy": {"maxAttempts": 5, "initialBackoff": "0.1s", "maxBackoff": "1s", "backoffMultiplier": 2,
+                        "retryableStatusCodes": ["UNAVAILABLE"]},
+    }],
+})
+
+
 def target_of(address: str) -> str:
     """One coordinator ("host:port") as is; several ("10.0.0.1:7070,10.0.0.2:7070") as an "ipv4:" target listing them,
-    which gRPC's default pick_first balancing connects to in order, passing over one that is down."""
+    balanced round-robin over the connected ones with retries on UNAVAILABLE (LIST_SERVICE_CONFIG): a coordinator that
+    is down is passed over, and a standby (it answers UNAVAILABLE naming the leader) sends the retry to the next one."""
     parts = [p.strip().removeprefix("http://") for p in address.split(",") if p.strip()]
     if len(parts) == 1:
         return parts[0]
@@ -56,7 +68,8 @@ class VideoGenClient:
         self.api_key = api_key or os.environ.get("VIDEOGEN_API_KEY")
         target = target_of(address)
         # A listed target has no single authority; Kestrel refuses the list as an :authority header, so name the first.
-        options = [("grpc.default_authority", target.removeprefix("ipv4:").split(",")[0])] if target.startswith("ipv4:") else []
+        options = [("grpc.default_authority", target.removeprefix("ipv4:").split(",")[0]),
+                   ("grpc.service_config", LIST_SERVICE_CONFIG)] if target.startswith("ipv4:") else []
         self._channel = grpc.insecure_channel(target, options=options)
         self._jobs = jobs_pb2_grpc.JobServiceStub(self._channel)
 

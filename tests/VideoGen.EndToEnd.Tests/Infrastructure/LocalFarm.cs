@@ -182,12 +182,31 @@ public sealed class LocalFarm : IAsyncDisposable
 
     public async Task StartCoordinatorAsync(bool onStandbyPort = false)
     {
+        (Coordinator, CoordinatorHttpAddress) = await LaunchCoordinatorAsync(onStandbyPort, "coordinator");
+    }
+
+    /// <summary>
+    /// With <see cref="FarmOptions.Standby"/> and leadership configured (<c>Coordinator:Leadership:Enabled</c> on a
+    /// PostgreSQL store): a second coordinator process, on the standby port, running beside <see cref="Coordinator"/>
+    /// from now on — a hot standby that waits for the lease.
+    /// </summary>
+    public async Task<ServerProcess> StartStandbyCoordinatorAsync()
+    {
+        (StandbyCoordinator, _) = await LaunchCoordinatorAsync(onStandbyPort: true, "coordinator-standby");
+        return StandbyCoordinator;
+    }
+
+    /// <summary>The hot standby started by <see cref="StartStandbyCoordinatorAsync"/>, if any.</summary>
+    public ServerProcess? StandbyCoordinator { get; private set; }
+
+    private async Task<(ServerProcess Process, string HttpAddress)> LaunchCoordinatorAsync(bool onStandbyPort, string name)
+    {
         var port = onStandbyPort ? StandbyPort : GrpcPort;
         var args = new Dictionary<string, string>
         {
             ["Coordinator:GrpcUrl"] = onStandbyPort ? StandbyAddress : CoordinatorAddress,
             ["Coordinator:HttpUrl"] = "http://127.0.0.1:0",
-            ["Coordinator:DataDirectory"] = Path.Combine(Directory, "coordinator"),
+            ["Coordinator:DataDirectory"] = Path.Combine(Directory, name),
             ["Storage:LocalRoot"] = ArtifactsRoot,
         };
         foreach (var (k, v) in _options.Coordinator)
@@ -198,11 +217,11 @@ public sealed class LocalFarm : IAsyncDisposable
         RegisterSecrets(args);
 
         // The key goes in the environment, not on the command line.
-        Coordinator = ServerProcess.StartDotnet("coordinator", RepoPaths.CoordinatorDll, ToArgs(args), Path.Combine(Directory, "coordinator.log"),
+        var process = ServerProcess.StartDotnet(name, RepoPaths.CoordinatorDll, ToArgs(args), Path.Combine(Directory, $"{name}.log"),
             environment: new Dictionary<string, string> { ["Coordinator__Auth__BootstrapAdminKey"] = AdminKey });
-        var listening = await Coordinator.WaitForLineAsync(@"coordinator listening (.*)$", TimeSpan.FromSeconds(60));
-        CoordinatorHttpAddress = listening.Groups[1].Value.Split(' ', StringSplitOptions.RemoveEmptyEntries)
-            .First(a => !a.EndsWith($":{port}", StringComparison.Ordinal));
+        var listening = await process.WaitForLineAsync(@"coordinator listening (.*)$", TimeSpan.FromSeconds(60));
+        return (process, listening.Groups[1].Value.Split(' ', StringSplitOptions.RemoveEmptyEntries)
+            .First(a => !a.EndsWith($":{port}", StringComparison.Ordinal)));
     }
 
     /// <summary>Starts worker-<paramref name="index"/> and waits until the coordinator has it.</summary>
@@ -351,13 +370,18 @@ public sealed class LocalFarm : IAsyncDisposable
         LocalPath(job.Tasks.Single(t => t.TaskId == "stitch").OutputUri);
 
     public string Logs() =>
-        $"--- coordinator ---\n{Coordinator?.Tail(60)}\n" + string.Join("\n", _workers.Select(w => $"--- {w.Name} ---\n{w.Tail(30)}"));
+        $"--- coordinator ---\n{Coordinator?.Tail(60)}\n" + (StandbyCoordinator is null ? "" : $"--- standby coordinator ---\n{StandbyCoordinator.Tail(60)}\n") + string.Join("\n", _workers.Select(w => $"--- {w.Name} ---\n{w.Tail(30)}"));
 
     public async ValueTask DisposeAsync()
     {
         foreach (var worker in _workers)
         {
             await worker.DisposeAsync();
+        }
+
+        if (StandbyCoordinator is not null)
+        {
+            await StandbyCoordinator.DisposeAsync();
         }
 
         if (Coordinator is not null)
