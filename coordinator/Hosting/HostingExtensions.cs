@@ -31,6 +31,7 @@ public static partial class HostingExtensions
         builder.Services.AddOptions<CoordinatorOptions>().BindConfiguration("Coordinator");
         builder.Services.AddOptions<SchedulingOptions>().BindConfiguration("Scheduling")
             .Validate(o => o.MaxAttempts > 0 && o.TaskLeaseSeconds > 0 && o.WorkerLeaseSeconds > o.HeartbeatIntervalSeconds, "Scheduling: MaxAttempts > 0, TaskLeaseSeconds > 0, WorkerLeaseSeconds > HeartbeatIntervalSeconds")
+            .Validate(o => o.SeamGate.Problem() is null, "Scheduling:SeamGate: MinSsim from 0 to 1, MaxColourDistance and MaxMotionJump not negative, MaxRegenerations from 0 to 10")
             .PostConfigure(o => o.StoryboardImageModel = builder.Configuration["Storyboard:ImageModel"] ?? o.StoryboardImageModel)
             .Validate<ModelCatalog>(
                 (o, catalog) => o.StoryboardImageModel.Length == 0 || (catalog.Models.TryGetValue(o.StoryboardImageModel, out var image) && image.Kind == "image"),
@@ -82,7 +83,8 @@ public static partial class HostingExtensions
             }
 
             ValidateUpscaler(options.Upscaler, catalog);
-            return new RuleBasedPlanner(sp.GetRequiredService<TemplateCatalog>(), catalog, resolution, soundtrackModels, options.Upscaler.Trim());
+            return new RuleBasedPlanner(sp.GetRequiredService<TemplateCatalog>(), catalog, resolution, soundtrackModels, options.Upscaler.Trim(),
+                builder.Configuration["Storyboard:ImageModel"] ?? "");
         });
         builder.Services.AddJobPlanner(builder.Configuration);
         builder.Services.AddJobStore(builder.Configuration, options);

@@ -12,6 +12,11 @@ namespace VideoGen.Coordinator.Observability;
 /// </summary>
 internal sealed class PrometheusFarmMetrics : IFarmMetrics
 {
+    private static readonly Counter SeamChecks = Metrics.CreateCounter("videogen_seam_checks_total", "Continuous chunks' seams scored by the seam gate, by model and verdict (passed, regenerated, kept_below).", "model", "verdict");
+    private static readonly Histogram SeamSsim = Metrics.CreateHistogram("videogen_seam_ssim", "SSIM of scored seams (the frame a chunk continues against its first new frame), by model.",
+        new HistogramConfiguration { LabelNames = ["model"], Buckets = [0.5, 0.7, 0.8, 0.85, 0.9, 0.95, 0.98, 0.99, 1] });
+    private static readonly Histogram SeamColourDistance = Metrics.CreateHistogram("videogen_seam_colour_distance", "Mean colour distance (Y'CbCr code values) of scored seams, by model.",
+        new HistogramConfiguration { LabelNames = ["model"], Buckets = [0.5, 1, 2, 4, 8, 16, 32, 64] });
     private static readonly Counter JobsSubmitted = Metrics.CreateCounter("videogen_jobs_submitted_total", "Jobs accepted by the coordinator.");
     private static readonly Counter JobsFinished = Metrics.CreateCounter("videogen_jobs_finished_total", "Jobs that reached a terminal state, by outcome (succeeded, failed, cancelled).", "outcome");
     private static readonly Histogram JobDuration = Metrics.CreateHistogram("videogen_job_duration_seconds", "Wall time of jobs from submission to their terminal state, by outcome.",
@@ -78,6 +83,13 @@ internal sealed class PrometheusFarmMetrics : IFarmMetrics
     public void ProviderSpendWasted(string model, string reason, double costUsd) => WastedSpend.WithLabels(model, reason).Inc(costUsd);
 
     public void ProviderPaused(string model, string reason) => ProviderPauses.WithLabels(model, reason).Inc();
+
+    public void SeamScored(string model, SeamScore score, string verdict)
+    {
+        SeamChecks.WithLabels(model, verdict).Inc();
+        SeamSsim.WithLabels(model).Observe(score.Ssim);
+        SeamColourDistance.WithLabels(model).Observe(score.ColourDistance);
+    }
 
     public void CostBilledLate(string model, double costUsd) => CostUsd.WithLabels(model).Inc(costUsd);
 
@@ -169,6 +181,7 @@ internal sealed class PrometheusFarmMetrics : IFarmMetrics
         TaskKind.Voiceover => "voiceover",
         TaskKind.Music => "music",
         TaskKind.Upscale => "upscale",
+        TaskKind.Keyframe => "keyframe",
         _ => "unknown",
     };
 

@@ -25,14 +25,26 @@ public static class ChunkPlanner
     /// </summary>
     /// <remarks>With an <paramref name="upscaler"/> (named by <see cref="FinishPlan.Upscaler"/>) every chunk also carries the
     /// upscaler's price for its generated seconds (<see cref="ChunkPlan.UpscaleCostUsd"/>).</remarks>
-    public static Plan Build(Spec spec, ModelSpec model, Continuity continuity, FinishPlan? finish = null, ModelSpec? upscaler = null)
+    /// <remarks>
+    /// The <paramref name="strategy"/> (default: the chain) says how a take's chunks depend on each other
+    /// (<see cref="GraphStrategies"/>): an extend model's continuation repeats <see cref="ModelSpec.OverlapFrames"/> frames
+    /// (so it covers that much less), and first-and-last-frame keyframes are counted and priced at
+    /// <paramref name="keyframePriceUsd"/> each.
+    /// </remarks>
+    public static Plan Build(Spec spec, ModelSpec model, Continuity continuity, FinishPlan? finish = null, ModelSpec? upscaler = null,
+        GraphStrategy strategy = GraphStrategy.Chain, double keyframePriceUsd = 0)
     {
         var upscalePrice = upscaler is not null && finish is not null && finish.Upscaler == upscaler.Name ? upscaler.PricePerSecondUsd : 0;
-        var plan = new Plan { Spec = spec, Model = model.Name, ClipSeconds = model.ClipSeconds, Continuity = continuity, Finish = finish };
+        var plan = new Plan
+        {
+            Spec = spec, Model = model.Name, ClipSeconds = model.ClipSeconds, Continuity = continuity, Finish = finish,
+            Strategy = strategy == GraphStrategy.Unspecified ? GraphStrategy.Chain : strategy,
+            OverlapFrames = strategy == GraphStrategy.Extend ? model.OverlapFrames : 1,
+        };
         var overlap = finish is null || !(finish.TransitionSeconds > 0) ? 0 : Math.Min(finish.TransitionSeconds, model.ClipSeconds / 2);
         var videoEnd = VideoEnd(spec, finish, overlap);
-        // Only the finish drops the repeated frame; a plan without one (older plans) stitches chunks whole.
-        var repeated = finish is null ? 0 : RepeatedFrameSeconds(model);
+        // Only the finish drops the repeated frames; a plan without one (older plans) stitches chunks whole.
+        var repeated = finish is null ? 0 : RepeatedFrameSeconds(model) * plan.OverlapFrames;
         var previousBeat = -1;
         double next = 0;
         for (var i = 0; ; i++)
@@ -68,6 +80,13 @@ public static class ChunkPlanner
             {
                 break;
             }
+        }
+
+        if (plan.Strategy == GraphStrategy.Keyframes)
+        {
+            // One keyframe at the end of every chunk: where the next chunk of its take starts, or where the take ends.
+            plan.Keyframes = plan.Chunks.Count;
+            plan.KeyframeCostUsd = Math.Round(plan.Keyframes * keyframePriceUsd, 6);
         }
 
         return plan;
@@ -114,8 +133,8 @@ public static class ChunkPlanner
         return index;
     }
 
-    /// <summary>The plan's model cost: the chunks' (the upscaler's included), plus the voiceover's and the music's when it has a soundtrack.</summary>
-    public static double Cost(Plan plan) => Math.Round(plan.Chunks.Sum(c => c.CostUsd + c.UpscaleCostUsd) + SoundtrackPlanner.Cost(plan.Spec), 6);
+    /// <summary>The plan's model cost: the chunks' (the upscaler's included), plus the voiceover's and the music's when it has a soundtrack, plus its keyframes'.</summary>
+    public static double Cost(Plan plan) => Math.Round(plan.Chunks.Sum(c => c.CostUsd + c.UpscaleCostUsd) + SoundtrackPlanner.Cost(plan.Spec) + plan.KeyframeCostUsd, 6);
 
     /// <summary>The upscaler's share of <see cref="Cost"/>: Σ chunk seconds × its price (0 without an upscaler).</summary>
     public static double UpscaleCost(Plan plan) => Math.Round(plan.Chunks.Sum(c => c.UpscaleCostUsd), 6);

@@ -10,7 +10,8 @@ namespace VideoGen.Coordinator.Planning;
 /// It also validates a request (every other planner starts from a request it accepted), so its
 /// <see cref="Plan"/> doubles as the validator for submit and estimate.
 /// </summary>
-public sealed partial class RuleBasedPlanner(TemplateCatalog templates, ModelCatalog models, Resolution defaultResolution = Resolution._720P, SoundtrackModels? soundtrackModels = null, string upscaler = "")
+public sealed partial class RuleBasedPlanner(TemplateCatalog templates, ModelCatalog models, Resolution defaultResolution = Resolution._720P, SoundtrackModels? soundtrackModels = null, string upscaler = "",
+    string keyframeImageModel = "")
 {
     public const string PlannerName = "rules";
 
@@ -24,12 +25,26 @@ public sealed partial class RuleBasedPlanner(TemplateCatalog templates, ModelCat
 
     public ModelCatalog Models { get; } = models;
 
+    /// <summary>
+    /// The image model that makes first-and-last-frame keyframes: the storyboards' (<c>Storyboard:ImageModel</c>), else the
+    /// procedural renderer. Keyframes need one with capability <c>i2i</c>.
+    /// </summary>
+    public ModelSpec? KeyframeImageModel { get; } =
+        models.Models.GetValueOrDefault(string.IsNullOrEmpty(keyframeImageModel) ? ModelCatalog.ProceduralImageModel : keyframeImageModel);
+
     /// <summary>The speech and music models soundtracks use (Soundtrack:VoiceModel, Soundtrack:MusicModel).</summary>
     public SoundtrackModels SoundtrackModels { get; } = soundtrackModels ?? SoundtrackModels.Embedded;
 
     /// <summary>Validates <paramref name="request"/> and plans it; throws <see cref="RequestValidationException"/> naming every bad field.</summary>
-    public Plan Plan(JobRequest request)
+    /// <remarks>With <paramref name="strategyOverride"/> (EstimateJob's other strategies) that strategy is planned instead of the request's.</remarks>
+    public Plan Plan(JobRequest request, GraphStrategy? strategyOverride = null)
     {
+        if (strategyOverride is { } other)
+        {
+            request = request.Clone();
+            request.Strategy = other;
+        }
+
         var violations = new List<FieldViolation>();
         var prompt = request.Prompt ?? "";
         if (string.IsNullOrWhiteSpace(prompt))
@@ -92,8 +107,14 @@ public sealed partial class RuleBasedPlanner(TemplateCatalog templates, ModelCat
             violations.Add(new("job.max_cost_usd", "must be >= 0"));
         }
 
+        if (request.RevisionOf.Length > 0)
+        {
+            violations.Add(new("job.revision_of", "is set by the coordinator on a revision; revise a job with ReviseJob"));
+        }
+
         FinishPlanner.Validate(request, model, violations);
         SoundtrackPlanner.Validate(request, violations);
+        var strategy = GraphStrategies.Resolve(request.Strategy, model, KeyframeImageModel, violations);
 
         // Duration: the request field wins, then a duration stated in the prompt, then the template's default.
         double duration = 0;
@@ -134,7 +155,7 @@ public sealed partial class RuleBasedPlanner(TemplateCatalog templates, ModelCat
         SoundtrackPlanner.Apply(request, template, spec, Models, SoundtrackModels);
         var finish = FinishPlanner.Build(request, template, DefaultResolution, subject);
         var upscalerSpec = FinishPlanner.ApplyUpscaler(finish, model!, Models, Upscaler);
-        return ChunkPlanner.Build(spec, model!, continuity, finish, upscalerSpec);
+        return ChunkPlanner.Build(spec, model!, continuity, finish, upscalerSpec, strategy, KeyframeImageModel?.PricePerSecondUsd ?? 0);
     }
 
     /// <summary>Lays the template's beats over the duration: lengths by weight, starts cumulative, summing exactly to the duration.</summary>

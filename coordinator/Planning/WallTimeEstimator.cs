@@ -44,7 +44,7 @@ public static class WallTimeEstimator
             var start = Math.Max(ready, free);
             var length = task.Kind switch
             {
-                TaskKind.Storyboard => storyboardSeconds,
+                TaskKind.Storyboard or TaskKind.Keyframe => storyboardSeconds,
                 TaskKind.Chunk => videoModel.ExpectedLatencySeconds,
                 TaskKind.Upscale => upscaler?.ExpectedLatencySeconds ?? UpscaleSeconds,
                 TaskKind.Finish => FinishSeconds(plan),

@@ -30,6 +30,9 @@ internal interface IFarmMetrics
 
     /// <summary>A model's dispatch paused: "throttled" (429) or "circuit_open".</summary>
     void ProviderPaused(string model, string reason) { }
+
+    /// <summary>A continuous chunk's seam was scored; <paramref name="verdict"/>: passed, regenerated or kept_below.</summary>
+    void SeamScored(string model, SeamScore score, string verdict) { }
 }
 
 internal sealed class NullFarmMetrics : IFarmMetrics

@@ -31,7 +31,10 @@ public static class ModelFallbackPolicy
             return null;
         }
 
+        // The fallback must also draw the plan's graph (a keyframed chunk needs a model that takes an end image).
         return (fallback.Kind, fallback.ClipSeconds, fallback.Width, fallback.Height, fallback.Fps) == (spec.Kind, spec.ClipSeconds, spec.Width, spec.Height, spec.Fps)
+               && fallback.Can(Planning.GraphStrategies.Capability(TaskGraph.StrategyOf(job.Plan)))
+               && (TaskGraph.StrategyOf(job.Plan) != GraphStrategy.Extend || fallback.OverlapFrames == spec.OverlapFrames)
             ? fallback.Name
             : null;
     }

@@ -124,7 +124,8 @@ internal sealed class Orchestrator : IAsyncDisposable
     // ---- API for the gRPC services (any thread) ----
 
     /// <summary>Accepts a validated job; returns the earlier job when <paramref name="requestId"/> was seen before.</summary>
-    public async Task<(Job Job, bool Created)> SubmitAsync(string requestId, JobRequest request, Plan rulesPlan)
+    /// <remarks>A revision (<see cref="JobRequest.RevisionOf"/>) comes with its plan and the revised job's tasks it reuses (<paramref name="reuse"/>).</remarks>
+    public async Task<(Job Job, bool Created)> SubmitAsync(string requestId, JobRequest request, Plan rulesPlan, IReadOnlyDictionary<string, Contracts.V1.TaskStatus>? reuse = null)
     {
         // A request id committed before is answered from the store here, off the loop; one not committed yet (or
         // committed since) is caught by the core, which knows every active job and the recently finished ones.
@@ -133,7 +134,7 @@ internal sealed class Orchestrator : IAsyncDisposable
             return (_snapshots.TryGetValue(stored.JobId, out var latest) ? latest : stored, false);
         }
 
-        return await Ask<(Job, bool)>(reply => new SubmitJob(requestId, request, rulesPlan, reply));
+        return await Ask<(Job, bool)>(reply => new SubmitJob(requestId, request, rulesPlan, reply, reuse));
     }
 
     /// <summary>Cancels a job; null when it does not exist.</summary>
@@ -287,7 +288,8 @@ internal sealed class Orchestrator : IAsyncDisposable
         Plan plan;
         try
         {
-            plan = await _planner.PlanAsync(p.Request, p.RulesPlan, _stopping.Token);
+            // A revision's plan is its original's with the changes asked: no planner makes it again.
+            plan = p.Request.RevisionOf.Length > 0 ? p.RulesPlan : await _planner.PlanAsync(p.Request, p.RulesPlan, _stopping.Token);
         }
         catch (Exception ex) when (!_stopping.IsCancellationRequested)
         {

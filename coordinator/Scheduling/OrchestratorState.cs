@@ -34,6 +34,9 @@ internal sealed class JobRecord(Job job, long order)
     /// <summary>Workers that get no more of this job's tasks.</summary>
     public HashSet<string> Blocklist { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>A revision's reused tasks of the job it revises, by task id, until the plan is applied.</summary>
+    public IReadOnlyDictionary<string, TaskStatus>? Reuse { get; set; }
+
     /// <summary>Tasks that ran out of GPU memory, and the free memory of the GPU they failed on: a retry needs more.</summary>
     public Dictionary<string, long> OutOfMemoryAt { get; } = new(StringComparer.Ordinal);
 
@@ -130,7 +133,9 @@ internal abstract record Command<T>(TaskCompletionSource<T> Reply) : Command
     public override void Complete(object? value) => Reply.TrySetResult((T)value!);
 }
 
-internal sealed record SubmitJob(string RequestId, JobRequest Request, Plan RulesPlan, TaskCompletionSource<(Job, bool)> Reply) : Command<(Job, bool)>(Reply);
+/// <remarks><paramref name="Reuse"/>: for a revision, the revised job's tasks whose outputs it reuses, by task id.</remarks>
+internal sealed record SubmitJob(string RequestId, JobRequest Request, Plan RulesPlan, TaskCompletionSource<(Job, bool)> Reply,
+    IReadOnlyDictionary<string, TaskStatus>? Reuse = null) : Command<(Job, bool)>(Reply);
 
 internal sealed record ResumeJob(Job Job) : Command;
 

@@ -181,7 +181,7 @@ internal sealed class SchedulerCore
             job.Request.Tenant = "default";
         }
 
-        var record = new JobRecord(job, _jobOrder++);
+        var record = new JobRecord(job, _jobOrder++) { Reuse = c.Reuse };
         _jobs[job.JobId] = record;
         if (!string.IsNullOrEmpty(job.RequestId))
         {
@@ -210,6 +210,14 @@ internal sealed class SchedulerCore
         if (!string.IsNullOrEmpty(job.RequestId))
         {
             _jobsByRequestId[job.RequestId] = job.JobId;
+        }
+
+        if ((job.Plan is null || job.Tasks.Count == 0) && job.Request.RevisionOf.Length > 0 && !IsTerminal(job.State))
+        {
+            // A revision's plan and reuse came with its ReviseJob call, not from the rules: one cut short by the restart
+            // before it was planned ends here, and the client revises again.
+            EndJob(record, JobState.Failed, $"the coordinator restarted before this revision of {job.Request.RevisionOf} was planned; revise the job again");
+            return;
         }
 
         if (job.Plan is null || job.Tasks.Count == 0)
@@ -262,12 +270,58 @@ internal sealed class SchedulerCore
         Emit(record, e => e.Planned = new Contracts.V1.JobPlanned { Plan = c.Plan.Clone() });
         job.State = JobState.Rendering;
         EmitState(record);
+        if (record.Reuse is { Count: > 0 } reuse)
+        {
+            ApplyReuse(record, reuse);
+        }
+
+        record.Reuse = null;
         foreach (var task in job.Tasks.Where(t => t.State == TaskState.Ready))
         {
             _ready.Add(new TaskRef(record, task));
         }
 
         Log.JobPlanned(_log, job.JobId, c.Plan.Chunks.Count, c.Plan.Spec.DurationSeconds, c.Plan.Spec.Template, c.Plan.Spec.Planner);
+    }
+
+    /// <summary>
+    /// A revision's reused tasks succeed at once with the revised job's outputs, unpaid (<see cref="Planning.Revisions"/>);
+    /// then every task not reused whose inputs all exist is ready, and the others wait.
+    /// </summary>
+    private void ApplyReuse(JobRecord record, IReadOnlyDictionary<string, TaskStatus> reuse)
+    {
+        var job = record.Job;
+        var now = Now();
+        foreach (var task in job.Tasks)
+        {
+            if (!reuse.TryGetValue(task.TaskId, out var from))
+            {
+                continue;
+            }
+
+            task.State = TaskState.Succeeded;
+            task.Progress = 1;
+            task.OutputUri = from.OutputUri;
+            task.LastFrameUri = from.LastFrameUri;
+            task.MediaSeconds = from.MediaSeconds;
+            task.SeamScore = from.SeamScore?.Clone();
+            task.ReusedFrom = job.Request.RevisionOf;
+            task.StartedAt = now;
+            task.FinishedAt = now;
+            EmitTask(record, task);
+        }
+
+        foreach (var task in job.Tasks.Where(t => t.State is TaskState.Ready or TaskState.Waiting))
+        {
+            var state = task.DependsOn.All(d => record.Tasks[d].State == TaskState.Succeeded) ? TaskState.Ready : TaskState.Waiting;
+            if (state != task.State)
+            {
+                task.State = state;
+                EmitTask(record, task);
+            }
+        }
+
+        Log.RevisionReused(_log, job.JobId, job.Request.RevisionOf, reuse.Count, job.Tasks.Count);
     }
 
     private void ApplyCancel(CancelJob c)
@@ -357,7 +411,7 @@ internal sealed class SchedulerCore
         task.Error = "";
         task.WaitingReason = "";
         task.StartedAt = Now();
-        var request = TaskGraph.BuildRequest(record.Job, task, record.Tasks, _models, _options.StoryboardImageModel);
+        var request = TaskGraph.BuildRequest(record.Job, task, record.Tasks, _models, _options.StoryboardImageModel, _options.SeamGate);
         // The journal: an earlier attempt's provider request is resumed, not paid for again.
         request.ResumeProviderRequestId = task.ProviderRequestId;
         _providers.Started(_taskModels.PlacementModel(record.Job, task), _time.GetUtcNow());
@@ -520,6 +574,11 @@ internal sealed class SchedulerCore
     {
         // Cost as billed: the model's billing rules applied to the provider's report of the request.
         completed.CostUsd = ProviderBilling.AttemptCost(_models, _taskModels.ChargedTo(record.Job, task), completed.Usage, completed.CostUsd);
+        if (completed.SeamScore is { } seam && JudgeSeam(record, task, seam, completed.CostUsd) == SeamVerdict.Regenerate)
+        {
+            return;
+        }
+
         var worker = task.WorkerId;
         ReleaseAttempt(record, task, cancel: false);
         if (_workers.TryGetValue(worker, out var w))
@@ -558,6 +617,50 @@ internal sealed class SchedulerCore
             _ready.Add(new TaskRef(record, dependent));
             EmitTask(record, dependent);
         }
+    }
+
+    /// <summary>
+    /// The seam gate (<see cref="SeamGatePolicy"/>) on a continuous chunk's clip: the score is kept on the task either way;
+    /// a seam below the thresholds, with regenerations and budget left, sends the chunk back to be made with a new seed
+    /// (the clip is paid for, as wasted spend; nothing counts as a failure), else the chunk goes on.
+    /// </summary>
+    private SeamVerdict JudgeSeam(JobRecord record, TaskStatus task, SeamScore seam, double attemptCostUsd)
+    {
+        var job = record.Job;
+        var gate = _options.SeamGate;
+        var verdict = SeamGatePolicy.Judge(seam, task.SeamRegenerations, gate, job, attemptCostUsd);
+        task.SeamScore = seam.Clone();
+        task.SeamScore.Passed = verdict == SeamVerdict.Passed;
+        var model = _taskModels.ChargedTo(job, task);
+        _metrics.SeamScored(model, task.SeamScore, verdict switch { SeamVerdict.Passed => "passed", SeamVerdict.Regenerate => "regenerated", _ => "kept_below" });
+        if (verdict != SeamVerdict.Regenerate)
+        {
+            if (verdict == SeamVerdict.KeptBelow)
+            {
+                Log.SeamKeptBelow(_log, job.JobId, task.TaskId, task.Attempt, SeamGatePolicy.Why(seam, gate), task.SeamRegenerations);
+            }
+
+            return verdict;
+        }
+
+        // No cancel on the worker: a cancel racing the next attempt's RunTask there would stop that attempt. The next
+        // attempt has another seed, and a worker never re-attaches a chunk asked with another seed to the clip it keeps.
+        task.Error = SeamGatePolicy.Why(seam, gate);
+        ReleaseAttempt(record, task, cancel: false);
+        job.CostUsd = Math.Round(job.CostUsd + attemptCostUsd, 6);
+        task.WastedCostUsd = Math.Round(task.WastedCostUsd + attemptCostUsd, 6);
+        task.SeamRegenerations++;
+        task.State = TaskState.Ready;
+        _ready.Add(new TaskRef(record, task));
+        _metrics.TaskRequeued("seam");
+        if (attemptCostUsd > 0)
+        {
+            _metrics.ProviderSpendWasted(model, "seam", attemptCostUsd);
+        }
+
+        EmitTask(record, task);
+        Log.SeamRegenerated(_log, job.JobId, task.TaskId, task.Attempt, task.Error, task.SeamRegenerations);
+        return verdict;
     }
 
     private void FailAttempt(JobRecord record, TaskStatus task, string reason, bool retryable, bool countsAsFailure, double costUsd = 0, bool backoff = true, string requeueReason = "", DateTimeOffset? notBefore = null)

@@ -82,4 +82,13 @@ internal static partial class SchedulerLog
 
     [LoggerMessage(81, LogLevel.Warning, "worker={WorkerId} inference server: {Health}")]
     public static partial void WorkerHealth(ILogger logger, string workerId, string health);
+
+    [LoggerMessage(160, LogLevel.Warning, "job={JobId} task={TaskId} attempt={Attempt} {Why}: made again with a new seed (regeneration {Regenerations})")]
+    public static partial void SeamRegenerated(ILogger logger, string jobId, string taskId, int attempt, string why, int regenerations);
+
+    [LoggerMessage(161, LogLevel.Warning, "job={JobId} task={TaskId} attempt={Attempt} {Why}: kept after {Regenerations} regeneration(s) (none left, or no budget for one)")]
+    public static partial void SeamKeptBelow(ILogger logger, string jobId, string taskId, int attempt, string why, int regenerations);
+
+    [LoggerMessage(162, LogLevel.Information, "job={JobId} revises {RevisionOf}: {Reused} of {Tasks} tasks reused")]
+    public static partial void RevisionReused(ILogger logger, string jobId, string revisionOf, int reused, int tasks);
 }

@@ -51,4 +51,7 @@ public sealed class SchedulingOptions
     /// empty: the workers' procedural renderer. Storyboards then go only to workers that serve it.
     /// </summary>
     public string StoryboardImageModel { get; set; } = "";
+
+    /// <summary>The seam quality gate of continuous chunks (<c>Scheduling:SeamGate:*</c>).</summary>
+    public SeamGateOptions SeamGate { get; set; } = new();
 }

@@ -14,7 +14,10 @@ namespace VideoGen.Coordinator.Scheduling;
 /// titles, resolution, deliverables, soundtrack). With a soundtrack, the voiceover and the music depend on nothing
 /// (they run beside the storyboards from the job's start) and the soundtrack mix waits for both; the finish waits for
 /// the mix. Plans made before the finish existed (no <see cref="Plan.Finish"/>) end with the stitch. Tasks come out
-/// in a topological order.
+/// in a topological order. That is the chain of an image-to-video model; the plan's <see cref="GraphStrategy"/> changes a
+/// take's shape: with keyframes (first-and-last-frame models) a keyframe task per chunk end, chained from the take's
+/// storyboard, comes first and every chunk waits only for the two keyframes around it; with extend the chain stays and
+/// each continuation also gets the previous clip and the frames it repeats.
 /// </summary>
 public static class TaskGraph
 {
@@ -38,6 +41,15 @@ public static class TaskGraph
     public static string FinalTaskId(Plan plan) => plan.Finish is null ? StitchTaskId : FinishTaskId;
 
     public static string StoryboardTaskId(int beat) => $"storyboard-{beat}";
+
+    /// <summary>The keyframe at the end of chunk <paramref name="chunk"/> (<see cref="GraphStrategy.Keyframes"/>): where it ends and the next chunk of its take starts.</summary>
+    public static string KeyframeTaskId(int chunk) => $"keyframe-{chunk}";
+
+    /// <summary>The plan's graph strategy; plans from before strategies existed chain.</summary>
+    public static GraphStrategy StrategyOf(Plan plan) => plan.Strategy == GraphStrategy.Unspecified ? GraphStrategy.Chain : plan.Strategy;
+
+    /// <summary>Frames a continuous chunk repeats from the chunk before it (the finish drops them): the plan's, at least 1.</summary>
+    public static int OverlapFramesOf(Plan plan) => Math.Max(1, plan.OverlapFrames);
 
     public static string ChunkTaskId(int chunk) => $"chunk-{chunk}";
 
@@ -68,10 +80,29 @@ public static class TaskGraph
             tasks.Add(new TaskStatus { TaskId = StoryboardTaskId(beat), Kind = TaskKind.Storyboard, Index = beat, State = TaskState.Ready });
         }
 
+        var keyframes = StrategyOf(plan) == GraphStrategy.Keyframes;
+        if (keyframes)
+        {
+            // A take's keyframes chain from its storyboard, each made from the one before it (cheap image calls), so the
+            // take keeps one look; the chunks then wait only for the two keyframes around them and run at once.
+            foreach (var chunk in plan.Chunks)
+            {
+                var keyframe = new TaskStatus { TaskId = KeyframeTaskId(chunk.Index), Kind = TaskKind.Keyframe, Index = chunk.Index, State = TaskState.Waiting };
+                keyframe.DependsOn.Add(StartOf(chunk, keyframes));
+                tasks.Add(keyframe);
+            }
+        }
+
         foreach (var chunk in plan.Chunks)
         {
             var task = new TaskStatus { TaskId = ChunkTaskId(chunk.Index), Kind = TaskKind.Chunk, Index = chunk.Index, State = TaskState.Waiting };
-            task.DependsOn.Add(chunk.IsReference ? StoryboardTaskId(chunk.BeatIndex) : ChunkTaskId(chunk.Index - 1));
+            // The start first: BuildRequest reads the start image from DependsOn[0].
+            task.DependsOn.Add(StartOf(chunk, keyframes));
+            if (keyframes)
+            {
+                task.DependsOn.Add(KeyframeTaskId(chunk.Index));
+            }
+
             tasks.Add(task);
         }
 
@@ -99,11 +130,21 @@ public static class TaskGraph
     }
 
     /// <summary>
+    /// Where a chunk starts: its beat's storyboard (a reference chunk), the keyframe between it and the chunk before
+    /// (keyframes), or the chunk before it (its last frame, or its tail for an extend model).
+    /// </summary>
+    private static string StartOf(ChunkPlan chunk, bool keyframes) =>
+        chunk.IsReference ? StoryboardTaskId(chunk.BeatIndex) : keyframes ? KeyframeTaskId(chunk.Index - 1) : ChunkTaskId(chunk.Index - 1);
+
+    /// <summary>
     /// The worker request for one attempt of <paramref name="task"/>. Inputs are the URIs its
     /// dependencies produced; outputs are named by <see cref="ArtifactKeys"/>, so the storage behind
     /// the URIs can change without touching the scheduler.
     /// </summary>
-    public static RunTaskRequest BuildRequest(Job job, TaskStatus task, IReadOnlyDictionary<string, TaskStatus> tasks, ModelCatalog models, string storyboardImageModel = "")
+    /// <remarks>With <paramref name="seamGate"/> on, a continuous chunk is asked to score its seam; a chunk the gate had made
+    /// again gets another seed per regeneration.</remarks>
+    public static RunTaskRequest BuildRequest(Job job, TaskStatus task, IReadOnlyDictionary<string, TaskStatus> tasks, ModelCatalog models, string storyboardImageModel = "",
+        SeamGateOptions? seamGate = null)
     {
         var plan = job.Plan;
         var request = new RunTaskRequest { JobId = job.JobId, TaskId = task.TaskId, Attempt = task.Attempt };
@@ -129,20 +170,42 @@ public static class TaskGraph
                 var model = models.Models[task.Model.Length > 0 ? task.Model : plan.Model];
                 var dependency = tasks[task.DependsOn[0]];
                 var chunkBeat = plan.Spec.Beats[chunk.BeatIndex];
+                var strategy = StrategyOf(plan);
                 request.Chunk = new ChunkTask
                 {
                     ChunkIndex = chunk.Index,
                     Model = model.Name,
                     Prompt = $"{chunkBeat.ShotDescription}. {plan.Spec.Style}",
-                    StartImageUri = !model.TakesImage ? "" : chunk.IsReference ? dependency.OutputUri : dependency.LastFrameUri,
+                    // A storyboard or a keyframe is the image itself; a chunk before this one hands on its last frame.
+                    StartImageUri = !model.TakesImage ? "" : dependency.Kind == TaskKind.Chunk ? dependency.LastFrameUri : dependency.OutputUri,
+                    EndImageUri = strategy == GraphStrategy.Keyframes ? tasks[KeyframeTaskId(chunk.Index)].OutputUri : "",
+                    ConditioningVideoUri = strategy == GraphStrategy.Extend && dependency.Kind == TaskKind.Chunk ? dependency.OutputUri : "",
+                    OverlapFrames = strategy == GraphStrategy.Extend && dependency.Kind == TaskKind.Chunk ? OverlapFramesOf(plan) : 0,
+                    ScoreSeam = seamGate is not null && model.TakesImage && SeamGatePolicy.Scores(plan, task, seamGate),
                     ClipSeconds = model.ClipSeconds,
                     WidthPixels = model.Width,
                     HeightPixels = model.Height,
                     Fps = model.Fps,
                     OutputKey = ArtifactKeys.Chunk(job.JobId, chunk.Index),
                     LastFrameKey = ArtifactKeys.LastFrame(job.JobId, chunk.Index),
-                    Seed = StableSeed(job.JobId, chunk.Index),
+                    Seed = ChunkSeed(job, chunk, task),
                     PricePerSecondUsd = model.PricePerSecondUsd,
+                };
+                break;
+            case TaskKind.Keyframe:
+                var framed = plan.Chunks[task.Index];
+                var videoModel = models.Models[plan.Model];
+                request.Keyframe = new KeyframeTask
+                {
+                    ChunkIndex = framed.Index,
+                    SourceImageUri = tasks[task.DependsOn[0]].OutputUri,
+                    Prompt = $"{plan.Spec.Beats[framed.BeatIndex].ShotDescription}. {plan.Spec.Style}",
+                    Seconds = videoModel.ClipSeconds,
+                    WidthPixels = videoModel.Width,
+                    HeightPixels = videoModel.Height,
+                    OutputKey = ArtifactKeys.Keyframe(job.JobId, framed.Index),
+                    ImageModel = storyboardImageModel,
+                    Seed = StableSeed(SeedJobIdOf(job), 1_000_000 + framed.Index),
                 };
                 break;
             case TaskKind.Stitch:
@@ -282,6 +345,7 @@ public static class TaskGraph
                 Uri = clipUri,
                 MediaSeconds = chunkTask.MediaSeconds > 0 ? chunkTask.MediaSeconds : chunk.GeneratedSeconds,
                 Continues = !chunk.IsReference,
+                OverlapFrames = chunk.IsReference ? 0 : OverlapFramesOf(plan),
                 AnchorUri = anchor,
                 TransitionInSeconds = chunk.TransitionInSeconds,
                 Transition = chunk.TransitionInSeconds > 0 ? finish.Transition : "",
@@ -320,6 +384,14 @@ public static class TaskGraph
 
         return task;
     }
+
+    /// <summary>The job whose id seeds the plan (a revision's original), else the job's own.</summary>
+    public static string SeedJobIdOf(Job job) => job.Plan?.SeedJobId is { Length: > 0 } seedJob ? seedJob : job.JobId;
+
+    /// <summary>A chunk attempt's seed: the chunk's own (a revision set it), else the stable seed of the seed job; another per seam regeneration.</summary>
+    public static long ChunkSeed(Job job, ChunkPlan chunk, TaskStatus task) => chunk.Seed != 0
+        ? chunk.Seed + SeamGatePolicy.SeedOffset(task)
+        : StableSeed(SeedJobIdOf(job), chunk.Index + SeamGatePolicy.SeedOffset(task));
 
     private static long StableSeed(string jobId, int index)
     {

@@ -23,7 +23,7 @@ public sealed class TaskModels(ModelCatalog catalog, string storyboardImageModel
         TaskKind.Chunk when task.Model.Length > 0 => task.Model, // moved to a fallback model
         TaskKind.Chunk => job.Plan.Model,
         TaskKind.Upscale => job.Plan.Finish.Upscaler,
-        TaskKind.Storyboard => storyboardImageModel.Length > 0 ? storyboardImageModel : ModelCatalog.ProceduralImageModel,
+        TaskKind.Storyboard or TaskKind.Keyframe => storyboardImageModel.Length > 0 ? storyboardImageModel : ModelCatalog.ProceduralImageModel,
         TaskKind.Voiceover when job.Plan.Spec.Soundtrack is { } s => SoundtrackPlanner.VoiceModelOf(s),
         TaskKind.Music when job.Plan.Spec.Soundtrack is { } s => SoundtrackPlanner.MusicModelOf(s),
         _ => "ffmpeg",
@@ -41,7 +41,7 @@ public sealed class TaskModels(ModelCatalog catalog, string storyboardImageModel
             TaskKind.Chunk when task.Model.Length > 0 => task.Model, // moved to a fallback model
             TaskKind.Chunk => job.Plan.Model,
             TaskKind.Upscale => job.Plan.Finish.Upscaler,
-            TaskKind.Storyboard when storyboardImageModel.Length > 0 => storyboardImageModel,
+            TaskKind.Storyboard or TaskKind.Keyframe when storyboardImageModel.Length > 0 => storyboardImageModel,
             TaskKind.Voiceover or TaskKind.Music => ChargedTo(job, task),
             _ => Any,
         };

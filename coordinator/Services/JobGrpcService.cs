@@ -24,8 +24,11 @@ internal sealed class JobGrpcService(
     IFarmMetrics metrics,
     IWorkerTransport transport,
     WebhookPolicy webhooks,
-    TenantQuotas quotas) : JobService.JobServiceBase
+    TenantQuotas quotas,
+    Microsoft.Extensions.Options.IOptions<SchedulingOptions> scheduling) : JobService.JobServiceBase
 {
+    private readonly string _storyboardImageModel = scheduling.Value.StoryboardImageModel;
+
     private const string ImageModel = ModelCatalog.ProceduralImageModel;
 
     public override async Task<SubmitJobResponse> SubmitJob(SubmitJobRequest request, ServerCallContext context)
@@ -74,23 +77,101 @@ internal sealed class JobGrpcService(
         }
     }
 
+    public override async Task<ReviseJobResponse> ReviseJob(ReviseJobRequest request, ServerCallContext context)
+    {
+        if (request.RequestId.Length > 0)
+        {
+            InputText.RequireId("request_id", request.RequestId);
+        }
+
+        var (original, revision) = Revise(request, context);
+        var job = original.Request.Clone();
+        job.RevisionOf = original.JobId;
+        job.Look = revision.Plan.Finish?.Look ?? job.Look;
+        job.ClearMaxCostUsd();
+        if (request.HasMaxCostUsd)
+        {
+            job.MaxCostUsd = request.MaxCostUsd;
+            if (Budget.Exceeds(revision.Estimate.CostUsd, request.MaxCostUsd))
+            {
+                metrics.BudgetRefused();
+                throw new BudgetExceededException(revision.Estimate.CostUsd, request.MaxCostUsd);
+            }
+        }
+
+        var (accepted, created) = await quotas.AdmitAsync(job.Tenant, request.RequestId, revision.Estimate.CostUsd,
+            () => orchestrator.SubmitAsync(request.RequestId, job, revision.Plan, revision.Reused), context.CancellationToken);
+        if (!Caller.Of(context).Sees(accepted.Request.Tenant))
+        {
+            throw new AlreadyExistsException("request_id is already used by another tenant's job; use a new request id");
+        }
+
+        return new ReviseJobResponse { Job = accepted, Created = created, Estimate = revision.Estimate };
+    }
+
+    /// <summary>The job to revise (the caller's, succeeded) and its revision; bad changes are INVALID_ARGUMENT naming the field.</summary>
+    private (Job Original, Revision Revision) Revise(ReviseJobRequest request, ServerCallContext context)
+    {
+        var original = Find(request.JobId, context);
+        if (original.State != JobState.Succeeded || original.Plan is null)
+        {
+            throw new PreconditionFailedException($"job {request.JobId} is {original.State}; only a succeeded job can be revised");
+        }
+
+        return (original, Revisions.Build(original, request, rules.Models, _storyboardImageModel));
+    }
+
     public override Task<EstimateJobResponse> EstimateJob(EstimateJobRequest request, ServerCallContext context)
     {
-        var plan = Plan(request.Job ?? new JobRequest());
+        if (request.Revision is { } asked)
+        {
+            // What a revision would reuse, run and cost; nothing starts.
+            var (_, revision) = Revise(asked, context);
+            return Task.FromResult(new EstimateJobResponse
+            {
+                Plan = revision.Plan,
+                CostUsd = revision.Estimate.CostUsd,
+                Revision = revision.Estimate,
+                FinishSeconds = WallTimeEstimator.FinishSeconds(revision.Plan),
+                UpscaleCostUsd = Math.Round(Revisions.PlannedCost(revision.Plan, revision.Estimate.RenderedTaskIds.Where(t => t.StartsWith("upscale-", StringComparison.Ordinal))), 6),
+            });
+        }
+
+        var job = request.Job ?? new JobRequest();
+        var plan = Plan(job);
         var workers = orchestrator.Workers.Where(w => w.WorkerState is WorkerState.Ready or WorkerState.Busy && w.Models.Contains(plan.Model)).ToList();
         var slots = workers.Sum(w => w.Slots);
         var model = rules.Models.Models[plan.Model];
         var storyboard = rules.Models.Models.TryGetValue(ImageModel, out var image) ? image.ExpectedLatencySeconds : 0.5;
         var upscaler = TaskGraph.HasUpscaler(plan) ? rules.Models.Models.GetValueOrDefault(plan.Finish.Upscaler) : null;
-        return Task.FromResult(new EstimateJobResponse
+        double Wall(Plan p) => WallTimeEstimator.Estimate(p, model, storyboard, slots, rules.Models, upscaler);
+        var response = new EstimateJobResponse
         {
             Plan = plan,
             CostUsd = ChunkPlanner.Cost(plan),
-            ExpectedWallSeconds = WallTimeEstimator.Estimate(plan, model, storyboard, slots, rules.Models, upscaler),
+            ExpectedWallSeconds = Wall(plan),
             Workers = workers.Count,
             FinishSeconds = WallTimeEstimator.FinishSeconds(plan),
             UpscaleCostUsd = ChunkPlanner.UpscaleCost(plan),
-        });
+        };
+
+        // Every graph the model allows, planned the same way (the request with that strategy), on the same workers.
+        foreach (var strategy in GraphStrategies.Allowed(model, rules.KeyframeImageModel))
+        {
+            var other = strategy == plan.Strategy ? plan : rules.Plan(job, strategy);
+            response.Strategies.Add(new StrategyEstimate
+            {
+                Strategy = strategy,
+                Capability = GraphStrategies.Capability(strategy),
+                CostUsd = ChunkPlanner.Cost(other),
+                ExpectedWallSeconds = strategy == plan.Strategy ? response.ExpectedWallSeconds : Wall(other),
+                Chunks = other.Chunks.Count,
+                Keyframes = other.Keyframes,
+                Chosen = strategy == plan.Strategy,
+            });
+        }
+
+        return Task.FromResult(response);
     }
 
     public override Task<GetJobResponse> GetJob(GetJobRequest request, ServerCallContext context) =>

@@ -9,6 +9,9 @@ public static class ArtifactKeys
 {
     public static string Storyboard(string jobId, int beatIndex) => $"jobs/{jobId}/storyboard/{beatIndex}.png";
 
+    /// <summary>The keyframe at the end of chunk <paramref name="chunkIndex"/> (first-and-last-frame jobs).</summary>
+    public static string Keyframe(string jobId, int chunkIndex) => $"jobs/{jobId}/keyframes/{chunkIndex}.png";
+
     public static string Chunk(string jobId, int chunkIndex) => $"jobs/{jobId}/chunks/{chunkIndex}.mp4";
 
     public static string LastFrame(string jobId, int chunkIndex) => $"jobs/{jobId}/chunks/{chunkIndex}.last.png";

@@ -25,6 +25,7 @@ public sealed class ModelCatalog
     public ModelCatalog(IEnumerable<ModelSpec> models, string defaultModel)
     {
         Models = models.ToDictionary(m => m.Name, StringComparer.Ordinal);
+        ModelCapabilities.Validate(Models.Values);
         if (!Models.ContainsKey(defaultModel))
         {
             throw new ArgumentException($"Default model '{defaultModel}' is not in the catalog.", nameof(defaultModel));

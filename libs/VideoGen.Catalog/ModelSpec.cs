@@ -37,6 +37,18 @@ public sealed record ModelSpec
     public bool TakesImage { get; init; } = true;
 
     /// <summary>
+    /// What the model can be asked to do, in the order the planner prefers them (the first is a job's default): video
+    /// models <c>"i2v"</c> (a start image), <c>"flf2v"</c> (a first and a last image), <c>"extend"</c> (continue the
+    /// last <see cref="OverlapFrames"/> frames of a clip), <c>"t2v"</c> (text only); image models <c>"i2i"</c> (make an
+    /// image from another: keyframes). Empty: <c>"i2v"</c> or <c>"t2v"</c> by <see cref="TakesImage"/> for video models,
+    /// none for others (see <see cref="EffectiveCapabilities"/>).
+    /// </summary>
+    public IReadOnlyList<string> Capabilities { get; init; } = [];
+
+    /// <summary>For "extend" models: the frames of the previous clip a continuation starts with (and the finish drops).</summary>
+    public int OverlapFrames { get; init; } = 8;
+
+    /// <summary>
     /// Calls to the model at once: across the whole farm for a hosted model (provider "replicate" or "openai": the
     /// account's concurrency limit), on one worker for a local one; 0: limited by the workers' slots only.
     /// </summary>
@@ -82,6 +94,14 @@ public sealed record ModelSpec
 
     /// <summary>The frames one call renders: <see cref="Frames"/>, else the clip length at the model's frame rate plus the first frame.</summary>
     public int FramesPerClip => Frames > 0 ? Frames : (int)Math.Round(ClipSeconds * Fps) + 1;
+
+    /// <summary><see cref="Capabilities"/>, or what a video model without them does by <see cref="TakesImage"/>.</summary>
+    public IReadOnlyList<string> EffectiveCapabilities => Capabilities.Count > 0 ? Capabilities
+        : Kind == "video" ? [TakesImage ? ModelCapabilities.ImageToVideo : ModelCapabilities.TextToVideo]
+        : [];
+
+    /// <summary>Whether the model can do <paramref name="capability"/> (one of <see cref="ModelCapabilities"/>).</summary>
+    public bool Can(string capability) => EffectiveCapabilities.Contains(capability, StringComparer.Ordinal);
 
     /// <summary><see cref="VramGb"/> in bytes.</summary>
     public long VramBytes => (long)(VramGb * 1024 * 1024 * 1024);

@@ -36,7 +36,7 @@ public sealed class ConsulMembershipTests
                 Assert.Equal(grpc.Port, root.GetProperty("Port").GetInt32());
                 Assert.Equal(["videogen", "grpc", "gpu-pool-a"], root.GetProperty("Tags").EnumerateArray().Select(t => t.GetString()));
                 var meta = root.GetProperty("Meta");
-                Assert.Equal("procedural-i2v,procedural-image,espeak-ng,ffmpeg-bed", meta.GetProperty("models").GetString());
+                Assert.Equal("procedural-i2v,procedural-flf2v,procedural-extend,procedural-image,espeak-ng,ffmpeg-bed", meta.GetProperty("models").GetString());
                 Assert.Equal("2", meta.GetProperty("slots").GetString());
                 Assert.Equal(new Uri(worker.Endpoints.HttpAddress).Port.ToString(), meta.GetProperty("metrics_port").GetString());
                 Assert.Equal("0", meta.GetProperty("gpu_count").GetString()); // no nvidia-smi here

@@ -45,7 +45,7 @@ public sealed class MembershipTests
             Assert.Equal("join", join.Kind);
             Assert.Equal("test-worker", join.Join!.WorkerId);
             Assert.Equal(worker.Endpoints.GrpcAddress, join.Join.Address);
-            Assert.Equal(["procedural-i2v", "procedural-image", "espeak-ng", "ffmpeg-bed"], join.Join.Models);
+            Assert.Equal(["procedural-i2v", "procedural-flf2v", "procedural-extend", "procedural-image", "espeak-ng", "ffmpeg-bed"], join.Join.Models);
             Assert.Equal(2, join.Join.Slots);
             Assert.Equal("heartbeat", (await membership.NextAsync(token)).Kind);
 

@@ -483,7 +483,7 @@ public sealed class WorkerServiceTests
 
         Assert.Equal("test-worker", status.WorkerId);
         Assert.Equal(3, status.Slots);
-        Assert.Equal(["procedural-i2v", "procedural-image", "espeak-ng", "ffmpeg-bed"], status.Models);
+        Assert.Equal(["procedural-i2v", "procedural-flf2v", "procedural-extend", "procedural-image", "espeak-ng", "ffmpeg-bed"], status.Models);
         Assert.False(status.Draining);
         Assert.Contains("videogen_worker_slots 3", metrics);
         Assert.Contains("videogen_worker_tasks_total", metrics);

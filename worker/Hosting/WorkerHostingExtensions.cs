@@ -55,6 +55,7 @@ public static class WorkerHostingExtensions
         services.AddSingleton<WorkerCapacity>();
         services.AddSingleton<Membership.CoordinatorEpochs>();
         services.AddSingleton<StoryboardExecutor>();
+        services.AddSingleton<KeyframeExecutor>();
         services.AddSingleton<ChunkExecutor>();
         services.AddSingleton<StitchExecutor>();
         services.AddSingleton<FinishExecutor>();

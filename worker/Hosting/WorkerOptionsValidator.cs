@@ -125,9 +125,9 @@ public sealed class SupportOptionsValidator : IValidateOptions<StorageOptions>, 
     public ValidateOptionsResult Validate(string? name, ProceduralOptions options)
     {
         var failures = new List<string>();
-        if (options.FailureMode is not ("none" or "transient" or "permanent"))
+        if (options.FailureMode is not ("none" or "transient" or "permanent" or "bad_seam"))
         {
-            failures.Add($"Procedural:FailureMode must be none, transient or permanent, got '{options.FailureMode}'.");
+            failures.Add($"Procedural:FailureMode must be none, transient, permanent or bad_seam, got '{options.FailureMode}'.");
         }
 
         if (options.LatencySeconds < 0)

@@ -123,7 +123,7 @@ public static class ColourMatch
         var input = 0;
         for (var i = 0; i < chunks.Count; i++)
         {
-            var first = chunks[i].DropFirstFrame ? 1 : 0;
+            var first = chunks[i].DroppedFrames;
             Add(chunks[i].Path, "");
             graph.Add($"[{input++}:v]trim=start_frame={first}:end_frame={first + 1},{Measure(statsDirectory, $"first-{i}")}[f{i}]");
             Add(chunks[i].Path, "-sseof -0.5");
@@ -176,11 +176,14 @@ public static class ColourMatch
         ReadAll(path) is { Count: > 0 } frames ? frames[^1] : throw new InvalidDataException($"No frame was measured in {Path.GetFileName(path)}.");
 
     /// <summary>The mean colour of every frame printed in a <c>metadata=mode=print</c> file of <c>signalstats</c>, in order.</summary>
-    public static IReadOnlyList<MeanColour> ReadAll(string path)
+    public static IReadOnlyList<MeanColour> ReadAll(string path) => ReadAll(File.ReadLines(path));
+
+    /// <summary>The mean colour of every frame in the lines of a <c>metadata=mode=print</c> output of <c>signalstats</c>, in order.</summary>
+    public static IReadOnlyList<MeanColour> ReadAll(IEnumerable<string> lines)
     {
         double? y = null, u = null, v = null;
         var frames = new List<MeanColour>();
-        foreach (var line in File.ReadLines(path))
+        foreach (var line in lines)
         {
             if (line.StartsWith("frame:", StringComparison.Ordinal))
             {

@@ -37,10 +37,14 @@ public sealed record FinishSegment(
     HueRamp? Colour = null,
     Focus? Focus = null,
     double? FromSeconds = null,
-    double? ToSeconds = null)
+    double? ToSeconds = null,
+    int OverlapFrames = 1)
 {
-    /// <summary>Seconds the segment covers once its repeated frame is dropped.</summary>
-    public double KeptSeconds => DropFirstFrame && SourceFps > 0 ? Seconds - 1.0 / SourceFps : Seconds;
+    /// <summary>Frames dropped at its start: with <see cref="DropFirstFrame"/>, the <see cref="OverlapFrames"/> (at least 1) that repeat the chunk before (an extend model repeats several).</summary>
+    public int DroppedFrames => DropFirstFrame ? Math.Max(1, OverlapFrames) : 0;
+
+    /// <summary>Seconds the segment covers once its repeated frames are dropped.</summary>
+    public double KeptSeconds => DroppedFrames > 0 && SourceFps > 0 ? Seconds - DroppedFrames / SourceFps : Seconds;
 }
 
 /// <summary>
@@ -134,7 +138,7 @@ public static class Finisher
         for (var i = 0; i < spec.Segments.Count; i++)
         {
             var segment = spec.Segments[i];
-            var drop = segment.DropFirstFrame ? "trim=start_frame=1," : "";
+            var drop = segment.DroppedFrames > 0 ? $"trim=start_frame={segment.DroppedFrames}," : "";
             var colour = segment.Colour is { IsIdentity: false } ramp ? "," + Hue(ramp, segment.KeptSeconds) : "";
             graph.Add($"[{i}:v]{drop}setpts=PTS-STARTPTS,fps={fps},settb=AVTB,setsar=1{colour}[c{i}]");
         }

@@ -41,6 +41,77 @@ public static class ProceduralArguments
     }
 
     /// <summary>
+    /// A first-and-last-frame clip: the start image's push-in and hue drift (as <see cref="ImageToVideo"/>, without a colour
+    /// cast) cross-fading into the end image, frame by frame: frame 0 is the start image and the last frame is the end image,
+    /// so two chunks that share a keyframe meet on it exactly. When the end image is the keyframe the procedural image model
+    /// made from the start (<see cref="Keyframe"/>), both streams agree and the clip reads as one continuous move.
+    /// </summary>
+    public static FFMpegArgumentProcessor FirstLastFrame(string startImagePath, string endImagePath, double clipSeconds, int width, int height, int fps, string outputPath)
+    {
+        var frames = Math.Max(2, (int)Math.Round(clipSeconds * fps));
+        var last = frames - 1;
+        var filter = string.Create(CultureInfo.InvariantCulture,
+            $"[0:v]scale={width * 2}:{height * 2}:flags=bicubic,setsar=1," +
+            $"zoompan=z='1+{EndZoom - 1:0.###}*on/{last}':x='iw/2-(iw/zoom/2)':y='ih/2-(ih/zoom/2)':d={frames}:s={width}x{height}:fps={fps}," +
+            $"hue=h='{HueDegreesPerSecond:0.###}*t',format=yuv420p,setpts=N/{fps}/TB[a];" +
+            $"[1:v]scale={width}:{height}:flags=bicubic,setsar=1,format=yuv420p,loop=loop={frames}:size=1,setpts=N/{fps}/TB[b];" +
+            $"[a][b]blend=all_expr='A+(B-A)*min(1,N/{last})',format=yuv420p[v]");
+        return FFMpegArguments
+            .FromFileInput(startImagePath, verifyExists: true)
+            .AddFileInput(endImagePath, verifyExists: true)
+            .OutputToFile(outputPath, overwrite: true, o => o
+                .WithCustomArgument($"-filter_complex \"{filter}\" -map \"[v]\" -frames:v {frames}")
+                .WithClipEncoding(fps));
+    }
+
+    /// <summary>
+    /// An extend clip: the last <paramref name="overlapFrames"/> frames of <paramref name="previousClip"/> (which has
+    /// <paramref name="previousFrames"/> frames), then the move carried on from its last frame (<paramref name="lastFramePath"/>):
+    /// the push-in continues at the same rate from the next step, the hue drift from where it was. The clip has
+    /// <paramref name="clipSeconds"/> × fps frames, its first <paramref name="overlapFrames"/> repeating the previous clip's end.
+    /// </summary>
+    public static FFMpegArgumentProcessor Extend(string previousClip, int previousFrames, string lastFramePath, int overlapFrames, double clipSeconds, int width, int height, int fps, string outputPath)
+    {
+        var frames = Math.Max(overlapFrames + 1, (int)Math.Round(clipSeconds * fps));
+        var fresh = frames - overlapFrames;
+        var filter = string.Create(CultureInfo.InvariantCulture,
+            $"[0:v]trim=start_frame={Math.Max(0, previousFrames - overlapFrames)},setpts=PTS-STARTPTS,fps={fps},scale={width}:{height}:flags=bicubic,setsar=1,format=yuv420p[a];" +
+            $"[1:v]scale={width * 2}:{height * 2}:flags=bicubic,setsar=1," +
+            $"zoompan=z='1+{EndZoom - 1:0.###}*(on+1)/{frames}':x='iw/2-(iw/zoom/2)':y='ih/2-(ih/zoom/2)':d={fresh}:s={width}x{height}:fps={fps}," +
+            $"hue=h='{HueDegreesPerSecond:0.###}*(t+{1.0 / fps:0.######})',format=yuv420p[b];" +
+            $"[a][b]concat=n=2:v=1:a=0,format=yuv420p[v]");
+        return FFMpegArguments
+            .FromFileInput(previousClip, verifyExists: true)
+            .AddFileInput(lastFramePath, verifyExists: true)
+            .OutputToFile(outputPath, overwrite: true, o => o
+                .WithCustomArgument($"-filter_complex \"{filter}\" -map \"[v]\" -frames:v {frames}")
+                .WithClipEncoding(fps));
+    }
+
+    /// <summary>
+    /// A keyframe made from another image: where the procedural video model's move takes the picture after
+    /// <paramref name="seconds"/> (the centred push-in of a whole clip, <see cref="EndZoom"/> per 5 s, and the hue drift).
+    /// </summary>
+    public static FFMpegArgumentProcessor Keyframe(string sourceImagePath, double seconds, int width, int height, string outputPath)
+    {
+        var zoom = 1 + (EndZoom - 1) * seconds / 5.0;
+        var filter = string.Create(CultureInfo.InvariantCulture,
+            $"scale={width * 2}:{height * 2}:flags=bicubic,setsar=1,crop=iw/{zoom:0.####}:ih/{zoom:0.####},scale={width}:{height}:flags=bicubic,hue=h={HueDegreesPerSecond * seconds:0.###}");
+        return FFMpegArguments
+            .FromFileInput(sourceImagePath, verifyExists: true)
+            .OutputToFile(outputPath, overwrite: true, o => o.WithCustomArgument($"-vf \"{filter}\" -frames:v 1 -update 1"));
+    }
+
+    /// <summary>The start image of a bad seam (<c>Procedural:FailureMode=bad_seam</c>): mirrored, its hue turned 150°, brighter.</summary>
+    public static FFMpegArgumentProcessor BadSeamImage(string startImagePath, string outputPath) =>
+        FFMpegArguments
+            .FromFileInput(startImagePath, verifyExists: true)
+            .OutputToFile(outputPath, overwrite: true, o => o.WithCustomArgument("-vf \"hflip,vflip,hue=h=150:b=2\" -frames:v 1 -update 1"));
+
+    /// <summary>Degrees per second of the procedural clips' hue drift.</summary>
+    public const double HueDegreesPerSecond = 8;
+
+    /// <summary>
     /// The colour cast a real image-to-video model puts on its clip (its first frame is the start image, but not exactly:
     /// a few degrees of hue and a few luma code values off), seeded: 3–8° either way and 0.08–0.2 of <c>hue</c>'s
     /// brightness (2–5 code values) either way. Seed 0: none. Colour matching in the finish is what removes it.

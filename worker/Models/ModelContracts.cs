@@ -11,6 +11,9 @@ namespace VideoGen.Worker.Models;
 /// <param name="OutputPath">Local path the clip (MP4) is written to.</param>
 /// <param name="TaskKey">"{job}/{task}": the same for every attempt of a task, so a model server that still holds an earlier attempt's call can be asked for it.</param>
 /// <param name="EndImagePath">Local end image for first-and-last-frame models; null when the chunk has none.</param>
+/// <param name="ConditioningVideoPath">Local clip an extend model continues (the chunk before); null when none.</param>
+/// <param name="OverlapFrames">For extend: the conditioning clip's last frames the new clip starts with.</param>
+/// <param name="Attempt">The task attempt the call belongs to (1 for the first).</param>
 public sealed record VideoGenerationRequest(
     string? StartImagePath,
     string Prompt,
@@ -21,7 +24,10 @@ public sealed record VideoGenerationRequest(
     long Seed,
     string OutputPath,
     string? TaskKey = null,
-    string? EndImagePath = null);
+    string? EndImagePath = null,
+    string? ConditioningVideoPath = null,
+    int OverlapFrames = 0,
+    int Attempt = 1);
 
 /// <summary>What a video model call produced.</summary>
 /// <param name="OutputPath">The clip on local disk.</param>
@@ -61,6 +67,23 @@ public interface IImageModel
 {
     /// <summary>Renders the image into <see cref="StoryboardImageRequest.OutputPath"/>; returns the call's wall time in seconds.</summary>
     Task<double> RenderAsync(StoryboardImageRequest request, CancellationToken cancellationToken);
+}
+
+/// <summary>One keyframe to make from another image.</summary>
+/// <param name="SourceImagePath">Local image it is made from (the take's previous keyframe or its storyboard).</param>
+/// <param name="Prompt">What the camera shows at the keyframe.</param>
+/// <param name="Seconds">Time between the source image and the keyframe in the take.</param>
+/// <param name="Width">Width in pixels.</param>
+/// <param name="Height">Height in pixels.</param>
+/// <param name="Seed">Seed for models that take one.</param>
+/// <param name="OutputPath">Local path the PNG is written to.</param>
+public sealed record KeyframeImageRequest(string SourceImagePath, string Prompt, double Seconds, int Width, int Height, long Seed, string OutputPath);
+
+/// <summary>An image model that makes an image from another (catalog capability "i2i"): first-and-last-frame keyframes.</summary>
+public interface IKeyframeImageModel
+{
+    /// <summary>Makes the keyframe into <see cref="KeyframeImageRequest.OutputPath"/>; returns the call's wall time in seconds.</summary>
+    Task<double> RenderKeyframeAsync(KeyframeImageRequest request, CancellationToken cancellationToken);
 }
 
 /// <summary>One line to speak.</summary>

@@ -4,7 +4,7 @@ using VideoGen.Worker.Media;
 namespace VideoGen.Worker.Models;
 
 /// <summary>The embedded image model: one PNG per beat, visibly different per beat (colours and shapes from the beat).</summary>
-public sealed class ProceduralStoryboardRenderer : IImageModel
+public sealed class ProceduralStoryboardRenderer : IImageModel, IKeyframeImageModel
 {
     private readonly FfmpegRunner _runner;
     private readonly string? _fontFile;
@@ -38,6 +38,15 @@ public sealed class ProceduralStoryboardRenderer : IImageModel
             File.Delete(textFile);
         }
 
+        return Stopwatch.GetElapsedTime(started).TotalSeconds;
+    }
+
+    /// <summary>A keyframe: the source image where the procedural video model's move takes it after the request's seconds.</summary>
+    public async Task<double> RenderKeyframeAsync(KeyframeImageRequest request, CancellationToken cancellationToken)
+    {
+        var started = Stopwatch.GetTimestamp();
+        await _runner.RunAsync(ProceduralArguments.Keyframe(request.SourceImagePath, request.Seconds, request.Width, request.Height, request.OutputPath),
+            "keyframe", null, null, cancellationToken);
         return Stopwatch.GetElapsedTime(started).TotalSeconds;
     }
 

@@ -34,6 +34,15 @@ public static class WorkerMetrics
         "videogen_worker_colour_distance", "Colour distance (Y'CbCr code values) the finish measured before matching: at continuous seams and of each chunk to its anchor.",
         new HistogramConfiguration { LabelNames = ["where"], Buckets = [0.5, 1, 2, 4, 8, 16, 32, 64] });
 
+    /// <summary>SSIM of each scored seam (a continuous chunk's first new frame against the frame it continues), by model.</summary>
+    public static readonly Histogram SeamSsim = Metrics.CreateHistogram(
+        "videogen_worker_seam_ssim", "SSIM of scored seams: a continuous chunk's first new frame against the frame it continues.",
+        new HistogramConfiguration { LabelNames = ["model"], Buckets = [0.5, 0.7, 0.8, 0.85, 0.9, 0.95, 0.98, 0.99, 1] });
+
+    /// <summary>Seams that could not be measured (the chunk went on unscored), by model and error.</summary>
+    public static readonly Counter SeamUnscored = Metrics.CreateCounter(
+        "videogen_worker_seam_unscored_total", "Continuous chunks whose seam could not be measured; they went on unscored.", "model", "error");
+
     public static readonly Gauge SlotsInUse = Metrics.CreateGauge(
         "videogen_worker_slots_in_use", "Task slots busy now.");
 

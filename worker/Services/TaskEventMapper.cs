@@ -58,6 +58,7 @@ public static class TaskEventMapper
     /// <summary>A successful attempt.</summary>
     public static TaskCompleted ToCompleted(TaskResult result) => new()
     {
+        SeamScore = result.Seam is { } seam ? new SeamScore { Ssim = seam.Ssim, ColourDistance = seam.ColourDistance, MotionJump = seam.MotionJump } : null,
         OutputUri = result.OutputUri,
         LastFrameUri = result.LastFrameUri,
         MediaSeconds = result.MediaSeconds,

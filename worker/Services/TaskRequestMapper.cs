@@ -32,7 +32,8 @@ public static class TaskRequestMapper
             RunTaskRequest.TaskOneofCase.Music => Music(request, attempt, request.Music, models),
             RunTaskRequest.TaskOneofCase.Soundtrack => Soundtrack(request, attempt, request.Soundtrack),
             RunTaskRequest.TaskOneofCase.Upscale => Upscale(request, attempt, request.Upscale, models),
-            _ => throw Invalid("task", "one of storyboard, chunk, stitch, finish, voiceover, music, soundtrack or upscale is required"),
+            RunTaskRequest.TaskOneofCase.Keyframe => Keyframe(request, attempt, request.Keyframe, models),
+            _ => throw Invalid("task", "one of storyboard, keyframe, chunk, stitch, finish, voiceover, music, soundtrack or upscale is required"),
         };
         return resume.Length == 0 ? work : work with { ResumeProviderRequestId = resume };
     }
@@ -66,6 +67,19 @@ public static class TaskRequestMapper
         Require(task.Fps >= 0, "chunk.fps", "must not be negative");
         Require(string.IsNullOrEmpty(task.StartImageUri) || Uri.TryCreate(task.StartImageUri, UriKind.Absolute, out _),
             "chunk.start_image_uri", "must be an absolute URI");
+        Require(string.IsNullOrEmpty(task.EndImageUri) || Uri.TryCreate(task.EndImageUri, UriKind.Absolute, out _),
+            "chunk.end_image_uri", "must be an absolute URI");
+        Require(string.IsNullOrEmpty(task.EndImageUri) || !string.IsNullOrEmpty(task.StartImageUri), "chunk.end_image_uri", "needs a start_image_uri too");
+        Require(string.IsNullOrEmpty(task.EndImageUri) || spec.Can(Catalog.ModelCapabilities.FirstLastFrame),
+            "chunk.end_image_uri", $"model '{Clip(task.Model)}' takes no end image (capability flf2v)");
+        Require(string.IsNullOrEmpty(task.ConditioningVideoUri) || Uri.TryCreate(task.ConditioningVideoUri, UriKind.Absolute, out _),
+            "chunk.conditioning_video_uri", "must be an absolute URI");
+        Require(string.IsNullOrEmpty(task.ConditioningVideoUri) || spec.Can(Catalog.ModelCapabilities.Extend),
+            "chunk.conditioning_video_uri", $"model '{Clip(task.Model)}' extends no clip (capability extend)");
+        Require(string.IsNullOrEmpty(task.ConditioningVideoUri) || !string.IsNullOrEmpty(task.StartImageUri), "chunk.conditioning_video_uri", "needs a start_image_uri too (the clip's last frame)");
+        Require(!task.ScoreSeam || !string.IsNullOrEmpty(task.StartImageUri), "chunk.score_seam", "needs a start_image_uri (the frame the chunk continues)");
+        Require(string.IsNullOrEmpty(task.ConditioningVideoUri) ? task.OverlapFrames == 0 : task.OverlapFrames is >= 1 and <= 64,
+            "chunk.overlap_frames", "must be 1 to 64 with a conditioning_video_uri, else 0");
         return new ChunkWork(
             request.JobId, request.TaskId, attempt, task.ChunkIndex, task.Model, task.Prompt,
             string.IsNullOrEmpty(task.StartImageUri) ? null : task.StartImageUri,
@@ -73,7 +87,26 @@ public static class TaskRequestMapper
             task.WidthPixels > 0 ? task.WidthPixels : spec.Width,
             task.HeightPixels > 0 ? task.HeightPixels : spec.Height,
             task.Fps > 0 ? task.Fps : spec.Fps,
-            task.OutputKey, task.LastFrameKey, task.Seed, task.PricePerSecondUsd);
+            task.OutputKey, task.LastFrameKey, task.Seed, task.PricePerSecondUsd)
+        {
+            EndImageUri = string.IsNullOrEmpty(task.EndImageUri) ? null : task.EndImageUri,
+            ConditioningVideoUri = string.IsNullOrEmpty(task.ConditioningVideoUri) ? null : task.ConditioningVideoUri,
+            OverlapFrames = task.OverlapFrames,
+            ScoreSeam = task.ScoreSeam,
+        };
+    }
+
+    private static KeyframeWork Keyframe(RunTaskRequest request, int attempt, KeyframeTask task, ModelRegistry models)
+    {
+        Require(Uri.TryCreate(task.SourceImageUri, UriKind.Absolute, out _), "keyframe.source_image_uri", "must be an absolute URI");
+        Require(double.IsFinite(task.Seconds) && task.Seconds > 0 && task.Seconds <= 60, "keyframe.seconds", "must be greater than 0 and at most 60");
+        Require(task.WidthPixels is >= 16 and <= 4096 && task.HeightPixels is >= 16 and <= 4096, "keyframe.width_pixels", "width and height must be from 16 to 4096");
+        Require(task.Prompt.Length <= 4000, "keyframe.prompt", "must hold at most 4000 characters");
+        Require(string.IsNullOrEmpty(task.ImageModel) || models.TryGetImageModel(task.ImageModel, out _, out _),
+            "keyframe.image_model", $"'{Clip(task.ImageModel)}' is not served by this worker");
+        RequireKey(task.OutputKey, "keyframe.output_key");
+        return new KeyframeWork(request.JobId, request.TaskId, attempt, task.ChunkIndex, task.SourceImageUri, task.Prompt, task.Seconds,
+            task.WidthPixels, task.HeightPixels, task.OutputKey, task.ImageModel, task.Seed);
     }
 
     private static UpscaleWork Upscale(RunTaskRequest request, int attempt, UpscaleTask task, ModelRegistry models)
@@ -218,8 +251,9 @@ public static class TaskRequestMapper
                 $"finish.chunks[{i}].transition_in_seconds", "must be 0, or on a later chunk greater than 0 and shorter than the chunk");
             Require(chunk.TransitionInSeconds == 0 || Finisher.XfadeTransitions.ContainsKey(chunk.Transition), $"finish.chunks[{i}].transition", $"unknown transition '{Clip(chunk.Transition)}'");
             Require(chunk.Focus is null || (chunk.Focus.X is >= 0 and <= 1 && chunk.Focus.Y is >= 0 and <= 1), $"finish.chunks[{i}].focus", "x and y must be from 0 to 1");
+            Require(chunk.OverlapFrames is >= 0 and <= 64 && (chunk.OverlapFrames <= 1 || chunk.Continues), $"finish.chunks[{i}].overlap_frames", "must be 0 to 64, and above 1 only on a chunk that continues");
             chunks.Add(new FinishChunkWork(chunk.Uri, chunk.MediaSeconds, chunk.Continues, string.IsNullOrEmpty(chunk.AnchorUri) ? null : chunk.AnchorUri,
-                chunk.TransitionInSeconds, chunk.Transition, chunk.Focus is null ? null : new Focus(chunk.Focus.X, chunk.Focus.Y)));
+                chunk.TransitionInSeconds, chunk.Transition, chunk.Focus is null ? null : new Focus(chunk.Focus.X, chunk.Focus.Y), Math.Max(1, chunk.OverlapFrames)));
         }
 
         EndCardWork? endCard = null;

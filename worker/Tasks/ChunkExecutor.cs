@@ -15,9 +15,11 @@ public sealed class ChunkExecutor
     private readonly ModelRegistry _models;
     private readonly IArtifactStore _store;
     private readonly LastFrameExtractor _lastFrames;
+    private readonly FfmpegRunner _runner;
 
-    public ChunkExecutor(ModelRegistry models, IArtifactStore store, LastFrameExtractor lastFrames)
+    public ChunkExecutor(ModelRegistry models, IArtifactStore store, LastFrameExtractor lastFrames, FfmpegRunner runner)
     {
+        _runner = runner;
         _models = models;
         _store = store;
         _lastFrames = lastFrames;
@@ -34,6 +36,8 @@ public sealed class ChunkExecutor
         var startImage = string.IsNullOrEmpty(work.StartImageUri)
             ? null
             : await _store.GetLocalPathAsync(work.StartImageUri, workDirectory, cancellationToken);
+        var endImage = work.EndImageUri is null ? null : await _store.GetLocalPathAsync(work.EndImageUri, workDirectory, cancellationToken);
+        var conditioning = work.ConditioningVideoUri is null ? null : await _store.GetLocalPathAsync(work.ConditioningVideoUri, workDirectory, cancellationToken);
 
         await reporter.ProgressAsync(0.05, "model", cancellationToken);
         var clipPath = Path.Combine(workDirectory, "clip.mp4");
@@ -42,7 +46,8 @@ public sealed class ChunkExecutor
         try
         {
             generated = await model.GenerateAsync(
-                new VideoGenerationRequest(startImage, work.Prompt, work.ClipSeconds, work.Width, work.Height, work.Fps, work.Seed, clipPath, TaskKey: $"{work.JobId}/{work.TaskId}"),
+                new VideoGenerationRequest(startImage, work.Prompt, work.ClipSeconds, work.Width, work.Height, work.Fps, work.Seed, clipPath, TaskKey: $"{work.JobId}/{work.TaskId}",
+                    EndImagePath: endImage, ConditioningVideoPath: conditioning, OverlapFrames: work.OverlapFrames, Attempt: work.Attempt),
                 modelProgress,
                 cancellationToken);
         }
@@ -58,6 +63,23 @@ public sealed class ChunkExecutor
         var clip = await MediaProbe.ProbeAsync(generated.OutputPath, cancellationToken);
         var lastFramePath = Path.Combine(workDirectory, "last.png");
         await _lastFrames.ExtractAsync(generated.OutputPath, lastFramePath, cancellationToken);
+        SeamMeasure? seam = null;
+        if (work.ScoreSeam && startImage is not null)
+        {
+            // The seam gate's measure: the frame this chunk continues against its first new frame (after an extend's overlap).
+            try
+            {
+                seam = await SeamScoring.MeasureAsync(_runner, startImage, generated.OutputPath, work.OverlapFrames, clip.Width, clip.Height, workDirectory, cancellationToken);
+                WorkerMetrics.SeamSsim.WithLabels(work.Model).Observe(seam.Ssim);
+            }
+            catch (Exception ex) when (ex is InvalidDataException or IOException or FFMpegCore.Exceptions.FFMpegException && !cancellationToken.IsCancellationRequested)
+            {
+                // A measure that cannot be made (a clip too short after its overlap) leaves the seam unscored, not the chunk failed.
+                WorkerMetrics.SeamUnscored.WithLabels(work.Model, ex.GetType().Name).Inc();
+                seam = null;
+            }
+        }
+
         await reporter.ProgressAsync(0.9, "last_frame", cancellationToken);
 
         // Both uploads at once: with a remote store they are two round trips that need not wait for each other.
@@ -72,7 +94,7 @@ public sealed class ChunkExecutor
         var cost = clip.DurationSeconds * work.PricePerSecondUsd;
         WorkerMetrics.GeneratedSeconds.WithLabels(work.Model).Inc(clip.DurationSeconds);
         WorkerMetrics.CostUsd.WithLabels(work.Model).Inc(cost);
-        return new TaskResult(clipUri, lastFrameUri, clip.DurationSeconds, cost, generated.ModelSeconds);
+        return new TaskResult(clipUri, lastFrameUri, clip.DurationSeconds, cost, generated.ModelSeconds, Seam: seam);
     }
 
     /// <summary>Synchronous progress that goes quiet once closed (unlike <see cref="Progress{T}"/>, which posts later).</summary>

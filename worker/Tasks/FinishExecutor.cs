@@ -108,7 +108,7 @@ public sealed class FinishExecutor
         var paths = await Task.WhenAll(work.Chunks.Select(c => _store.GetLocalPathAsync(c.Uri, workDirectory, cancellationToken)));
         var probes = await Task.WhenAll(paths.Select(p => MediaProbe.ProbeAsync(p, cancellationToken)));
         return work.Chunks.Select((c, i) => new FinishSegment(
-            paths[i], probes[i].DurationSeconds, probes[i].Fps, c.Continues, c.TransitionInSeconds, c.Transition, Focus: c.Focus)).ToArray();
+            paths[i], probes[i].DurationSeconds, probes[i].Fps, c.Continues, c.TransitionInSeconds, c.Transition, Focus: c.Focus, OverlapFrames: c.OverlapFrames)).ToArray();
     }
 
     /// <summary>From a coordinator older than <c>FinishTask.chunks</c>: one segment per take, cut out of the raw cut at the cuts.</summary>

@@ -52,6 +52,9 @@ public sealed class TaskExecutions : IDisposable
         }
     }
 
+    /// <summary>A chunk asked for again with another seed: a new clip, not the one an earlier attempt made.</summary>
+    private static bool IsRemake(TaskWork kept, TaskWork asked) => kept is ChunkWork a && asked is ChunkWork b && a.Seed != b.Seed;
+
     /// <summary>
     /// Attaches to the task's execution when it has one (no slot needed, even while draining), else reserves a slot
     /// and starts one. On <see cref="ExecutionStart.Started"/> or <see cref="ExecutionStart.Attached"/>,
@@ -65,6 +68,13 @@ public sealed class TaskExecutions : IDisposable
             ObjectDisposedException.ThrowIf(_disposed, this);
             ExpireLocked();
             var key = (work.JobId, work.TaskId);
+            if (_executions.TryGetValue(key, out var kept) && !kept.IsRunning && IsRemake(kept.Work, work))
+            {
+                // The coordinator asks for the chunk again with a new seed (its seam failed the gate): the kept clip is
+                // not this request's result.
+                _executions.Remove(key);
+            }
+
             if (_executions.TryGetValue(key, out var existing))
             {
                 subscription = existing.Subscribe(_workerId, resumed: true);

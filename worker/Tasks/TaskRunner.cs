@@ -21,6 +21,7 @@ public sealed class TaskRunner
     private readonly VoiceoverExecutor _voiceovers;
     private readonly MusicExecutor _music;
     private readonly UpscaleExecutor _upscales;
+    private readonly KeyframeExecutor _keyframes;
     private readonly string _workRoot;
     private readonly ILogger<TaskRunner> _logger;
 
@@ -33,9 +34,11 @@ public sealed class TaskRunner
         VoiceoverExecutor voiceovers,
         MusicExecutor music,
         UpscaleExecutor upscales,
+        KeyframeExecutor keyframes,
         IOptions<WorkerOptions> options,
         ILogger<TaskRunner> logger)
     {
+        _keyframes = keyframes;
         _storyboards = storyboards;
         _chunks = chunks;
         _stitches = stitches;
@@ -68,6 +71,7 @@ public sealed class TaskRunner
                 VoiceoverWork voiceover => await _voiceovers.RunAsync(voiceover, directory, reporter, cancellationToken),
                 MusicWork music => await _music.RunAsync(music, directory, reporter, cancellationToken),
                 UpscaleWork upscale => await _upscales.RunAsync(upscale, directory, reporter, cancellationToken),
+                KeyframeWork keyframe => await _keyframes.RunAsync(keyframe, directory, reporter, cancellationToken),
                 _ => throw new PermanentTaskException($"Unknown task kind {work.GetType().Name}."),
             };
             outcome = "succeeded";

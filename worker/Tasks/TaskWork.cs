@@ -53,6 +53,36 @@ public sealed record ChunkWork(
     double PricePerSecondUsd) : TaskWork(JobId, TaskId, Attempt)
 {
     public override string Kind => "chunk";
+
+    /// <summary>First-and-last-frame: the keyframe the clip must end on; null: none.</summary>
+    public string? EndImageUri { get; init; }
+
+    /// <summary>Extend: the clip this one continues; null: none.</summary>
+    public string? ConditioningVideoUri { get; init; }
+
+    /// <summary>Extend: the conditioning clip's last frames this clip starts with.</summary>
+    public int OverlapFrames { get; init; }
+
+    /// <summary>Score the seam between the start image and the clip's first new frame (ChunkTask.score_seam).</summary>
+    public bool ScoreSeam { get; init; }
+}
+
+/// <summary>Make one keyframe image of a take from the image before it.</summary>
+public sealed record KeyframeWork(
+    string JobId,
+    string TaskId,
+    int Attempt,
+    int ChunkIndex,
+    string SourceImageUri,
+    string Prompt,
+    double Seconds,
+    int Width,
+    int Height,
+    string OutputKey,
+    string ImageModel,
+    long Seed) : TaskWork(JobId, TaskId, Attempt)
+{
+    public override string Kind => "keyframe";
 }
 
 /// <summary>Upscale one chunk with an upscaler model to the master's size, keeping its frame rate.</summary>
@@ -88,7 +118,8 @@ public sealed record StitchWork(
 public sealed record FinishCut(double AtSeconds, string Transition, double Seconds);
 
 /// <summary>One chunk as the finish assembles it (see <c>FinishChunk</c> in worker.proto).</summary>
-public sealed record FinishChunkWork(string Uri, double MediaSeconds, bool Continues, string? AnchorUri, double TransitionInSeconds, string Transition, Media.Focus? Focus);
+/// <remarks><paramref name="OverlapFrames"/>: with <paramref name="Continues"/>, the frames at its start that repeat the chunk before (at least 1).</remarks>
+public sealed record FinishChunkWork(string Uri, double MediaSeconds, bool Continues, string? AnchorUri, double TransitionInSeconds, string Transition, Media.Focus? Focus, int OverlapFrames = 1);
 
 /// <summary>The closing card: its length, text lines and background (RRGGBB).</summary>
 public sealed record EndCardWork(double Seconds, string Text, string Background);
@@ -180,6 +211,7 @@ public sealed record DeliverableResult(string AspectRatio, string Uri, string Ur
 /// <param name="ElapsedSeconds">Wall time of the whole attempt.</param>
 /// <param name="OutputUrl">An http(s) URL of the main output where the store makes one (S3 presigned GET); else empty.</param>
 /// <param name="Deliverables">For the finish: every rendition stored, the master first.</param>
+/// <param name="Seam">For a chunk asked to score its seam: the measure (TaskCompleted.seam_score).</param>
 public sealed record TaskResult(
     string OutputUri,
     string LastFrameUri = "",
@@ -188,7 +220,8 @@ public sealed record TaskResult(
     double ModelSeconds = 0,
     double ElapsedSeconds = 0,
     string OutputUrl = "",
-    IReadOnlyList<DeliverableResult>? Deliverables = null);
+    IReadOnlyList<DeliverableResult>? Deliverables = null,
+    Media.SeamMeasure? Seam = null);
 
 /// <summary>Where an executor reports progress and stored artifacts while it runs.</summary>
 public interface ITaskReporter

@@ -107,6 +107,7 @@ public static class CliApp
             "list" => JobCommands.ListAsync(context, cancellationToken),
             "cancel" => JobCommands.CancelAsync(context, cancellationToken),
             "estimate" => JobCommands.EstimateAsync(context, cancellationToken),
+            "revise" => JobCommands.ReviseAsync(context, cancellationToken),
             "workers" => JobCommands.WorkersAsync(context, cancellationToken),
             "templates" => JobCommands.TemplatesAsync(context, cancellationToken),
             "drain" => JobCommands.DrainAsync(context, cancellationToken),

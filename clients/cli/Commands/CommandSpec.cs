@@ -36,6 +36,7 @@ public static class CommandCatalog
         new("template", "NAME", "planner template, e.g. product_showcase"),
         new("model", "NAME", "video model from the coordinator's catalog"),
         new("continuity", "strict|beat|none", "how chunks continue each other (default beat)"),
+        new("strategy", "chain|keyframes|extend|text", "task graph of a take, one the model's capabilities allow (default: the model's first)"),
         new("priority", "N", "-100..100, higher runs first (default 0)"),
         new("tenant", "NAME", "who the job is for (default: the API key's tenant; only an admin key may name another)"),
         new("max-cost", "USD", "refuse the job when its estimate costs more"),
@@ -90,6 +91,19 @@ public static class CommandCatalog
     public static readonly CommandSpec Estimate = new("estimate",
         "show the plan, cost and expected wall time of a job without starting it", ["PROMPT"], JobSpecOptions);
 
+    public static readonly CommandSpec Revise = new("revise",
+        "revise a succeeded job: a new job that reuses every chunk whose inputs are unchanged; prints its id", ["JOB"],
+        [
+            new("beat", "N", "the beat --shot and --text change (from 0)"),
+            new("shot", "TEXT", "the beat's new shot (its storyboard and the chunks that start from it are made again)"),
+            new("text", "TEXT", "the beat's new on-screen text (only the finish runs again)"),
+            new("seed", "CHUNK=SEED,...", "chunks made again with new seeds"),
+            new("look", "NAME", "a new colour grade: none, warm, cool, teal_orange or mono"),
+            new("max-cost", "USD", "refuse the revision when what it must render costs more"),
+            new("request-id", "ID", "idempotency key (default: a new UUID)"),
+            new("estimate", null, "show what would be reused, run and paid, without starting it"),
+        ]);
+
     public static readonly CommandSpec Workers = new("workers", "list the workers the coordinator knows", [], []);
 
     public static readonly CommandSpec Templates = new("templates", "list the planner's templates", [], []);
@@ -110,5 +124,5 @@ public static class CommandCatalog
     public static readonly CommandSpec KeysRevoke = new("keys revoke", "revoke an API key by its id (admin)", ["KEY_ID"], []);
 
     public static readonly IReadOnlyList<CommandSpec> All =
-        [FarmUp, Submit, Watch, Get, List, Cancel, Estimate, Workers, Drain, Templates, KeysCreate, KeysList, KeysRevoke];
+        [FarmUp, Submit, Watch, Get, List, Cancel, Estimate, Revise, Workers, Drain, Templates, KeysCreate, KeysList, KeysRevoke];
 }

@@ -60,6 +60,47 @@ public static class JobCommands
         return ExitCodes.Ok;
     }
 
+    public static async Task<int> ReviseAsync(CommandContext context, CancellationToken cancellationToken)
+    {
+        var parsed = context.Parsed;
+        var request = new ReviseJobRequest { JobId = parsed.Positional(0), RequestId = parsed.Get("request-id") ?? Guid.NewGuid().ToString(), Look = parsed.Get("look") ?? "" };
+        if (parsed.Get("shot") is not null || parsed.Get("text") is not null)
+        {
+            var change = new BeatChange { BeatIndex = parsed.GetInt("beat") ?? throw new UsageException("--shot and --text need --beat N", parsed.Command) };
+            if (parsed.Get("shot") is { } shot)
+            {
+                change.ShotDescription = shot;
+            }
+            if (parsed.Get("text") is { } text)
+            {
+                change.OnScreenText = text;
+            }
+            request.BeatChanges.Add(change);
+        }
+        foreach (var pair in (parsed.Get("seed") ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var parts = pair.Split('=');
+            if (parts.Length != 2 || !int.TryParse(parts[0], out var chunk) || !long.TryParse(parts[1], out var seed))
+            {
+                throw new UsageException($"--seed takes CHUNK=SEED pairs, e.g. 3=42; got '{pair}'", parsed.Command);
+            }
+            request.ChunkSeeds.Add(new ChunkSeed { ChunkIndex = chunk, Seed = seed });
+        }
+        if (parsed.GetDouble("max-cost") is { } maxCost)
+        {
+            request.MaxCostUsd = maxCost;
+        }
+        if (parsed.Has("estimate"))
+        {
+            var estimate = await context.Coordinator.Jobs.EstimateJobAsync(new EstimateJobRequest { Revision = request }, cancellationToken: cancellationToken);
+            Print(context, estimate, () => Tables.Estimate(estimate));
+            return ExitCodes.Ok;
+        }
+        var response = await context.Coordinator.Jobs.ReviseJobAsync(request, cancellationToken: cancellationToken);
+        Print(context, response, () => $"{response.Job.JobId}\n");
+        return ExitCodes.Ok;
+    }
+
     public static async Task<int> DrainAsync(CommandContext context, CancellationToken cancellationToken)
     {
         var response = await context.Coordinator.Jobs.DrainWorkerAsync(

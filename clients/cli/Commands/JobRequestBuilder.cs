@@ -58,6 +58,11 @@ public static class JobRequestBuilder
             request.Continuity = Names.ParseContinuity(continuity)
                 ?? throw new UsageException($"--continuity must be strict, beat or none, got '{continuity}'", parsed.Command);
         }
+        if (parsed.Get("strategy") is { } strategy)
+        {
+            request.Strategy = Names.ParseStrategy(strategy)
+                ?? throw new UsageException($"--strategy must be chain, keyframes, extend or text, got '{strategy}'", parsed.Command);
+        }
         return request;
     }
 }

@@ -25,6 +25,19 @@ public static class Names
         _ => null,
     };
 
+    /// <summary>Parses "chain", "keyframes", "extend" or "text" (any case); null when unknown.</summary>
+    public static GraphStrategy? ParseStrategy(string text) => text.Trim().ToLowerInvariant() switch
+    {
+        "chain" => GraphStrategy.Chain,
+        "keyframes" => GraphStrategy.Keyframes,
+        "extend" => GraphStrategy.Extend,
+        "text" => GraphStrategy.Text,
+        _ => null,
+    };
+
+    /// <summary>"chain", "keyframes", "extend", "text"; "-" when unspecified.</summary>
+    public static string Of(GraphStrategy strategy) => strategy == GraphStrategy.Unspecified ? "-" : strategy.ToString().ToLowerInvariant();
+
     /// <summary>Parses "succeeded" or "JOB_STATE_SUCCEEDED" (any case); null when unknown.</summary>
     public static JobState? ParseJobState(string text)
     {

@@ -129,7 +129,7 @@ public sealed class ProgressModel(string jobId)
         }
         // Beats each get a storyboard, chunks one task each (and one upscale each with an upscaler), plus the stitch,
         // the finish and the soundtrack's three (voiceover, music, mix).
-        var planned = (Plan.Spec?.Beats.Count ?? 0) + Plan.Chunks.Count + 1 + (Plan.Finish is null ? 0 : 1)
+        var planned = (Plan.Spec?.Beats.Count ?? 0) + Plan.Chunks.Count + Plan.Keyframes + 1 + (Plan.Finish is null ? 0 : 1)
             + (Plan.Finish is { Upscaler.Length: > 0 } ? Plan.Chunks.Count : 0)
             + (Plan.Finish is not null && Plan.Spec?.Soundtrack is not null ? 3 : 0);
         return Math.Max(planned, _tasks.Count);
@@ -145,6 +145,7 @@ public sealed class ProgressModel(string jobId)
         TaskKind.Music => 5,
         TaskKind.Soundtrack => 6,
         TaskKind.Upscale => 7,
-        _ => 8,
+        TaskKind.Keyframe => 8,
+        _ => 9,
     };
 }

@@ -133,6 +133,21 @@ public static class Tables
             : $"cost       {EventLines.Money(estimate.CostUsd)}");
         text.AppendLine(string.Create(Invariant,
             $"wall time  ~{estimate.ExpectedWallSeconds:0.0} s with {estimate.Workers} workers"));
+        if (estimate.Revision is { } revision)
+        {
+            text.AppendLine(string.Create(Invariant,
+                $"revision   of {revision.RevisionOf}: {revision.ReusedTaskIds.Count} tasks reused ({EventLines.Money(revision.ReusedCostUsd)} not paid again), {revision.RenderedTaskIds.Count} run: {string.Join(", ", revision.RenderedTaskIds)}"));
+        }
+        if (estimate.Strategies.Count > 0)
+        {
+            text.AppendLine();
+            text.Append(Table(["STRATEGY", "CAPABILITY", "CHUNKS", "KEYFRAMES", "COST", "WALL TIME", ""],
+                estimate.Strategies.Select(s => (IReadOnlyList<string>)
+                [
+                    Names.Of(s.Strategy), s.Capability, Num(s.Chunks), Num(s.Keyframes), EventLines.Money(s.CostUsd),
+                    string.Create(Invariant, $"~{s.ExpectedWallSeconds:0.0} s"), s.Chosen ? "chosen" : "",
+                ])));
+        }
         if (plan.Spec is { Beats.Count: > 0 } spec)
         {
             text.AppendLine();
@@ -149,7 +164,7 @@ public static class Tables
                 plan.Chunks.Select(c => (IReadOnlyList<string>)
                 [
                     Num(c.Index), Seconds(c.StartSeconds), Seconds(c.GeneratedSeconds), Seconds(c.UsedSeconds),
-                    Num(c.BeatIndex), c.IsReference ? "storyboard" : "previous chunk", EventLines.Money(c.CostUsd),
+                    Num(c.BeatIndex), c.IsReference ? "storyboard" : plan.Strategy == GraphStrategy.Keyframes ? "keyframe" : "previous chunk", EventLines.Money(c.CostUsd),
                 ])));
         }
         return text.ToString();
@@ -163,6 +178,11 @@ public static class Tables
             $"spec       {Seconds(spec.DurationSeconds)} ({spec.DurationSource}) {spec.Template}: {spec.Subject}, {spec.Style}"));
         text.Append(string.Create(Invariant,
             $"plan       {plan.Chunks.Count} chunks x {Seconds(plan.ClipSeconds)} on {plan.Model}, continuity {Names.Of(plan.Continuity)}, planner {spec.Planner}"));
+        if (plan.Strategy is not (GraphStrategy.Unspecified or GraphStrategy.Chain))
+        {
+            // The chain is the graph of every plan before strategies existed: named only when it is another.
+            text.Append(string.Create(Invariant, $", graph {Names.Of(plan.Strategy)}{(plan.Keyframes > 0 ? $" ({plan.Keyframes} keyframes)" : "")}"));
+        }
         if (spec.PlannerNote.Length > 0)
         {
             text.Append($" ({spec.PlannerNote})");

@@ -138,7 +138,9 @@ public sealed partial class OpenAiPlanner : IJobPlanner
         spec.PlannerNote = $"model {_options.Model}";
         SoundtrackPlanner.Adopt(rulesPlan.Spec, spec, _models);
         var upscaler = rulesPlan.Finish is { Upscaler.Length: > 0 } ? _models.Models.GetValueOrDefault(rulesPlan.Finish.Upscaler) : null;
-        var plan = ChunkPlanner.Build(spec, model, rulesPlan.Continuity, rulesPlan.Finish, upscaler);
+        // The rules plan's graph strategy and keyframe price carry over (the request chose them, or the model's default).
+        var keyframePrice = rulesPlan.Keyframes > 0 ? rulesPlan.KeyframeCostUsd / rulesPlan.Keyframes : 0;
+        var plan = ChunkPlanner.Build(spec, model, rulesPlan.Continuity, rulesPlan.Finish, upscaler, rulesPlan.Strategy, keyframePrice);
 
         // The budget was checked against the rules plan at submit; an LLM duration must not spend past it.
         var cost = ChunkPlanner.Cost(plan);
