@@ -1,4 +1,5 @@
 using VideoGen.Contracts.V1;
+using TaskStatus = VideoGen.Contracts.V1.TaskStatus;
 using VideoGen.EndToEnd.Tests.Infrastructure;
 using VideoGen.TestDoubles;
 
@@ -27,8 +28,22 @@ public sealed class PayOnceEndToEndTests
         await using var farm = await LocalFarm.StartAsync("payonce-kill-worker", ReplicateFarm(replicate));
         var job = (await farm.SubmitAsync("a 20 second showcase for a lamp", FourChunks)).Job;
 
-        // A chunk whose prediction exists (journalled by the coordinator) and is still running: kill its worker.
-        var seen = await farm.WatchUntilAsync(job.JobId, e => e.TaskUpdated?.Task is { Kind: TaskKind.Chunk, State: TaskState.Running, ProviderRequestId.Length: > 0 });
+        // A chunk whose prediction exists (journalled by the coordinator) and is still running: kill its worker — once
+        // every chunk running there is journalled. A prediction whose create was sent but whose id the worker had not
+        // reported yet cannot be found again (Replicate has no idempotency key): that window is the one case a kill
+        // can pay twice, and this test is about the journal, so it kills outside it.
+        var chunks = new Dictionary<string, TaskStatus>();
+        var seen = await farm.WatchUntilAsync(job.JobId, e =>
+        {
+            if (e.TaskUpdated?.Task is not { Kind: TaskKind.Chunk } task)
+            {
+                return false;
+            }
+
+            chunks[task.TaskId] = task;
+            return task is { State: TaskState.Running, ProviderRequestId.Length: > 0 }
+                && chunks.Values.Where(t => t.State == TaskState.Running && t.WorkerId == task.WorkerId).All(t => t.ProviderRequestId.Length > 0);
+        });
         var victim = seen[^1].TaskUpdated.Task;
         var prediction = replicate.Predictions.Single(p => p.Id == victim.ProviderRequestId);
         var runningAtKill = !prediction.IsTerminal; // the kill follows at once
