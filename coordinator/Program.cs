@@ -7,6 +7,8 @@ builder.AddCoordinator();
 var app = builder.Build();
 app.MapCoordinator();
 app.Run();
+// A leader that lost its lease stops the host; it exits non-zero so that its supervisor restarts it (as a standby).
+return app.Services.GetRequiredService<VideoGen.Coordinator.Leadership.Leadership>().Deposed ? 3 : 0;
 
 /// <summary>The coordinator process (marker for tests and tools).</summary>
 public partial class Program;

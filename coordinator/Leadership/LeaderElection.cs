@@ -70,6 +70,14 @@ internal sealed partial class LeaderElection(
                 LogLeaseUnreachable(log, ex.Message);
             }
 
+            if (_epoch != 0 && !orchestrator.IsRunning && !stoppingToken.IsCancellationRequested)
+            {
+                // Its loop died (a failed commit is crash-only): renewing the lease now would hold the farm with no one
+                // scheduling. Stop, and let a standby take over.
+                Deposed("the orchestrator's loop stopped");
+                return;
+            }
+
             if (_epoch != 0 && time.GetUtcNow() - lastRenewed >= ttl)
             {
                 Deposed($"the lease could not be renewed for {ttl.TotalSeconds:0.#} s");
@@ -106,10 +114,10 @@ internal sealed partial class LeaderElection(
 
     private void Deposed(string why)
     {
-        leadership.StandBy(_epoch, "");
+        leadership.Depose(_epoch);
         LogDeposed(log, _epoch, why);
-        // Crash-only: stop acting now. The store refuses this epoch's commits from here on and workers its tasks.
-        Environment.ExitCode = 3;
+        // Crash-only: stop acting now (the process exits with code 3). The store refuses this epoch's commits from here
+        // on and workers its tasks.
         lifetime.StopApplication();
     }
 

@@ -39,5 +39,14 @@ public sealed class Leadership
 
     internal void StandBy(long epoch, string leaderAddress) => _state = new State(false, epoch, leaderAddress);
 
+    /// <summary>True once this coordinator led and lost the lease (the process then exits with code 3).</summary>
+    public bool Deposed { get; private set; }
+
+    internal void Depose(long epoch)
+    {
+        Deposed = true;
+        StandBy(epoch, "");
+    }
+
     private sealed record State(bool Leads, long Epoch, string LeaderAddress);
 }
