@@ -38,9 +38,9 @@ internal sealed partial class LeaderElection(
                     _epoch = view.Epoch;
                     lastRenewed = time.GetUtcNow();
                     lease.Fence(_epoch);
-                    leadership.Lead(_epoch, advertisedAddress);
                     LogLeading(log, _epoch, advertisedAddress);
-                    orchestrator.Start();
+                    orchestrator.Start(); // the loop runs before the API stops answering "standby"
+                    leadership.Lead(_epoch, advertisedAddress);
                 }
                 else if (_epoch != 0 && (!view.Held || view.Epoch != _epoch))
                 {

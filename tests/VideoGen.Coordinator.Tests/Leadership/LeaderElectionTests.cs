@@ -44,7 +44,8 @@ public sealed class LeaderElectionTests : IAsyncDisposable
         using var election = Election(lease);
         await election.StartAsync(CancellationToken.None);
 
-        await lease.Polled.WaitAsync(Bound);
+        // The second look at the lease means the first one's answer was applied.
+        await lease.PolledTwice.WaitAsync(Bound);
         Assert.False(_leadership.IsLeader);
         Assert.Equal(("http://other:7070", 3L), (_leadership.LeaderAddress, _leadership.Epoch));
         Assert.False(_orchestrator.IsRunning);
@@ -107,18 +108,23 @@ public sealed class LeaderElectionTests : IAsyncDisposable
 
     private sealed class ScriptedLease : ILeaderLease
     {
-        private readonly TaskCompletionSource _polled = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly TaskCompletionSource _polledTwice = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private int _calls;
 
         public volatile LeaseView? Next;
         public volatile bool Failing;
         public long FencedAt;
         public List<string> Released { get; } = [];
 
-        public Task Polled => _polled.Task;
+        public Task PolledTwice => _polledTwice.Task;
 
         public LeaseView Acquire(string holder, string address, TimeSpan ttl)
         {
-            _polled.TrySetResult();
+            if (Interlocked.Increment(ref _calls) >= 2)
+            {
+                _polledTwice.TrySetResult();
+            }
+
             return Failing ? throw new InvalidOperationException("database unreachable") : Next!;
         }
 
