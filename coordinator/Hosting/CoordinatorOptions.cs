@@ -41,6 +41,13 @@ public sealed class CoordinatorOptions
     /// one (mutual TLS).
     /// </summary>
     public VideoGen.Security.TlsSettings Tls { get; set; } = new();
+
+    /// <summary>
+    /// How attempts travel to workers: true (the default), on one long-lived <c>Work</c> stream per worker, batched both
+    /// ways; false, one <c>RunTask</c> call per attempt. A worker that does not serve Work gets RunTask calls either way.
+    /// </summary>
+    public bool WorkerStreams { get; set; } = true;
+
     /// <summary>
     /// Catalog upscaler model (kind "upscaler", e.g. "real-esrgan-video") that upscales every chunk of a job whose resolution
     /// is above its video model's native height; empty (the default): the finish scales with FFmpeg.

@@ -99,7 +99,7 @@ public static partial class HostingExtensions
 
         builder.Services.AddSingleton(new Leadership.Leadership(standbys: leadership.Enabled));
         builder.Services.AddSingleton<IWorkerTransport>(sp => new GrpcWorkerTransport(
-            sp.GetRequiredService<Membership.WorkerAdmission>().Token, options.Tls, sp.GetRequiredService<Leadership.Leadership>()));
+            sp.GetRequiredService<Membership.WorkerAdmission>().Token, options.Tls, sp.GetRequiredService<Leadership.Leadership>(), options.WorkerStreams));
         builder.Services.AddSingleton<IFarmMetrics, PrometheusFarmMetrics>();
         builder.Services.AddSingleton(sp => new Membership.WorkerAddressPolicy(sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<CoordinatorOptions>>()));
         builder.Services.AddSingleton(sp => new Orchestrator(

@@ -61,19 +61,99 @@ public interface IWorkerTransport
 }
 
 /// <summary>
-/// The gRPC transport: one cached channel per worker address, many concurrent streams per channel. Every call carries
-/// the worker token (<paramref name="workerToken"/>, when the farm has one): workers take calls from their coordinator only.
+/// The gRPC transport: one cached channel per worker address. Attempts travel on one long-lived Work stream per worker
+/// (<see cref="WorkerLink"/>), batched both ways; a worker that does not serve Work (an older one), or a transport made
+/// with <paramref name="workStreams"/> false, gets one RunTask call per attempt. Every call carries the worker token
+/// (<paramref name="workerToken"/>, when the farm has one): workers take calls from their coordinator only.
 /// </summary>
-public sealed class GrpcWorkerTransport(string workerToken = "", VideoGen.Security.TlsSettings? tls = null, Leadership.Leadership? leadership = null) : IWorkerTransport, IDisposable
+public sealed class GrpcWorkerTransport(string workerToken = "", VideoGen.Security.TlsSettings? tls = null, Leadership.Leadership? leadership = null, bool workStreams = true) : IWorkerTransport, IDisposable
 {
     private readonly ConcurrentDictionary<string, GrpcChannel> _channels = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, WorkerLink> _links = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, bool> _callsOnly = new(StringComparer.Ordinal);
     private readonly Metadata? _headers = workerToken.Length == 0 ? null : new Metadata { { VideoGen.Security.WorkerToken.Header, VideoGen.Security.WorkerToken.HeaderValue(workerToken) } };
 
-    public async IAsyncEnumerable<TaskEvent> RunTaskAsync(string address, RunTaskRequest request, [EnumeratorCancellation] CancellationToken cancellationToken)
+    public IAsyncEnumerable<TaskEvent> RunTaskAsync(string address, RunTaskRequest request, CancellationToken cancellationToken)
     {
-        var client = new WorkerService.WorkerServiceClient(Channel(address));
         // Fencing: the worker refuses a task from an epoch older than one it has seen.
         request.CoordinatorEpoch = leadership?.Epoch ?? 0;
+        return workStreams && !_callsOnly.ContainsKey(address)
+            ? RunOnLinkAsync(address, request, cancellationToken)
+            : RunCallAsync(address, request, cancellationToken);
+    }
+
+    /// <summary>One attempt on the worker's Work stream: its events, as its own RunTask call would stream them.</summary>
+    private async IAsyncEnumerable<TaskEvent> RunOnLinkAsync(string address, RunTaskRequest request, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var (link, events) = Start(address, request);
+        var fallBack = false;
+        try
+        {
+            while (true)
+            {
+                WorkEvent next;
+                try
+                {
+                    if (!await events.WaitToReadAsync(cancellationToken) || !events.TryRead(out next!))
+                    {
+                        continue;
+                    }
+                }
+                catch (AttemptBrokenException) when (link.Unimplemented && !cancellationToken.IsCancellationRequested)
+                {
+                    // An older worker without Work: it saw nothing of this attempt, so the attempt goes by RunTask.
+                    _callsOnly[address] = true;
+                    fallBack = true;
+                    break;
+                }
+
+                if (next.BodyCase == WorkEvent.BodyOneofCase.Refused)
+                {
+                    throw Broken(new RpcException(new Status((StatusCode)next.Refused.Code, next.Refused.Message)));
+                }
+
+                yield return next.Event;
+                if (next.Event.EventCase is TaskEvent.EventOneofCase.Completed or TaskEvent.EventOneofCase.Failed)
+                {
+                    yield break;
+                }
+            }
+        }
+        finally
+        {
+            link.Forget(request);
+        }
+
+        if (fallBack)
+        {
+            await foreach (var e in RunCallAsync(address, request, cancellationToken))
+            {
+                yield return e;
+            }
+        }
+    }
+
+    /// <summary>Queues the attempt on the worker's link, opening a new link when there is none or the last one broke.</summary>
+    private (WorkerLink Link, System.Threading.Channels.ChannelReader<WorkEvent> Events) Start(string address, RunTaskRequest request)
+    {
+        while (true)
+        {
+            var link = _links.GetOrAdd(address, a => new WorkerLink(new WorkerService.WorkerServiceClient(Channel(a)), _headers));
+            if (link.TryStart(request) is { } events)
+            {
+                return (link, events);
+            }
+
+            // Broken: drop it (unless another attempt replaced it already) and open a new one.
+            _links.TryRemove(KeyValuePair.Create(address, link));
+            link.Dispose();
+        }
+    }
+
+    /// <summary>One attempt as its own RunTask call (one HTTP/2 stream).</summary>
+    private async IAsyncEnumerable<TaskEvent> RunCallAsync(string address, RunTaskRequest request, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var client = new WorkerService.WorkerServiceClient(Channel(address));
         using var call = client.RunTask(request, _headers, cancellationToken: cancellationToken);
         var stream = call.ResponseStream;
         while (true)
@@ -160,6 +240,11 @@ public sealed class GrpcWorkerTransport(string workerToken = "", VideoGen.Securi
 
     public void Dispose()
     {
+        foreach (var link in _links.Values)
+        {
+            link.Dispose();
+        }
+
         foreach (var channel in _channels.Values)
         {
             channel.Dispose();

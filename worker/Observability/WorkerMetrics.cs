@@ -66,6 +66,10 @@ public static class WorkerMetrics
     public static readonly Counter TaskDetaches = Metrics.CreateCounter(
         "videogen_worker_task_detaches_total", "RunTask streams that ended before the task's terminal event; the task went on.");
 
+    /// <summary>Open Work streams (the coordinator's one long-lived stream of many attempts; one per coordinator connection).</summary>
+    public static readonly Gauge WorkStreams = Metrics.CreateGauge(
+        "videogen_worker_work_streams", "Open Work streams: long-lived streams from the coordinator that carry many task attempts.");
+
     /// <summary>WorkerService calls refused for want of the worker token (not from this worker's coordinator).</summary>
     public static readonly Counter CallsRefused = Metrics.CreateCounter(
         "videogen_worker_calls_refused_total", "WorkerService calls refused because they did not carry the farm's worker token.");
