@@ -15,29 +15,9 @@ namespace VideoGen.Worker.Tests;
 /// </summary>
 public sealed class WorkStreamTests
 {
-    private static RunTaskRequest Chunk(int index, int attempt = 1) => new()
-    {
-        JobId = "job-1",
-        TaskId = $"chunk-{index}",
-        Attempt = attempt,
-        Chunk = new ChunkTask
-        {
-            ChunkIndex = index,
-            Model = "procedural-i2v",
-            Prompt = "slow orbit around the watch",
-            ClipSeconds = 1,
-            WidthPixels = 854,
-            HeightPixels = 480,
-            Fps = 24,
-            OutputKey = ArtifactKeys.Chunk("job-1", index),
-            LastFrameKey = ArtifactKeys.LastFrame("job-1", index),
-            Seed = 7,
-            PricePerSecondUsd = 0.09,
-        },
-    };
+    private static RunTaskRequest Chunk(int index, int attempt = 1) => WorkerServiceTests.ChunkRequest("", index: index, attempt: attempt);
 
-    private static double ChunkRuns() =>
-        new[] { "succeeded", "failed_retryable", "failed_permanent", "cancelled" }.Sum(o => Observability.WorkerMetrics.Tasks.WithLabels("chunk", o).Value);
+    private static double ChunkRuns() => WorkerServiceTests.ChunkRuns();
 
     [Fact(Timeout = 60_000)]
     public async Task ManyAttemptsOnOneStream_EachInRunTaskOrder_AndRefusalsDoNotEndTheStream()

@@ -13,7 +13,7 @@ namespace VideoGen.Worker.Tests;
 
 public sealed class WorkerServiceTests
 {
-    private static RunTaskRequest ChunkRequest(string startImageUri, double clipSeconds = 1, string job = "job-1", int index = 0, int attempt = 1) => new()
+    internal static RunTaskRequest ChunkRequest(string startImageUri, double clipSeconds = 1, string job = "job-1", int index = 0, int attempt = 1) => new()
     {
         JobId = job,
         TaskId = $"chunk-{index}",
@@ -177,7 +177,7 @@ public sealed class WorkerServiceTests
     }
 
     /// <summary>Chunk attempts this process's workers finished, whatever the outcome (the procedural model ran).</summary>
-    private static double ChunkRuns() =>
+    internal static double ChunkRuns() =>
         new[] { "succeeded", "failed_retryable", "failed_permanent", "cancelled" }.Sum(o => Observability.WorkerMetrics.Tasks.WithLabels("chunk", o).Value);
 
     private static async Task<TaskEvent> NextAsync(AsyncServerStreamingCall<TaskEvent> call, CancellationToken cancellationToken)
