@@ -6,9 +6,11 @@ builder.AddCoordinator();
 
 var app = builder.Build();
 app.MapCoordinator();
+// Resolved before Run: Run disposes the host, and its services with it.
+var leadership = app.Services.GetRequiredService<VideoGen.Coordinator.Leadership.Leadership>();
 app.Run();
 // A leader that lost its lease stops the host; it exits non-zero so that its supervisor restarts it (as a standby).
-return app.Services.GetRequiredService<VideoGen.Coordinator.Leadership.Leadership>().Deposed ? 3 : 0;
+return leadership.Deposed ? 3 : 0;
 
 /// <summary>The coordinator process (marker for tests and tools).</summary>
 public partial class Program;

@@ -86,6 +86,8 @@ public sealed class AuthEndToEndTests
 
         // Keys are stored only as hashes: none is in the database files.
         await farm.Coordinator.StopAsync();
+        // A clean stop exits 0 (not a crash on the way out, not the kill that follows a stop that hangs).
+        Assert.True(farm.Coordinator.HasExited && await farm.Coordinator.Exited == 0, $"the coordinator did not exit 0 on SIGTERM:\n{farm.Coordinator.Tail(20)}");
         foreach (var file in Directory.EnumerateFiles(Path.Combine(farm.Directory, "coordinator")))
         {
             var bytes = System.Text.Encoding.Latin1.GetString(await File.ReadAllBytesAsync(file));
