@@ -128,6 +128,9 @@ $('job-form').addEventListener('input', scheduleEstimate);
 $('job-form').addEventListener('change', scheduleEstimate);
 $('job-form').addEventListener('submit', async (event) => {
   event.preventDefault();
+  // The submit's answer is newer than any estimate still due: a late estimate must not clear its field errors.
+  clearTimeout(estimateTimer);
+  estimateAbort?.abort();
   const button = $('submit-button');
   button.disabled = true;
   try {
