@@ -94,7 +94,12 @@ public sealed class GrpcWorkerTransport(string workerToken = "", VideoGen.Securi
                 WorkEvent next;
                 try
                 {
-                    if (!await events.WaitToReadAsync(cancellationToken) || !events.TryRead(out next!))
+                    if (!await events.WaitToReadAsync(cancellationToken))
+                    {
+                        throw new AttemptBrokenException(AttemptBreak.StreamLost, "lost the task's stream: the work stream ended");
+                    }
+
+                    if (!events.TryRead(out next!))
                     {
                         continue;
                     }
