@@ -143,15 +143,37 @@ public sealed class GrpcWorkerTransport(string workerToken = "", VideoGen.Securi
     {
         while (true)
         {
-            var link = _links.GetOrAdd(address, a => new WorkerLink(new WorkerService.WorkerServiceClient(Channel(a)), _headers));
+            var link = Link(address);
             if (link.TryStart(request) is { } events)
             {
                 return (link, events);
             }
 
-            // Broken: drop it (unless another attempt replaced it already) and open a new one.
-            _links.TryRemove(KeyValuePair.Create(address, link));
-            link.Dispose();
+            // It broke in between: the next look replaces it.
+        }
+    }
+
+    /// <summary>The worker's link; a new one when there is none or the last one broke (one at a time: each opens a stream).</summary>
+    private WorkerLink Link(string address)
+    {
+        if (_links.TryGetValue(address, out var link) && !link.IsBroken)
+        {
+            return link;
+        }
+
+        lock (_links)
+        {
+            if (_links.TryGetValue(address, out link))
+            {
+                if (!link.IsBroken)
+                {
+                    return link;
+                }
+
+                link.Dispose();
+            }
+
+            return _links[address] = new WorkerLink(new WorkerService.WorkerServiceClient(Channel(address)), _headers);
         }
     }
 
