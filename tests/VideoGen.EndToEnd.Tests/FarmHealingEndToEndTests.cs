@@ -23,8 +23,10 @@ public sealed class FarmHealingEndToEndTests
         var address = $"http://127.0.0.1:{port}";
         // The workers inherit the CLI's environment: a model latency keeps chunks running long
         // enough to kill a worker in the middle of one.
-        await using var cli = ServerProcess.StartDotnet("farm", RepoPaths.CliDll,
-            ["farm", "up", "--workers", "2", "--port", port.ToString(), "--dir", Path.Combine(directory, "farm"), "--ready-timeout", "120"],
+        // As from a terminal, where Ctrl-C is SIGINT at its default: a test host started in the background (a script's
+        // `cmd &`) hands its children SIGINT ignored, and the farm would then rightly ignore the test's Ctrl-C.
+        await using var cli = ServerProcess.Start("farm", "env",
+            ["--default-signal=INT", "dotnet", RepoPaths.CliDll, "farm", "up", "--workers", "2", "--port", port.ToString(), "--dir", Path.Combine(directory, "farm"), "--ready-timeout", "120"],
             Path.Combine(directory, "farm-up.log"),
             environment: new Dictionary<string, string>
             {
