@@ -132,15 +132,19 @@ internal static class Bench
         var request = new JobRequest { Prompt = "A 30 second product showcase for a titanium smartwatch" };
         var plan = Rules.Plan(request);
         var longestChain = LongestChunkChain(plan);
-        var bound = storyboardLatency + longestChain * chunkLatency + stitchLatency;
+        // Storyboard, the longest chain of chunks, the stitch and, when the plan has one, the finish (the fake gives it the
+        // stitch's latency); the soundtrack's tasks run beside the chunks, off the critical path.
+        var bound = storyboardLatency + longestChain * chunkLatency + stitchLatency + (plan.Finish is null ? TimeSpan.Zero : stitchLatency);
 
+        // One job first, not measured: run alone, the bench would otherwise time the JIT compiling the farm (~130 ms).
+        await farm.WaitForEndAsync((await farm.SubmitAsync(request.Clone())).JobId);
         var watch = Stopwatch.StartNew();
         var job = await farm.SubmitAsync(request);
         await farm.WaitForEndAsync(job.JobId);
         watch.Stop();
 
         var over = (watch.Elapsed - bound).TotalMilliseconds / bound.TotalMilliseconds * 100;
-        return $"makespan: 30 s job ({plan.Chunks.Count} chunks, beat continuity, longest chain {longestChain} chunks) on {workers} workers × {slots} slots, chunk {chunkLatency.TotalMilliseconds} ms, storyboard {storyboardLatency.TotalMilliseconds} ms, stitch {stitchLatency.TotalMilliseconds} ms: {watch.Elapsed.TotalMilliseconds:0.0} ms vs critical-path bound {bound.TotalMilliseconds:0.0} ms ({over:+0.00;-0.00} %)";
+        return $"makespan: 30 s job ({plan.Chunks.Count} chunks, beat continuity, longest chain {longestChain} chunks) on {workers} workers × {slots} slots, chunk {chunkLatency.TotalMilliseconds} ms, storyboard {storyboardLatency.TotalMilliseconds} ms, stitch{(plan.Finish is null ? "" : "/finish")} {stitchLatency.TotalMilliseconds} ms: {watch.Elapsed.TotalMilliseconds:0.0} ms vs critical-path bound {bound.TotalMilliseconds:0.0} ms ({over:+0.00;-0.00} %)";
     }
 
     /// <summary>The 30 s showcase on procedural-flf2v, once per graph strategy, one after the other on the same farm: makespans side by side.</summary>

@@ -14,6 +14,7 @@ public sealed partial class SqliteJobStore : IJobStore, Access.IApiKeyStore
 {
     private readonly string _connectionString;
     private readonly SqliteConnection _writer;
+    private readonly SqliteCommitStatements _statements;
 
     public SqliteJobStore(string path)
     {
@@ -53,6 +54,7 @@ public sealed partial class SqliteJobStore : IJobStore, Access.IApiKeyStore
             CREATE INDEX IF NOT EXISTS webhook_outbox_due ON webhook_outbox(next_attempt_at) WHERE next_attempt_at IS NOT NULL;
             """);
         Execute(_writer, ApiKeysSchema);
+        _statements = new SqliteCommitStatements(_writer.Handle!);
     }
 
     public void Commit(IReadOnlyCollection<Job> jobs, IReadOnlyCollection<JobEvent> events)
@@ -63,45 +65,14 @@ public sealed partial class SqliteJobStore : IJobStore, Access.IApiKeyStore
         }
 
         using var tx = _writer.BeginTransaction();
-        using (var upsert = _writer.CreateCommand())
+        foreach (var job in jobs)
         {
-            upsert.Transaction = tx;
-            upsert.CommandText = """
-                INSERT INTO jobs(job_id, request_id, tenant, state, created_at, body) VALUES ($id, $rid, $tenant, $state, $created, $body)
-                ON CONFLICT(job_id) DO UPDATE SET state = excluded.state, body = excluded.body
-                """;
-            var id = upsert.Parameters.Add("$id", SqliteType.Text);
-            var rid = upsert.Parameters.Add("$rid", SqliteType.Text);
-            var tenant = upsert.Parameters.Add("$tenant", SqliteType.Text);
-            var state = upsert.Parameters.Add("$state", SqliteType.Integer);
-            var created = upsert.Parameters.Add("$created", SqliteType.Integer);
-            var body = upsert.Parameters.Add("$body", SqliteType.Blob);
-            foreach (var job in jobs)
-            {
-                id.Value = job.JobId;
-                rid.Value = string.IsNullOrEmpty(job.RequestId) ? DBNull.Value : job.RequestId;
-                tenant.Value = job.Request?.Tenant ?? "";
-                state.Value = (int)job.State;
-                created.Value = job.CreatedAt?.ToDateTimeOffset().ToUnixTimeMilliseconds() ?? 0;
-                body.Value = job.ToByteArray();
-                upsert.ExecuteNonQuery();
-            }
+            _statements.Upsert(job);
         }
 
-        using (var insert = _writer.CreateCommand())
+        foreach (var e in events)
         {
-            insert.Transaction = tx;
-            insert.CommandText = "INSERT OR IGNORE INTO events(job_id, seq, body) VALUES ($id, $seq, $body)";
-            var id = insert.Parameters.Add("$id", SqliteType.Text);
-            var seq = insert.Parameters.Add("$seq", SqliteType.Integer);
-            var body = insert.Parameters.Add("$body", SqliteType.Blob);
-            foreach (var e in events)
-            {
-                id.Value = e.JobId;
-                seq.Value = e.Sequence;
-                body.Value = e.ToByteArray();
-                insert.ExecuteNonQuery();
-            }
+            _statements.Insert(e);
         }
 
         var deliveries = WebhookOutbox.Deliveries(jobs, events, Get);
@@ -236,7 +207,11 @@ public sealed partial class SqliteJobStore : IJobStore, Access.IApiKeyStore
             : new JobPage(rows.Select(r => r.Job).ToList(), null);
     }
 
-    public void Dispose() => _writer.Dispose();
+    public void Dispose()
+    {
+        _statements.Dispose();
+        _writer.Dispose();
+    }
 
     private SqliteConnection Open()
     {

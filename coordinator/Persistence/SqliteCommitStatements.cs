@@ -1,0 +1,101 @@
+using System.Buffers;
+using Google.Protobuf;
+using SQLitePCL;
+using VideoGen.Contracts.V1;
+
+namespace VideoGen.Coordinator.Persistence;
+
+/// <summary>
+/// The two statements every commit runs once per row (the job upsert, the event insert), prepared once on the writer
+/// connection and bound by position. Through <c>SqliteCommand</c> each row paid a prepare per commit, a parameter
+/// lookup by name per value (a UTF-8 conversion and a scan each) and a data reader; in the in-process throughput bench
+/// that was about a third of the loop's time. Used only by the loop's thread, inside the commit's transaction.
+/// </summary>
+internal sealed class SqliteCommitStatements : IDisposable
+{
+    private const string UpsertJob = """
+        INSERT INTO jobs(job_id, request_id, tenant, state, created_at, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+        ON CONFLICT(job_id) DO UPDATE SET state = excluded.state, body = excluded.body
+        """;
+
+    private const string InsertEvent = "INSERT OR IGNORE INTO events(job_id, seq, body) VALUES (?1, ?2, ?3)";
+
+    private readonly sqlite3 _db;
+    private readonly sqlite3_stmt _upsertJob;
+    private readonly sqlite3_stmt _insertEvent;
+    private readonly ArrayBufferWriter<byte> _buffer = new(64 * 1024);
+
+    public SqliteCommitStatements(sqlite3 db)
+    {
+        _db = db;
+        _upsertJob = Prepare(UpsertJob);
+        _insertEvent = Prepare(InsertEvent);
+    }
+
+    public void Upsert(Job job)
+    {
+        var s = _upsertJob;
+        Check(raw.sqlite3_bind_text(s, 1, job.JobId));
+        Check(string.IsNullOrEmpty(job.RequestId) ? raw.sqlite3_bind_null(s, 2) : raw.sqlite3_bind_text(s, 2, job.RequestId));
+        Check(raw.sqlite3_bind_text(s, 3, job.Request?.Tenant ?? ""));
+        Check(raw.sqlite3_bind_int64(s, 4, (long)job.State));
+        Check(raw.sqlite3_bind_int64(s, 5, job.CreatedAt?.ToDateTimeOffset().ToUnixTimeMilliseconds() ?? 0));
+        Check(raw.sqlite3_bind_blob(s, 6, Serialize(job)));
+        Step(s);
+    }
+
+    public void Insert(JobEvent e)
+    {
+        var s = _insertEvent;
+        Check(raw.sqlite3_bind_text(s, 1, e.JobId));
+        Check(raw.sqlite3_bind_int64(s, 2, e.Sequence));
+        Check(raw.sqlite3_bind_blob(s, 3, Serialize(e)));
+        Step(s);
+    }
+
+    public void Dispose()
+    {
+        _upsertJob.Dispose();
+        _insertEvent.Dispose();
+    }
+
+    // SQLite copies a bound blob (SQLITE_TRANSIENT), so one buffer serves every row.
+    private ReadOnlySpan<byte> Serialize(IMessage message)
+    {
+        _buffer.ResetWrittenCount();
+        var size = message.CalculateSize();
+        message.WriteTo(_buffer.GetSpan(size)[..size]);
+        _buffer.Advance(size);
+        return _buffer.WrittenSpan;
+    }
+
+    private void Step(sqlite3_stmt s)
+    {
+        var rc = raw.sqlite3_step(s);
+        // Reset even on failure: the statement must be reusable by the next commit (after the store's caller crashed
+        // the loop, or the transaction rolled back).
+        raw.sqlite3_reset(s);
+        raw.sqlite3_clear_bindings(s);
+        if (rc != raw.SQLITE_DONE)
+        {
+            throw Error(rc);
+        }
+    }
+
+    private sqlite3_stmt Prepare(string sql)
+    {
+        Check(raw.sqlite3_prepare_v2(_db, sql, out var statement));
+        return statement;
+    }
+
+    private void Check(int rc)
+    {
+        if (rc != raw.SQLITE_OK)
+        {
+            throw Error(rc);
+        }
+    }
+
+    private Microsoft.Data.Sqlite.SqliteException Error(int rc) =>
+        new($"SQLite Error {rc}: '{raw.sqlite3_errmsg(_db).utf8_to_string()}'.", rc, raw.sqlite3_extended_errcode(_db));
+}
