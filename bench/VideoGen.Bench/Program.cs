@@ -97,6 +97,8 @@ internal static class Bench
         var totalTasks = requests.Sum(r => TaskGraph.Build(Rules.Plan(r)).Count);
 
         var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
+        var allocatedBefore = GC.GetTotalAllocatedBytes(precise: false);
+        var gcsBefore = GC.CollectionCount(0);
         var watch = Stopwatch.StartNew();
         var submitted = await Task.WhenAll(requests.Select(r => farm.SubmitAsync(r)));
         await Task.WhenAll(submitted.Select(j => farm.WaitForEndAsync(j.JobId)));
@@ -105,9 +107,12 @@ internal static class Bench
         // CPU per task (this process: scheduler, store and, for gRPC, both ends of the wire): steadier than the rate
         // on a machine with other load.
         var cpuPerTask = (Process.GetCurrentProcess().TotalProcessorTime - cpuBefore).TotalMicroseconds / totalTasks;
+        // Bytes allocated per task (this process): unlike the rate, it does not move with the machine's other load.
+        var kbPerTask = (GC.GetTotalAllocatedBytes(precise: false) - allocatedBefore) / 1024.0 / totalTasks;
+        var gcs = GC.CollectionCount(0) - gcsBefore;
         var rate = totalTasks / watch.Elapsed.TotalSeconds;
         var over = !grpc ? "" : workStreams ? " over gRPC, one Work stream per worker" : " over gRPC, one RunTask call per task";
-        return (rate, $"throughput{over}: {totalTasks} tasks ({jobs} jobs × {totalTasks / jobs}) over {workers} fake workers × {slots} slots in {watch.Elapsed.TotalSeconds:0.000} s = {rate:0} tasks/s, {cpuPerTask:0} µs CPU per task (each task: dispatch, accepted, completed, 2+ events committed to SQLite)");
+        return (rate, $"throughput{over}: {totalTasks} tasks ({jobs} jobs × {totalTasks / jobs}) over {workers} fake workers × {slots} slots in {watch.Elapsed.TotalSeconds:0.000} s = {rate:0} tasks/s, {cpuPerTask:0} µs CPU per task, {kbPerTask:0.0} KB allocated per task ({gcs} GCs) (each task: dispatch, accepted, completed, 2+ events committed to SQLite)");
     }
 
     public static async Task<string> HopLatencyAsync(int jobs, double durationSeconds)

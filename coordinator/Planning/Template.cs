@@ -60,6 +60,12 @@ public sealed class TemplateCatalog
     public TemplateCatalog(IEnumerable<Template> templates)
     {
         Templates = templates.ToDictionary(t => t.Name, StringComparer.Ordinal);
+        // Stemmed once here, not on every prompt (Choose runs for every job).
+        _stems = Templates.Values.ToDictionary(
+            t => t.Name,
+            t => (Keywords: t.Keywords.Select(PromptText.StemmedText).Distinct(StringComparer.Ordinal).Where(k => k.Trim().Length > 0).ToArray(),
+                Name: PromptText.StemmedText(t.Name.Replace('_', ' '))),
+            StringComparer.Ordinal);
         foreach (var t in Templates.Values)
         {
             if (t.Beats.Count == 0 || t.Beats.Any(b => b.Weight <= 0) || t.DefaultDurationSeconds <= 0)
@@ -87,6 +93,8 @@ public sealed class TemplateCatalog
     }
 
     public IReadOnlyDictionary<string, Template> Templates { get; }
+
+    private readonly Dictionary<string, (string[] Keywords, string Name)> _stems;
 
     /// <summary>Loads every <c>*.json</c> file of <paramref name="directory"/> as a template.</summary>
     public static TemplateCatalog LoadDirectory(string directory)
@@ -117,8 +125,8 @@ public sealed class TemplateCatalog
     {
         var text = PromptText.StemmedText(prompt);
         var best = Templates.Values
-            .Select(t => (Template: t, Score: t.Keywords.Select(PromptText.StemmedText).Distinct(StringComparer.Ordinal).Count(k => k.Trim().Length > 0 && text.Contains(k, StringComparison.Ordinal))
-                + (text.Contains(PromptText.StemmedText(t.Name.Replace('_', ' ')), StringComparison.Ordinal) ? 5 : 0)))
+            .Select(t => (Template: t, Score: _stems[t.Name].Keywords.Count(k => text.Contains(k, StringComparison.Ordinal))
+                + (text.Contains(_stems[t.Name].Name, StringComparison.Ordinal) ? 5 : 0)))
             .OrderByDescending(x => x.Score)
             .ThenBy(x => x.Template.Name == DefaultTemplate ? 0 : 1)
             .ThenBy(x => x.Template.Name, StringComparer.Ordinal)

@@ -12,6 +12,12 @@ internal sealed class JobRecord(Job job, long order)
 
     public Job Job { get; } = job;
 
+    /// <summary>The copy of <see cref="Job"/> last handed to readers: the next copy shares what has not changed since.</summary>
+    public Job? Published { get; set; }
+
+    /// <summary>The copies of tasks made for events since the last hand-over, by task id (see <see cref="JobSnapshots"/>).</summary>
+    public Dictionary<string, TaskStatus> Emitted { get; } = new(StringComparer.Ordinal);
+
     /// <summary>Submission order, for oldest-first placement.</summary>
     public long Order { get; } = order;
 

@@ -101,7 +101,9 @@ internal sealed class SchedulerCore
         _plan = new LoopPlan();
         foreach (var record in plan.Changed.Values)
         {
-            var snapshot = record.Job.Clone();
+            var snapshot = JobSnapshots.Take(record.Job, record.Published, record.Emitted);
+            record.Published = snapshot;
+            record.Emitted.Clear();
             plan.Snapshots.Add(snapshot);
             if (IsTerminal(snapshot.State) && _jobs.Remove(snapshot.JobId))
             {
@@ -1021,8 +1023,12 @@ internal sealed class SchedulerCore
         });
     }
 
-    private void EmitTask(JobRecord record, TaskStatus task) =>
-        Emit(record, e => e.TaskUpdated = new TaskUpdated { Task = task.Clone(), JobCostUsd = record.Job.CostUsd });
+    private void EmitTask(JobRecord record, TaskStatus task)
+    {
+        var copy = task.Clone();
+        record.Emitted[task.TaskId] = copy;
+        Emit(record, e => e.TaskUpdated = new TaskUpdated { Task = copy, JobCostUsd = record.Job.CostUsd });
+    }
 
     private void MarkDirty(JobRecord record) => _plan.Changed[record.Job.JobId] = record;
 
