@@ -40,7 +40,7 @@ public static class TaskGraph
     /// <summary>The task whose success ends the job: the finish, or the stitch for plans without one.</summary>
     public static string FinalTaskId(Plan plan) => plan.Finish is null ? StitchTaskId : FinishTaskId;
 
-    public static string StoryboardTaskId(int beat) => $"storyboard-{beat}";
+    public static string StoryboardTaskId(int beat) => TaskIds.Storyboard.Of(beat);
 
     /// <summary>The keyframe at the end of chunk <paramref name="chunk"/> (<see cref="GraphStrategy.Keyframes"/>): where it ends and the next chunk of its take starts.</summary>
     public static string KeyframeTaskId(int chunk) => $"keyframe-{chunk}";
@@ -51,7 +51,7 @@ public static class TaskGraph
     /// <summary>Frames a continuous chunk repeats from the chunk before it (the finish drops them): the plan's, at least 1.</summary>
     public static int OverlapFramesOf(Plan plan) => Math.Max(1, plan.OverlapFrames);
 
-    public static string ChunkTaskId(int chunk) => $"chunk-{chunk}";
+    public static string ChunkTaskId(int chunk) => TaskIds.Chunk.Of(chunk);
 
     /// <summary>The task that upscales chunk <paramref name="chunk"/> with the plan's upscaler (<see cref="FinishPlan.Upscaler"/>).</summary>
     public static string UpscaleTaskId(int chunk) => $"upscale-{chunk}";
@@ -403,5 +403,30 @@ public static class TaskGraph
         }
 
         return (long)((hash ^ (ulong)index) & 0x7FFFFFFF);
+    }
+}
+
+/// <summary>
+/// Task ids by index, made once: the core asks for them on every pass (the budget guard per chunk, the graph per
+/// request), and a formatted string each time was a steady share of its allocations.
+/// </summary>
+internal sealed class TaskIds(string prefix)
+{
+    private const int Cached = 4096;
+
+    public static readonly TaskIds Chunk = new("chunk-");
+    public static readonly TaskIds Storyboard = new("storyboard-");
+
+    private readonly string?[] _ids = new string?[Cached];
+
+    public string Of(int index)
+    {
+        if ((uint)index >= Cached)
+        {
+            return prefix + index.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        // A race between threads makes the same string twice, harmlessly.
+        return _ids[index] ??= prefix + index.ToString(System.Globalization.CultureInfo.InvariantCulture);
     }
 }
