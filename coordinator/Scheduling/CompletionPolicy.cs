@@ -14,6 +14,31 @@ internal static class CompletionPolicy
     public static bool EndsJob(Job job, string taskId) => taskId == TaskGraph.FinalTaskId(job.Plan);
 
     /// <summary>The dependents of a task that just succeeded that may run now, in the order given.</summary>
-    public static IReadOnlyList<TaskStatus> NewlyReady(IReadOnlyList<TaskStatus> dependents, Func<string, TaskState> stateOf) =>
-        dependents.Where(d => d.State == TaskState.Waiting && d.DependsOn.All(input => stateOf(input) == TaskState.Succeeded)).ToList();
+    public static IReadOnlyList<TaskStatus> NewlyReady(IReadOnlyList<TaskStatus> dependents, Func<string, TaskState> stateOf)
+    {
+        // Loops rather than LINQ: this runs for every task that succeeds (a stitch waits on every chunk).
+        var ready = new List<TaskStatus>();
+        for (var i = 0; i < dependents.Count; i++)
+        {
+            var d = dependents[i];
+            if (d.State != TaskState.Waiting)
+            {
+                continue;
+            }
+
+            var inputs = d.DependsOn;
+            var all = true;
+            for (var j = 0; j < inputs.Count && all; j++)
+            {
+                all = stateOf(inputs[j]) == TaskState.Succeeded;
+            }
+
+            if (all)
+            {
+                ready.Add(d);
+            }
+        }
+
+        return ready;
+    }
 }

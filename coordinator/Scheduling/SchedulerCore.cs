@@ -1002,9 +1002,18 @@ internal sealed class SchedulerCore
 
     private void Emit(JobRecord record, Action<JobEvent> fill)
     {
-        var job = record.Job;
-        var e = new JobEvent { JobId = job.JobId, Sequence = ++job.LastSequence, Time = Now() };
+        var e = new JobEvent();
         fill(e);
+        Emit(record, e);
+    }
+
+    /// <summary>Numbers, stamps and records an event whose body is set.</summary>
+    private void Emit(JobRecord record, JobEvent e)
+    {
+        var job = record.Job;
+        e.JobId = job.JobId;
+        e.Sequence = ++job.LastSequence;
+        e.Time = Now();
         _plan.Events.Add(e);
         MarkDirty(record);
     }
@@ -1027,7 +1036,7 @@ internal sealed class SchedulerCore
     {
         var copy = task.Clone();
         record.Emitted[task.TaskId] = copy;
-        Emit(record, e => e.TaskUpdated = new TaskUpdated { Task = copy, JobCostUsd = record.Job.CostUsd });
+        Emit(record, new JobEvent { TaskUpdated = new TaskUpdated { Task = copy, JobCostUsd = record.Job.CostUsd } });
     }
 
     private void MarkDirty(JobRecord record) => _plan.Changed[record.Job.JobId] = record;
