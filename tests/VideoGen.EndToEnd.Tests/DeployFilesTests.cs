@@ -135,6 +135,7 @@ public sealed class DeployFilesTests(ITestOutputHelper output)
         var composeFiles = Directory.GetFiles(ComposeDir, "*.yml").Order().ToList();
         Assert.Contains(Path.Combine(ComposeDir, "docker-compose.yml"), composeFiles);
         Assert.Contains(Path.Combine(ComposeDir, "docker-compose.consul.yml"), composeFiles);
+        Assert.Contains(Path.Combine(ComposeDir, "docker-compose.standby.yml"), composeFiles);
         foreach (var path in composeFiles)
         {
             var name = Rel(path);
@@ -379,6 +380,71 @@ public sealed class DeployFilesTests(ITestOutputHelper output)
         var patchContainer = Seq(Map(Map(Map((YamlMappingNode)LoadYaml(patchFile).Single(), "spec"), "template"), "spec"), "containers").Cast<YamlMappingNode>().Single();
         Assert.Equal("worker", Str(patchContainer, "name")); // strategic merge by container name
         Assert.Equal("1", Str(Map(Map(patchContainer, "resources"), "limits"), "nvidia.com/gpu"));
+    }
+
+    [Fact]
+    public void StandbyCoordinators_ComposeAndKubernetes_ShareOnePostgresStore_AdvertiseTheirOwnAddresses_AndWorkersReachEither()
+    {
+        // Compose: every coordinator leads or stands by on the same store and names its own service as the leader;
+        // the workers list exactly those addresses.
+        var path = Path.Combine(ComposeDir, "docker-compose.standby.yml");
+        var compose = Compose.Load(path);
+        var coordinators = compose.Services.Where(s => s.Dockerfile?.EndsWith("coordinator.Dockerfile", StringComparison.Ordinal) == true).ToList();
+        Assert.True(coordinators.Count >= 2, $"{Rel(path)}: {coordinators.Count} coordinators");
+        var advertised = new List<string>();
+        foreach (var coordinator in coordinators)
+        {
+            var where = $"{Rel(path)}: service {coordinator.Name}";
+            Assert.Equal("true", Setting(coordinator, "Coordinator__Leadership__Enabled"));
+            Assert.Equal("postgres", Setting(coordinator, "JobStore__Kind"));
+            Assert.Equal(Setting(coordinators[0], "JobStore__ConnectionString"), Setting(coordinator, "JobStore__ConnectionString"));
+            var address = Setting(coordinator, "Coordinator__Leadership__AdvertisedAddress");
+            Assert.True(address == $"http://{coordinator.Name}:{PortOf(Setting(coordinator, "Coordinator__GrpcUrl"))}", $"{where}: advertises {address}, not its own service and gRPC port");
+            advertised.Add(address);
+        }
+
+        // The store the connection string names is the compose PostgreSQL, with its database, user and password.
+        var connection = Setting(coordinators[0], "JobStore__ConnectionString").Split(';', StringSplitOptions.RemoveEmptyEntries)
+            .Select(p => p.Split('=', 2)).ToDictionary(p => p[0], p => p[1], StringComparer.OrdinalIgnoreCase);
+        var postgres = compose.Services.Single(s => s.Name == connection["Host"]);
+        Assert.StartsWith("postgres:", postgres.Image);
+        Assert.Equal(connection["Database"], postgres.Environment["POSTGRES_DB"]);
+        Assert.Equal(connection["Username"], postgres.Environment["POSTGRES_USER"]);
+        Assert.Equal(connection["Password"], postgres.Environment["POSTGRES_PASSWORD"]);
+        Assert.All(coordinators, c => Assert.Contains(postgres.Name, c.DependsOn));
+
+        var workers = compose.Services.Where(s => s.Dockerfile?.EndsWith("worker.Dockerfile", StringComparison.Ordinal) == true).ToList();
+        Assert.NotEmpty(workers);
+        Assert.All(workers, w => Assert.Equal(advertised, Setting(w, "Worker__Coordinator").Split(',')));
+
+        // Kubernetes: a component turns the coordinator StatefulSet into two pods on PostgreSQL, each advertising its
+        // pod's stable name under the governing headless Service (a standby's readiness fails, so the Service sends
+        // traffic to the leader only).
+        var standbyDir = Path.Combine(K8sDir, "components", "standby");
+        var component = (YamlMappingNode)LoadYaml(Path.Combine(standbyDir, "kustomization.yaml")).Single();
+        Assert.Equal("Component", Str(component, "kind"));
+        var patch = Seq(component, "patches").Cast<YamlMappingNode>().Single();
+        Assert.Equal(("StatefulSet", "videogen-coordinator"), (Str(Map(patch, "target"), "kind"), Str(Map(patch, "target"), "name")));
+        var patchDoc = (YamlMappingNode)LoadYaml(Path.Combine(standbyDir, Str(patch, "path")!)).Single();
+        Assert.True(int.Parse(Str(Map(patchDoc, "spec"), "replicas")!, System.Globalization.CultureInfo.InvariantCulture) >= 2);
+        var container = Seq(Map(Map(Map(patchDoc, "spec"), "template"), "spec"), "containers").Cast<YamlMappingNode>().Single();
+        Assert.Equal("coordinator", Str(container, "name")); // strategic merge by container name
+        var env = Seq(container, "env").Cast<YamlMappingNode>().ToList();
+        string? Value(string name) => env.Select(e => (Name: Str(e, "name"), Value: Str(e, "value"))).SingleOrDefault(e => e.Name == name).Value;
+        Assert.Equal("postgres", Value("JobStore__Kind"));
+        Assert.Equal("true", Value("Coordinator__Leadership__Enabled"));
+
+        var statefulSet = LoadYaml(Path.Combine(K8sDir, "coordinator.yaml")).Cast<YamlMappingNode>().Single(d => Str(d, "kind") == "StatefulSet");
+        var baseContainer = Seq(Map(Map(Map(statefulSet, "spec"), "template"), "spec"), "containers").Cast<YamlMappingNode>().Single();
+        var grpcUrl = Seq(baseContainer, "env").Cast<YamlMappingNode>().Single(e => Str(e, "name") == "Coordinator__GrpcUrl");
+        Assert.Equal($"http://$(POD_NAME).{Str(Map(statefulSet, "spec"), "serviceName")}:{PortOf(Str(grpcUrl, "value")!)}", Value("Coordinator__Leadership__AdvertisedAddress"));
+        var names = env.Select(e => Str(e, "name")).ToList();
+        Assert.True(names.IndexOf("POD_NAME") is >= 0 and var at && at < names.IndexOf("Coordinator__Leadership__AdvertisedAddress"), "POD_NAME must be defined before the address that uses it");
+        Assert.Equal("metadata.name", Str(Map(Map(env.Single(e => Str(e, "name") == "POD_NAME"), "valueFrom"), "fieldRef"), "fieldPath"));
+
+        var secretKeys = Map((YamlMappingNode)LoadYaml(Path.Combine(K8sDir, "secret.example.yaml")).Single(), "stringData")!.Children.Keys.Select(Str).ToHashSet();
+        var connectionRef = Map(Map(env.Single(e => Str(e, "name") == "JobStore__ConnectionString"), "valueFrom"), "secretKeyRef");
+        Assert.True(connectionRef is not null && secretKeys.Contains(Str(connectionRef, "key")), "JobStore__ConnectionString must come from a key of secret.example.yaml");
     }
 
     [Fact]
