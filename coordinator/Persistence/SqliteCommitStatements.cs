@@ -9,7 +9,7 @@ namespace VideoGen.Coordinator.Persistence;
 /// The two statements every commit runs once per row (the job upsert, the event insert), prepared once on the writer
 /// connection and bound by position. Through <c>SqliteCommand</c> each row paid a prepare per commit, a parameter
 /// lookup by name per value (a UTF-8 conversion and a scan each) and a data reader; in the in-process throughput bench
-/// that was about a third of the loop's time. Used only by the loop's thread, inside the commit's transaction.
+/// that was about half of the commit's time. Used only by the loop's thread, inside the commit's transaction.
 /// </summary>
 internal sealed class SqliteCommitStatements : IDisposable
 {
