@@ -15,7 +15,7 @@ using VideoGen.Coordinator.Scheduling;
 
 // Scheduler benchmarks over the real orchestrator and the real SQLite store, with in-process
 // fake workers that finish instantly or after a set latency.
-//   dotnet run -c Release --project bench/VideoGen.Bench -- [throughput|grpc|hop|makespan|graphs|all]
+//   dotnet run -c Release --project bench/VideoGen.Bench -- [throughput|grpc [WORKERS SLOTS [streams|calls]]|hop|makespan|graphs|all]
 //   … -- scale [workers=1000] [slots=2] [jobs=10000] [watchers=1000]   (a real coordinator process and a fake fleet)
 var which = args.FirstOrDefault() ?? "all";
 var results = new List<string>();
@@ -38,17 +38,26 @@ if (which is "grpc" or "all")
     int GrpcArg(int index, int fallback) => which == "grpc" && args.Length > index ? int.Parse(args[index], System.Globalization.CultureInfo.InvariantCulture) : fallback;
     // The same dispatch path over real gRPC to fake worker servers (Kestrel, HTTP/2 on loopback, in this process):
     // attempts on one Work stream per worker (the coordinator's default), and one RunTask call per attempt. Interleaved
-    // rounds, so both see the same machine; median of 3 each.
+    // rounds, so both see the same machine; the median of 5 each after 2 warm-up rounds. A third argument runs one way
+    // only (streams | calls), for profiling.
+    var only = which == "grpc" && args.Length > 3 ? args[3] : "";
     var streams = new List<(double Rate, string Line)>();
     var calls = new List<(double Rate, string Line)>();
     for (var i = 0; i < Bench.WarmUp + Bench.Measured; i++)
     {
         var (workers, slots) = (GrpcArg(1, 8), GrpcArg(2, 64));
-        streams.Add(await Bench.ThroughputAsync(jobs: 120, durationSeconds: 600, workers: workers, slots: slots, grpc: true));
-        calls.Add(await Bench.ThroughputAsync(jobs: 40, durationSeconds: 600, workers: workers, slots: slots, grpc: true, workStreams: false));
+        if (only != "calls")
+        {
+            streams.Add(await Bench.ThroughputAsync(jobs: 120, durationSeconds: 600, workers: workers, slots: slots, grpc: true));
+        }
+
+        if (only != "streams")
+        {
+            calls.Add(await Bench.ThroughputAsync(jobs: 40, durationSeconds: 600, workers: workers, slots: slots, grpc: true, workStreams: false));
+        }
     }
 
-    foreach (var runs in new[] { streams, calls })
+    foreach (var runs in new[] { streams, calls }.Where(r => r.Count > 0))
     {
         results.Add(Bench.Median(runs));
     }
@@ -124,6 +133,7 @@ internal static class Bench
         var kbPerTask = (GC.GetTotalAllocatedBytes(precise: false) - allocatedBefore) / 1024.0 / totalTasks;
         var gcs = GC.CollectionCount(0) - gcsBefore;
         var rate = totalTasks / watch.Elapsed.TotalSeconds;
+
         var over = !grpc ? "" : workStreams ? " over gRPC, one Work stream per worker" : " over gRPC, one RunTask call per task";
         return (rate, $"throughput{over}: {totalTasks} tasks ({jobs} jobs × {totalTasks / jobs}) over {workers} fake workers × {slots} slots in {watch.Elapsed.TotalSeconds:0.000} s = {rate:0} tasks/s, {cpuPerTask:0} µs CPU per task, {kbPerTask:0.0} KB allocated per task ({gcs} GCs) (each task: dispatch, accepted, completed, 2+ events committed to SQLite)");
     }

@@ -81,6 +81,7 @@ public sealed partial class PostgresJobStore : IJobStore, Access.IApiKeyStore
     private readonly NpgsqlDataSource _dataSource;
     private readonly bool _ownsDataSource;
     private readonly int _maxBatchStatements;
+    private readonly JobBodies _bodies = new(); // the commit's alone: one writer, the orchestrator's loop
 
     /// <summary>Opens a pooled data source on <paramref name="connectionString"/> and creates the tables if missing.</summary>
     public PostgresJobStore(string connectionString)
@@ -118,6 +119,7 @@ public sealed partial class PostgresJobStore : IJobStore, Access.IApiKeyStore
         }
 
         var statements = new List<NpgsqlBatchCommand>(jobs.Count + events.Count);
+        var unchanging = jobs is JobCopies;
         foreach (var job in jobs)
         {
             statements.Add(new NpgsqlBatchCommand(UpsertJob)
@@ -129,7 +131,7 @@ public sealed partial class PostgresJobStore : IJobStore, Access.IApiKeyStore
                     new NpgsqlParameter<string> { NpgsqlDbType = NpgsqlDbType.Text, TypedValue = job.Request?.Tenant ?? "" },
                     new NpgsqlParameter<int> { NpgsqlDbType = NpgsqlDbType.Integer, TypedValue = (int)job.State },
                     new NpgsqlParameter<long> { NpgsqlDbType = NpgsqlDbType.Bigint, TypedValue = job.CreatedAt?.ToDateTimeOffset().ToUnixTimeMilliseconds() ?? 0 },
-                    new NpgsqlParameter<byte[]> { NpgsqlDbType = NpgsqlDbType.Bytea, TypedValue = job.ToByteArray() },
+                    new NpgsqlParameter<byte[]> { NpgsqlDbType = NpgsqlDbType.Bytea, TypedValue = _bodies.Write(job, unchanging).ToArray() },
                 },
             });
         }

@@ -23,7 +23,8 @@ internal sealed class SqliteCommitStatements : IDisposable
     private readonly sqlite3 _db;
     private readonly sqlite3_stmt _upsertJob;
     private readonly sqlite3_stmt _insertEvent;
-    private readonly ArrayBufferWriter<byte> _buffer = new(64 * 1024);
+    private readonly ArrayBufferWriter<byte> _buffer = new(4 * 1024);
+    private readonly JobBodies _bodies = new();
 
     public SqliteCommitStatements(sqlite3 db)
     {
@@ -32,7 +33,9 @@ internal sealed class SqliteCommitStatements : IDisposable
         _insertEvent = Prepare(InsertEvent);
     }
 
-    public void Upsert(Job job)
+    /// <param name="job">Upserted with its body.</param>
+    /// <param name="unchanging">The job came in <see cref="JobCopies"/>: its parts' bytes may be reused (<see cref="JobBodies"/>).</param>
+    public void Upsert(Job job, bool unchanging)
     {
         var s = _upsertJob;
         Check(raw.sqlite3_bind_text(s, 1, job.JobId));
@@ -40,7 +43,7 @@ internal sealed class SqliteCommitStatements : IDisposable
         Check(raw.sqlite3_bind_text(s, 3, job.Request?.Tenant ?? ""));
         Check(raw.sqlite3_bind_int64(s, 4, (long)job.State));
         Check(raw.sqlite3_bind_int64(s, 5, job.CreatedAt?.ToDateTimeOffset().ToUnixTimeMilliseconds() ?? 0));
-        Check(raw.sqlite3_bind_blob(s, 6, Serialize(job)));
+        Check(raw.sqlite3_bind_blob(s, 6, _bodies.Write(job, unchanging)));
         Step(s);
     }
 

@@ -65,9 +65,10 @@ public sealed partial class SqliteJobStore : IJobStore, Access.IApiKeyStore
         }
 
         using var tx = _writer.BeginTransaction();
+        var unchanging = jobs is JobCopies;
         foreach (var job in jobs)
         {
-            _statements.Upsert(job);
+            _statements.Upsert(job, unchanging);
         }
 
         foreach (var e in events)

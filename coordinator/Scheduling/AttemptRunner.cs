@@ -3,44 +3,29 @@ using VideoGen.Contracts.V1;
 namespace VideoGen.Coordinator.Scheduling;
 
 /// <summary>
-/// The I/O of one attempt, outside the loop: streams the attempt's events from its worker through the transport and
-/// posts each into the loop (<see cref="AttemptEvent"/>), then <see cref="AttemptBroken"/> when the stream ended without
-/// a result. It touches no farm state; the loop decides what every report means.
+/// The I/O of attempts, outside the loop: starts each through the transport (<see cref="IWorkerTransport.Start"/>) and,
+/// as the transport's sink, posts what comes back into the loop — a worker's batch of events as one command
+/// (<see cref="AttemptEvents"/>), a stream that ended without a result as <see cref="AttemptBroken"/>. It touches no
+/// farm state; the loop decides what every report means.
 /// </summary>
-internal sealed class AttemptRunner(IWorkerTransport transport, Action<Command> post)
+internal sealed class AttemptRunner(IWorkerTransport transport, Action<Command> post) : IAttemptSink
 {
-    /// <summary>Starts the attempt on the thread pool (after the commit that recorded it).</summary>
-    public void Start(string address, RunTaskRequest request, string jobId, string taskId, int attempt, CancellationToken token) =>
-        _ = Task.Run(() => RunAsync(address, request, jobId, taskId, attempt, token));
-
-    /// <summary>Streams one attempt into the loop; returns when the stream ends or <paramref name="token"/> stops it.</summary>
-    public async Task RunAsync(string address, RunTaskRequest request, string jobId, string taskId, int attempt, CancellationToken token)
+    /// <summary>Starts the attempt (after the commit that recorded it); returns at once, and never throws into the loop.</summary>
+    public void Start(StartAttempt s)
     {
-        var finished = false;
         try
         {
-            await foreach (var e in transport.RunTaskAsync(address, request, token))
-            {
-                finished |= e.EventCase is TaskEvent.EventOneofCase.Completed or TaskEvent.EventOneofCase.Failed;
-                post(new AttemptEvent(jobId, taskId, attempt, e));
-            }
-
-            if (!finished)
-            {
-                post(new AttemptBroken(jobId, taskId, attempt, AttemptBreak.StreamLost, "lost the task's stream: the worker ended it without a result"));
-            }
-        }
-        catch (Exception) when (token.IsCancellationRequested)
-        {
-            // We cancelled it (job cancelled, lease lost); the loop already moved on.
-        }
-        catch (AttemptBrokenException ex)
-        {
-            post(new AttemptBroken(jobId, taskId, attempt, ex.Kind, ex.Message));
+            transport.Start(s.Address, s.Request, this, s.Token);
         }
         catch (Exception ex)
         {
-            post(new AttemptBroken(jobId, taskId, attempt, AttemptBreak.StreamLost, $"lost the task's stream: {ex.Message}"));
+            // The transport could not even queue it (a channel to that address cannot be made): the attempt's stream is lost.
+            OnBroken(s.Request, ex as AttemptBrokenException ?? new AttemptBrokenException(AttemptBreak.StreamLost, $"lost the task's stream: {ex.Message}", ex));
         }
     }
+
+    public void OnEvents(IReadOnlyList<WorkEvent> events) => post(new AttemptEvents(events));
+
+    public void OnBroken(RunTaskRequest request, AttemptBrokenException error) =>
+        post(new AttemptBroken(request.JobId, request.TaskId, request.Attempt, error.Kind, error.Message));
 }

@@ -51,53 +51,48 @@ internal static class DispatchDecider
         }
 
         // A pass places at most the free slots' worth of tasks, so each tenant's best few ready tasks that some free worker
-        // could run are all it needs to see: selecting them is linear in the ready set, where sorting all of it (and a
-        // record per task) made every pass cost O(n log n) once thousands of jobs wait (bench: scale).
+        // could run are all it needs to see: read from the tenant's ready tasks in placement order (ReadyTasks), a pass
+        // costs about the free slots, where a scan of the whole ready set cost every pass O(ready) (issue 17, item 5).
         var freeSlots = capacities.Sum(c => c.FreeSlots);
         var perTenant = freeSlots + SelectionSlack;
         var servedByFree = new HashSet<string>(capacities.SelectMany(c => c.Models), StringComparer.Ordinal) { TaskModels.Any };
         var anyGpu = capacities.Any(c => c.HasGpu);
-        var best = new Dictionary<string, PriorityQueue<(TaskRef Ref, string Model), (int, long, int)>>(StringComparer.Ordinal);
         var capacity = new ProviderCapacity(jobs, workers, models, providers, now);
-        foreach (var r in ready)
+        // Each tenant's tasks come best placed first: the first perTenant that a free worker could run now are the ones.
+        var readyTasks = ready as ReadyTasks ?? new ReadyTasks(ready);
+        var best = new List<(TaskRef Ref, string Model)>();
+        foreach (var tenant in readyTasks.Tenants)
         {
-            if (r.Job.NotBefore.TryGetValue(r.Task.TaskId, out var notBefore) && notBefore > now)
+            var taken = 0;
+            foreach (var r in readyTasks.BestFirst(tenant))
             {
-                continue; // still in its retry backoff
-            }
+                if (r.Job.NotBefore.TryGetValue(r.Task.TaskId, out var notBefore) && notBefore > now)
+                {
+                    continue; // still in its retry backoff
+                }
 
-            var model = models.PlacementModel(r.Job.Job, r.Task);
-            if (!servedByFree.Contains(model) || (!anyGpu && models.RequiresGpu(model)))
-            {
-                continue; // no free worker could run it in this pass
-            }
+                var model = models.PlacementModel(r.Job.Job, r.Task);
+                if (!servedByFree.Contains(model) || (!anyGpu && models.RequiresGpu(model)))
+                {
+                    continue; // no free worker could run it in this pass
+                }
 
-            if (capacity.Blocks(model))
-            {
-                continue; // its provider admits nothing now (throttled, circuit open, farm-wide limit reached)
-            }
+                if (capacity.Blocks(model))
+                {
+                    continue; // its provider admits nothing now (throttled, circuit open, farm-wide limit reached)
+                }
 
-            var request = r.Job.Job.Request;
-            if (!best.TryGetValue(request.Tenant, out var heap))
-            {
-                best[request.Tenant] = heap = new PriorityQueue<(TaskRef, string), (int, long, int)>(WorstFirst.Instance);
-            }
-
-            // The heap's root is the worst of the tenant's best so far: a better task replaces it.
-            var key = (request.Priority, r.Job.Order, r.Job.TaskOrder[r.Task.TaskId]);
-            if (heap.Count < perTenant)
-            {
-                heap.Enqueue((r, model), key);
-            }
-            else if (heap.TryPeek(out _, out var worst) && WorstFirst.Instance.Compare(key, worst) > 0)
-            {
-                heap.DequeueEnqueue((r, model), key);
+                best.Add((r, model));
+                if (++taken == perTenant)
+                {
+                    break;
+                }
             }
         }
 
         var candidates = new List<ReadyTask>();
         var refs = new Dictionary<(string, string), TaskRef>();
-        foreach (var (r, model) in best.Values.SelectMany(h => h.UnorderedItems.Select(i => i.Element)))
+        foreach (var (r, model) in best)
         {
             var job = r.Job.Job;
             candidates.Add(new ReadyTask(
@@ -186,17 +181,6 @@ internal static class DispatchDecider
 
     /// <summary>Ready tasks per tenant a pass looks at beyond the free slots: room for tasks a blocklist or a model's concurrency limit keeps off every free worker.</summary>
     public const int SelectionSlack = 64;
-
-    /// <summary>Orders placement keys (priority, job order, task order) worst first: lower priority, then the later job, then the later task.</summary>
-    private sealed class WorstFirst : IComparer<(int Priority, long JobOrder, int TaskOrder)>
-    {
-        public static readonly WorstFirst Instance = new();
-
-        public int Compare((int Priority, long JobOrder, int TaskOrder) x, (int Priority, long JobOrder, int TaskOrder) y) =>
-            x.Priority != y.Priority ? x.Priority.CompareTo(y.Priority)
-            : x.JobOrder != y.JobOrder ? y.JobOrder.CompareTo(x.JobOrder)
-            : y.TaskOrder.CompareTo(x.TaskOrder);
-    }
 
     /// <summary>A task's preferred worker: where it ran before a coordinator restart, or where its chained predecessor's last frame is.</summary>
     public static string? PreferredWorker(JobRecord record, Contracts.V1.TaskStatus task)

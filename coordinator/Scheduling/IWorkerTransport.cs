@@ -37,9 +37,35 @@ public sealed class AttemptBrokenException(AttemptBreak kind, string detail, Exc
     public AttemptBreak Kind { get; } = kind;
 }
 
+/// <summary>
+/// Where a transport hands the events of the attempts it runs (<see cref="IWorkerTransport.Start"/>): the scheduler's
+/// mailbox. Called from the transport's threads; each call only queues.
+/// </summary>
+public interface IAttemptSink
+{
+    /// <summary>
+    /// Events of attempts started with this sink, each tagged with its attempt, in the order each attempt's worker sent
+    /// them: one call per batch the worker sent. An attempt's last event is its result (completed or failed).
+    /// </summary>
+    void OnEvents(IReadOnlyList<WorkEvent> events);
+
+    /// <summary>The attempt's stream ended without a result, for the reason <paramref name="error"/> gives.</summary>
+    void OnBroken(RunTaskRequest request, AttemptBrokenException error);
+}
+
 /// <summary>How the orchestrator reaches a worker: one task attempt as a stream of events.</summary>
 public interface IWorkerTransport
 {
+    /// <summary>
+    /// Starts one attempt and returns at once: its events go to <paramref name="sink"/> as they arrive, then its result,
+    /// or <see cref="IAttemptSink.OnBroken"/> when its stream ends without one. Once <paramref name="cancellationToken"/>
+    /// is cancelled the attempt reports nothing more (an event already on its way may still arrive: the scheduler refuses
+    /// reports from an attempt that no longer owns its task). The default streams <see cref="RunTaskAsync"/> on the
+    /// thread pool; the gRPC transport puts the attempt on its worker's Work stream, whose batches arrive whole.
+    /// </summary>
+    void Start(string address, RunTaskRequest request, IAttemptSink sink, CancellationToken cancellationToken) =>
+        _ = Task.Run(() => AttemptPump.RunAsync(RunTaskAsync(address, request, cancellationToken), request, sink, cancellationToken), CancellationToken.None);
+
     /// <summary>
     /// Runs one attempt as a stream of its events. Cancelling <paramref name="cancellationToken"/> ends the stream;
     /// the worker keeps the task going (a later attempt re-attaches to it) until <see cref="CancelTaskAsync"/>.
@@ -60,6 +86,41 @@ public interface IWorkerTransport
     Task DrainAsync(string address, CancellationToken cancellationToken) => Task.CompletedTask;
 }
 
+/// <summary>Streams one attempt's events (<see cref="IWorkerTransport.RunTaskAsync"/>) into a sink, as <see cref="IWorkerTransport.Start"/> promises.</summary>
+public static class AttemptPump
+{
+    /// <summary>Returns when the stream ends or <paramref name="token"/> stops it; never throws.</summary>
+    public static async Task RunAsync(IAsyncEnumerable<TaskEvent> events, RunTaskRequest request, IAttemptSink sink, CancellationToken token)
+    {
+        var finished = false;
+        try
+        {
+            await foreach (var e in events)
+            {
+                finished |= e.EventCase is TaskEvent.EventOneofCase.Completed or TaskEvent.EventOneofCase.Failed;
+                sink.OnEvents([new WorkEvent { JobId = request.JobId, TaskId = request.TaskId, Attempt = request.Attempt, Event = e }]);
+            }
+
+            if (!finished)
+            {
+                sink.OnBroken(request, new AttemptBrokenException(AttemptBreak.StreamLost, "lost the task's stream: the worker ended it without a result"));
+            }
+        }
+        catch (Exception) when (token.IsCancellationRequested)
+        {
+            // Cancelled by its caller (job cancelled, lease lost), who already moved on.
+        }
+        catch (AttemptBrokenException ex)
+        {
+            sink.OnBroken(request, ex);
+        }
+        catch (Exception ex)
+        {
+            sink.OnBroken(request, new AttemptBrokenException(AttemptBreak.StreamLost, $"lost the task's stream: {ex.Message}", ex));
+        }
+    }
+}
+
 /// <summary>
 /// The gRPC transport: one cached channel per worker address. Attempts travel on one long-lived Work stream per worker
 /// (<see cref="WorkerLink"/>), batched both ways; a worker that does not serve Work (an older one), or a transport made
@@ -73,84 +134,83 @@ public sealed class GrpcWorkerTransport(string workerToken = "", VideoGen.Securi
     private readonly ConcurrentDictionary<string, bool> _callsOnly = new(StringComparer.Ordinal);
     private readonly Metadata? _headers = workerToken.Length == 0 ? null : new Metadata { { VideoGen.Security.WorkerToken.Header, VideoGen.Security.WorkerToken.HeaderValue(workerToken) } };
 
-    public IAsyncEnumerable<TaskEvent> RunTaskAsync(string address, RunTaskRequest request, CancellationToken cancellationToken)
+    /// <summary>Puts the attempt on the worker's Work stream (its events arrive in the worker's batches), or a RunTask call.</summary>
+    public void Start(string address, RunTaskRequest request, IAttemptSink sink, CancellationToken cancellationToken)
     {
         // Fencing: the worker refuses a task from an epoch older than one it has seen.
         request.CoordinatorEpoch = leadership?.Epoch ?? 0;
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return;
+        }
+
+        if (!workStreams || _callsOnly.ContainsKey(address))
+        {
+            StartCall(address, request, sink, cancellationToken);
+            return;
+        }
+
+        // A link that broke in between takes nothing: the next look replaces it.
+        while (!Link(address).TryStart(request, sink, cancellationToken))
+        {
+        }
+    }
+
+    public IAsyncEnumerable<TaskEvent> RunTaskAsync(string address, RunTaskRequest request, CancellationToken cancellationToken)
+    {
+        request.CoordinatorEpoch = leadership?.Epoch ?? 0; // fencing, as in Start
         return workStreams && !_callsOnly.ContainsKey(address)
             ? RunOnLinkAsync(address, request, cancellationToken)
             : RunCallAsync(address, request, cancellationToken);
     }
 
-    /// <summary>One attempt on the worker's Work stream: its events, as its own RunTask call would stream them.</summary>
+    /// <summary>One attempt on the worker's Work stream, read as its own RunTask call would stream it.</summary>
     private async IAsyncEnumerable<TaskEvent> RunOnLinkAsync(string address, RunTaskRequest request, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        var (link, events) = Start(address, request);
-        var fallBack = false;
-        try
+        var sink = new ChannelSink();
+        Start(address, request, sink, cancellationToken);
+        var events = sink.Events.Reader;
+        while (await events.WaitToReadAsync(cancellationToken))
         {
-            while (true)
+            while (events.TryRead(out var next))
             {
-                WorkEvent next;
-                try
-                {
-                    if (!await events.WaitToReadAsync(cancellationToken))
-                    {
-                        throw new AttemptBrokenException(AttemptBreak.StreamLost, "lost the task's stream: the work stream ended");
-                    }
-
-                    if (!events.TryRead(out next!))
-                    {
-                        continue;
-                    }
-                }
-                catch (AttemptBrokenException) when (link.Unimplemented && !cancellationToken.IsCancellationRequested)
-                {
-                    // An older worker without Work: it saw nothing of this attempt, so the attempt goes by RunTask.
-                    _callsOnly[address] = true;
-                    fallBack = true;
-                    break;
-                }
-
-                if (next.BodyCase == WorkEvent.BodyOneofCase.Refused)
-                {
-                    throw Broken(new RpcException(new Status((StatusCode)next.Refused.Code, next.Refused.Message)));
-                }
-
-                yield return next.Event;
-                if (next.Event.EventCase is TaskEvent.EventOneofCase.Completed or TaskEvent.EventOneofCase.Failed)
+                yield return next;
+                if (next.EventCase is TaskEvent.EventOneofCase.Completed or TaskEvent.EventOneofCase.Failed)
                 {
                     yield break;
                 }
             }
         }
-        finally
-        {
-            link.Forget(request);
-        }
 
-        if (fallBack)
-        {
-            await foreach (var e in RunCallAsync(address, request, cancellationToken))
-            {
-                yield return e;
-            }
-        }
+        throw new AttemptBrokenException(AttemptBreak.StreamLost, "lost the task's stream: the work stream ended");
     }
 
-    /// <summary>Queues the attempt on the worker's link, opening a new link when there is none or the last one broke.</summary>
-    private (WorkerLink Link, System.Threading.Channels.ChannelReader<WorkEvent> Events) Start(string address, RunTaskRequest request)
-    {
-        while (true)
-        {
-            var link = Link(address);
-            if (link.TryStart(request) is { } events)
-            {
-                return (link, events);
-            }
+    /// <summary>One attempt as its own RunTask call, streamed into its sink.</summary>
+    private void StartCall(string address, RunTaskRequest request, IAttemptSink sink, CancellationToken cancellationToken) =>
+        _ = Task.Run(() => AttemptPump.RunAsync(RunCallAsync(address, request, cancellationToken), request, sink, cancellationToken), CancellationToken.None);
 
-            // It broke in between: the next look replaces it.
+    /// <summary>A worker that does not serve Work (an older one) saw nothing of the link's attempts: they go by RunTask from now on.</summary>
+    private void FallBack(string address, RunTaskRequest request, IAttemptSink sink, CancellationToken cancellationToken)
+    {
+        _callsOnly[address] = true;
+        StartCall(address, request, sink, cancellationToken);
+    }
+
+    /// <summary>An attempt's events as a channel, for <see cref="RunTaskAsync"/>; a break completes it with the break.</summary>
+    private sealed class ChannelSink : IAttemptSink
+    {
+        public System.Threading.Channels.Channel<TaskEvent> Events { get; } =
+            System.Threading.Channels.Channel.CreateUnbounded<TaskEvent>(new System.Threading.Channels.UnboundedChannelOptions { SingleReader = true });
+
+        public void OnEvents(IReadOnlyList<WorkEvent> events)
+        {
+            foreach (var e in events)
+            {
+                Events.Writer.TryWrite(e.Event);
+            }
         }
+
+        public void OnBroken(RunTaskRequest request, AttemptBrokenException error) => Events.Writer.TryComplete(error);
     }
 
     /// <summary>The worker's link; a new one when there is none or the last one broke (one at a time: each opens a stream).</summary>
@@ -173,7 +233,7 @@ public sealed class GrpcWorkerTransport(string workerToken = "", VideoGen.Securi
                 link.Dispose();
             }
 
-            return _links[address] = new WorkerLink(new WorkerService.WorkerServiceClient(Channel(address)), _headers);
+            return _links[address] = new WorkerLink(new WorkerService.WorkerServiceClient(Channel(address)), _headers, (r, sink, token) => FallBack(address, r, sink, token));
         }
     }
 

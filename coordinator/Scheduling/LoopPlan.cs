@@ -11,8 +11,11 @@ internal sealed class LoopPlan
     /// <summary>Jobs changed by the batch, by id (the live records: committed as they are at the end of the batch).</summary>
     public Dictionary<string, JobRecord> Changed { get; } = new(StringComparer.Ordinal);
 
-    /// <summary>Copies of <see cref="Changed"/> taken when the plan was handed over, to publish to readers.</summary>
-    public List<Job> Snapshots { get; } = [];
+    /// <summary>
+    /// Copies of <see cref="Changed"/> taken when the plan was handed over: what the store commits and readers are
+    /// handed; never changed (<see cref="JobSnapshots"/>).
+    /// </summary>
+    public Persistence.JobCopies Snapshots { get; } = [];
 
     /// <summary>Events for watchers, in order; each job's sequence numbers are consecutive.</summary>
     public List<JobEvent> Events { get; } = [];

@@ -216,7 +216,8 @@ internal sealed class Orchestrator : IAsyncDisposable
         {
             try
             {
-                _store.Commit(plan.Changed.Values.Select(r => r.Job).ToList(), plan.Events);
+                // The copies taken with the plan (equal to the live jobs): the store may reuse what it serialized of their parts.
+                _store.Commit(plan.Snapshots, plan.Events);
             }
             catch (Exception ex)
             {
@@ -257,7 +258,7 @@ internal sealed class Orchestrator : IAsyncDisposable
                     a.Command.Complete(a.Value);
                     break;
                 case StartAttempt s:
-                    _attempts.Start(s.Address, s.Request, s.JobId, s.TaskId, s.Attempt, s.Token);
+                    _attempts.Start(s);
                     break;
                 case EndStream e:
                     if (e.Cancel)

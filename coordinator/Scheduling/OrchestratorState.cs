@@ -151,6 +151,9 @@ internal sealed record CancelJob(string JobId, TaskCompletionSource<Job?> Reply)
 
 internal sealed record AttemptEvent(string JobId, string TaskId, int Attempt, TaskEvent Event) : Command;
 
+/// <summary>Events of several attempts as one worker sent them in one batch, each tagged with its attempt: one command for the batch.</summary>
+internal sealed record AttemptEvents(IReadOnlyList<WorkEvent> Events) : Command;
+
 internal sealed record AttemptBroken(string JobId, string TaskId, int Attempt, AttemptBreak Kind, string Detail) : Command;
 
 internal sealed record JoinWorker(JoinRequest Request, TaskCompletionSource<JoinResponse> Reply) : Command<JoinResponse>(Reply);

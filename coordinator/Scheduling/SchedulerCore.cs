@@ -41,7 +41,7 @@ internal sealed class SchedulerCore
     private readonly Dictionary<string, Job> _finishedByRequestId = new(StringComparer.Ordinal);
     private readonly Queue<string> _finishedRequestIds = new();
     private readonly Dictionary<string, WorkerRecord> _workers = new(StringComparer.Ordinal);
-    private readonly HashSet<TaskRef> _ready = [];
+    private readonly ReadyTasks _ready = new();
     private LoopPlan _plan = new();
     private long _jobOrder;
 
@@ -78,7 +78,8 @@ internal sealed class SchedulerCore
             case ResumeJob c: ApplyResume(c.Job); break;
             case PlanReady c: ApplyPlanned(c); break;
             case CancelJob c: ApplyCancel(c); break;
-            case AttemptEvent c: ApplyAttemptEvent(c); break;
+            case AttemptEvent c: ApplyAttemptEvent(c.JobId, c.TaskId, c.Attempt, c.Event); break;
+            case AttemptEvents c: ApplyAttemptEvents(c); break;
             case AttemptBroken c: ApplyAttemptBroken(c); break;
             case JoinWorker c: ApplyJoin(c); break;
             case WorkerHeartbeat c: ApplyHeartbeat(c); break;
@@ -461,24 +462,40 @@ internal sealed class SchedulerCore
         return true;
     }
 
-    private void ApplyAttemptEvent(AttemptEvent c)
+    /// <summary>A worker's batch: each event applied on its own, so one that fails loses no other.</summary>
+    private void ApplyAttemptEvents(AttemptEvents c)
     {
-        if (!TryGetCurrentAttempt(c.JobId, c.TaskId, c.Attempt, out var record, out var task))
+        foreach (var e in c.Events)
+        {
+            try
+            {
+                ApplyAttemptEvent(e.JobId, e.TaskId, e.Attempt, e.Event);
+            }
+            catch (Exception ex)
+            {
+                Log.CommandFailed(_log, nameof(AttemptEvent), ex);
+            }
+        }
+    }
+
+    private void ApplyAttemptEvent(string jobId, string taskId, int number, TaskEvent e)
+    {
+        if (!TryGetCurrentAttempt(jobId, taskId, number, out var record, out var task))
         {
             return;
         }
 
         var attempt = record.Attempts[task.TaskId];
         record.Attempts[task.TaskId] = attempt with { LeaseUntil = LeasePolicy.AttemptLease(_time.GetUtcNow(), _options) };
-        switch (c.Event.EventCase)
+        switch (e.EventCase)
         {
-            case TaskEvent.EventOneofCase.Accepted when c.Event.Accepted.Resumed:
-                Log.TaskResumed(_log, c.JobId, c.TaskId, c.Attempt, c.Event.Accepted.StartedByAttempt, task.WorkerId);
+            case TaskEvent.EventOneofCase.Accepted when e.Accepted.Resumed:
+                Log.TaskResumed(_log, jobId, taskId, number, e.Accepted.StartedByAttempt, task.WorkerId);
                 break;
             case TaskEvent.EventOneofCase.Accepted:
                 break;
             case TaskEvent.EventOneofCase.Progress:
-                var fraction = Math.Clamp(c.Event.Progress.Fraction, 0, 1);
+                var fraction = Math.Clamp(e.Progress.Fraction, 0, 1);
                 // Progress is a UI signal: keep the event log to meaningful steps.
                 if (fraction - task.Progress >= 0.05 || fraction >= 1)
                 {
@@ -489,21 +506,21 @@ internal sealed class SchedulerCore
                 break;
             case TaskEvent.EventOneofCase.Artifact:
                 break;
-            case TaskEvent.EventOneofCase.ProviderRequest when c.Event.ProviderRequest.RequestId != task.ProviderRequestId:
+            case TaskEvent.EventOneofCase.ProviderRequest when e.ProviderRequest.RequestId != task.ProviderRequestId:
                 // Committed with the attempt before anything else is promised: any later attempt resumes this request.
-                task.ProviderRequestId = c.Event.ProviderRequest.RequestId;
+                task.ProviderRequestId = e.ProviderRequest.RequestId;
                 EmitTask(record, task);
-                Log.ProviderRequestJournalled(_log, c.JobId, c.TaskId, c.Attempt, c.Event.ProviderRequest.Provider, task.ProviderRequestId);
+                Log.ProviderRequestJournalled(_log, jobId, taskId, number, e.ProviderRequest.Provider, task.ProviderRequestId);
                 break;
             case TaskEvent.EventOneofCase.ProviderRequest:
                 break;
             case TaskEvent.EventOneofCase.Completed:
                 _providers.Succeeded(_taskModels.PlacementModel(record.Job, task));
-                CompleteTask(record, task, c.Event.Completed);
+                CompleteTask(record, task, e.Completed);
                 break;
             case TaskEvent.EventOneofCase.Failed:
-                NoteFailureCause(record, task, c.Event.Failed.Cause);
-                ApplyFailed(record, task, c.Event.Failed);
+                NoteFailureCause(record, task, e.Failed.Cause);
+                ApplyFailed(record, task, e.Failed);
                 break;
         }
     }

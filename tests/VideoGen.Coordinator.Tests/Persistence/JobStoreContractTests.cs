@@ -120,6 +120,25 @@ public abstract class JobStoreContractTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Commit_OfTheSchedulersCopies_StoresEachCopyAsItIs()
+    {
+        var store = await StoreAsync();
+        var first = NewJob("job-1", JobState.Rendering);
+        store.Commit(new JobCopies { first }, []);
+
+        // The next copy shares the unchanged task with the first, as the scheduler's copies do; the other is new.
+        var next = first.Clone();
+        next.Tasks.Clear();
+        next.Tasks.Add(first.Tasks[0]);
+        next.Tasks.Add(new TaskStatus { TaskId = "chunk-0", Kind = TaskKind.Chunk, State = TaskState.Succeeded, WorkerId = "w1", Attempt = 2, Progress = 1 });
+        next.CostUsd = 0.5;
+        store.Commit(new JobCopies { next }, []);
+
+        Assert.Equal(next, store.Get("job-1"));
+        Assert.Equal(next, Assert.Single(store.LoadActive()));
+    }
+
+    [Fact]
     public async Task Events_AfterASequence_ComeInOrder_ForThatJobOnly_AndDuplicatesAreIgnored()
     {
         var store = await StoreAsync();

@@ -167,6 +167,166 @@ public sealed class WorkStreamTransportTests
         Assert.Equal((0, 1), (worker.WorkCalls, worker.RunTaskCalls));
     }
 
+    [Fact(Timeout = 30_000)]
+    public async Task Start_HandsEachWorkerBatchToTheSinkWhole_AndNothingAfterAnAttemptsResult()
+    {
+        var token = After(25);
+        var batches = 0;
+        await using var worker = await ScriptedWorker.StartAsync(async (requests, responses, ct) =>
+        {
+            while (await requests.MoveNext(ct))
+            {
+                Interlocked.Increment(ref batches);
+                var tasks = requests.Current.Tasks;
+                var response = new WorkResponse();
+                response.Events.AddRange(tasks.Select(r => Event(r, Accepted)));
+                response.Events.AddRange(tasks.Select(r => Event(r, Completed(r))));
+                // After each result: a second result of the same attempt, and an attempt this coordinator never started.
+                response.Events.AddRange(tasks.Select(r => Event(r, Completed(r))));
+                response.Events.Add(Event(Task("never-started"), Completed(Task("never-started"))));
+                await responses.WriteAsync(response, ct);
+            }
+        });
+        using var transport = new GrpcWorkerTransport();
+        var sink = new RecordingSink(expectedResults: 12);
+
+        // Started back to back, as the loop carries out a pass: the link sends what is queued in one batch or a few.
+        for (var i = 0; i < 12; i++)
+        {
+            transport.Start(worker.Address, Task($"chunk-{i}"), sink, token);
+        }
+
+        await sink.Done.WaitAsync(token);
+
+        // One sink call per batch the worker sent, holding that batch's events for attempts in flight, in its order.
+        Assert.Equal(Volatile.Read(ref batches), sink.Calls.Count);
+        var events = sink.Calls.SelectMany(c => c).ToList();
+        Assert.Equal(24, events.Count);
+        foreach (var attempt in events.GroupBy(e => e.TaskId))
+        {
+            Assert.Equal([TaskEvent.EventOneofCase.Accepted, TaskEvent.EventOneofCase.Completed], attempt.Select(e => e.Event.EventCase));
+        }
+
+        Assert.Empty(sink.Broken);
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task Start_CancelledAttempt_ReportsNothingMore_NotEvenTheStreamsEnd()
+    {
+        var token = After(25);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var worker = await ScriptedWorker.StartAsync(async (requests, responses, ct) =>
+        {
+            // "slow": accepted, its result held until the test releases it; then "after" completes.
+            Assert.True(await requests.MoveNext(ct));
+            var slow = requests.Current.Tasks.Single();
+            await responses.WriteAsync(new WorkResponse { Events = { Event(slow, Accepted) } }, ct);
+            await release.Task.WaitAsync(ct);
+            await responses.WriteAsync(new WorkResponse { Events = { Event(slow, Completed(slow)) } }, ct);
+            Assert.True(await requests.MoveNext(ct));
+            var after = requests.Current.Tasks.Single();
+            await responses.WriteAsync(new WorkResponse { Events = { Event(after, Completed(after)) } }, ct);
+            await System.Threading.Tasks.Task.Delay(Timeout.Infinite, ct);
+        });
+        var transport = new GrpcWorkerTransport();
+        var sink = new RecordingSink(expectedResults: 1);
+        using var slowAttempt = new CancellationTokenSource();
+
+        transport.Start(worker.Address, Task("slow"), sink, slowAttempt.Token);
+        await sink.FirstEvent.WaitAsync(token);
+        await slowAttempt.CancelAsync();
+        release.SetResult();
+        transport.Start(worker.Address, Task("after"), sink, token);
+        await sink.Done.WaitAsync(token);
+        // The stream ends here, on this thread: every attempt still on it would break now.
+        transport.Dispose();
+
+        // The stream carried slow's result before after's: it was dropped, and the stream's end reached nobody.
+        var events = sink.Calls.SelectMany(c => c).Select(e => (e.TaskId, e.Event.EventCase)).ToList();
+        Assert.Equal([("slow", TaskEvent.EventOneofCase.Accepted), ("after", TaskEvent.EventOneofCase.Completed)], events);
+        Assert.Empty(sink.Broken);
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task Start_StreamBreaks_EachAttemptInFlightBreaksOnce_AFinishedOneNot()
+    {
+        var token = After(25);
+        await using var worker = await ScriptedWorker.StartAsync(async (requests, responses, ct) =>
+        {
+            var seen = new List<RunTaskRequest>();
+            while (seen.Count < 3 && await requests.MoveNext(ct))
+            {
+                seen.AddRange(requests.Current.Tasks);
+            }
+
+            var done = seen.Single(r => r.TaskId == "done");
+            await responses.WriteAsync(new WorkResponse { Events = { Event(done, Completed(done)) } }, ct);
+            await responses.WriteAsync(new WorkResponse { Events = { seen.Where(r => r != done).Select(r => Event(r, Accepted)) } }, ct);
+            throw new RpcException(new Status(StatusCode.Internal, "worker crashed"));
+        });
+        var transport = new GrpcWorkerTransport();
+        var sink = new RecordingSink(expectedResults: 1, expectedBroken: 2);
+
+        foreach (var id in new[] { "done", "open-1", "open-2" })
+        {
+            transport.Start(worker.Address, Task(id), sink, token);
+        }
+
+        await sink.AllBroken.WaitAsync(token);
+
+        Assert.Equal(["open-1", "open-2"], sink.Broken.Select(b => b.Request.TaskId).Order());
+        Assert.All(sink.Broken, b => Assert.Equal(AttemptBreak.StreamLost, b.Error.Kind));
+        transport.Dispose();
+        Assert.Equal(2, sink.Broken.Count);
+    }
+
+    /// <summary>Records what the transport hands over, and signals when the expected results or breaks arrived.</summary>
+    private sealed class RecordingSink(int expectedResults, int expectedBroken = 0) : IAttemptSink
+    {
+        private readonly object _gate = new();
+        private int _results;
+
+        private readonly TaskCompletionSource _firstEvent = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly TaskCompletionSource _allBroken = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public List<List<WorkEvent>> Calls { get; } = [];
+
+        public List<(RunTaskRequest Request, AttemptBrokenException Error)> Broken { get; } = [];
+
+        public Task FirstEvent => _firstEvent.Task;
+
+        public Task Done => _done.Task;
+
+        public Task AllBroken => _allBroken.Task;
+
+        public void OnEvents(IReadOnlyList<WorkEvent> events)
+        {
+            lock (_gate)
+            {
+                Calls.Add([.. events]);
+                _firstEvent.TrySetResult();
+                _results += events.Count(e => e.Event.EventCase is TaskEvent.EventOneofCase.Completed or TaskEvent.EventOneofCase.Failed);
+                if (_results >= expectedResults)
+                {
+                    _done.TrySetResult();
+                }
+            }
+        }
+
+        public void OnBroken(RunTaskRequest request, AttemptBrokenException error)
+        {
+            lock (_gate)
+            {
+                Broken.Add((request, error));
+                if (Broken.Count >= expectedBroken)
+                {
+                    _allBroken.TrySetResult();
+                }
+            }
+        }
+    }
+
     /// <summary>A worker on loopback whose Work is the test's script (null: not served, UNIMPLEMENTED); RunTask completes at once.</summary>
     private sealed class ScriptedWorker : WorkerService.WorkerServiceBase, IAsyncDisposable
     {
