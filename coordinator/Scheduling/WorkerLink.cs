@@ -152,6 +152,11 @@ internal sealed class WorkerLink : IDisposable
                 continue;
             }
 
+            if (e.Event is null)
+            {
+                continue; // neither an event nor a refusal: nothing to report (a malformed message costs no attempt)
+            }
+
             if (e.Event.EventCase is TaskEvent.EventOneofCase.Completed or TaskEvent.EventOneofCase.Failed && !attempt.End())
             {
                 continue; // its result was routed already

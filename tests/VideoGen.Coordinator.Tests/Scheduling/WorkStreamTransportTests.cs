@@ -180,8 +180,10 @@ public sealed class WorkStreamTransportTests
                 var tasks = requests.Current.Tasks;
                 var response = new WorkResponse();
                 response.Events.AddRange(tasks.Select(r => Event(r, Accepted)));
+                // A message with neither an event nor a refusal, for an attempt in flight: dropped, costing nothing.
+                response.Events.Add(new WorkEvent { JobId = tasks[0].JobId, TaskId = tasks[0].TaskId, Attempt = tasks[0].Attempt });
                 response.Events.AddRange(tasks.Select(r => Event(r, Completed(r))));
-                // After each result: a second result of the same attempt, and an attempt this coordinator never started.
+                // After the results: a second result of each attempt, and an attempt this coordinator never started.
                 response.Events.AddRange(tasks.Select(r => Event(r, Completed(r))));
                 response.Events.Add(Event(Task("never-started"), Completed(Task("never-started"))));
                 await responses.WriteAsync(response, ct);
