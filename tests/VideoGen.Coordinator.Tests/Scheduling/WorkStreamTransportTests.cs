@@ -228,7 +228,10 @@ public sealed class WorkStreamTransportTests
             Assert.True(await requests.MoveNext(ct));
             var after = requests.Current.Tasks.Single();
             await responses.WriteAsync(new WorkResponse { Events = { Event(after, Completed(after)) } }, ct);
-            await System.Threading.Tasks.Task.Delay(Timeout.Infinite, ct);
+            // Holds the stream open until the coordinator ends it (the test disposes the transport).
+            while (await requests.MoveNext(ct))
+            {
+            }
         });
         var transport = new GrpcWorkerTransport();
         var sink = new RecordingSink(expectedResults: 1);
