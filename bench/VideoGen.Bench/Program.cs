@@ -38,7 +38,7 @@ if (which is "grpc" or "all")
     int GrpcArg(int index, int fallback) => which == "grpc" && args.Length > index ? int.Parse(args[index], System.Globalization.CultureInfo.InvariantCulture) : fallback;
     // The same dispatch path over real gRPC to fake worker servers (Kestrel, HTTP/2 on loopback, in this process):
     // attempts on one Work stream per worker (the coordinator's default), and one RunTask call per attempt. Interleaved
-    // rounds, so both see the same machine; the median of 5 each after 2 warm-up rounds. A third argument runs one way
+    // rounds, so both see the same machine; the median of 5 each after the warm-up rounds. A third argument runs one way
     // only (streams | calls), for profiling.
     var only = which == "grpc" && args.Length > 3 ? args[3] : "";
     var streams = new List<(double Rate, string Line)>();
@@ -96,10 +96,11 @@ results.ForEach(Console.WriteLine);
 
 internal static class Bench
 {
-    /// <summary>The median of the runs after the warm-up ones, with every run's rate (warm-up ones in brackets).</summary>
-    public const int WarmUp = 2;
+    /// <summary>Runs before the measured ones: tiered compilation with dynamic PGO takes about this many to settle on 2 cores (bench/README).</summary>
+    public const int WarmUp = 10;
     public const int Measured = 5;
 
+    /// <summary>The median of the runs after the warm-up ones, with every run's rate (warm-up ones in brackets).</summary>
     public static string Median(List<(double Rate, string Line)> runs)
     {
         var measured = runs.Skip(WarmUp).OrderBy(r => r.Rate).ToList();
