@@ -6,7 +6,8 @@ using VideoGen.Contracts.V1;
 namespace VideoGen.Coordinator.Persistence;
 
 /// <summary>
-/// The two statements every commit runs once per row (the job upsert, the event insert), prepared once on the writer
+/// The two statements every commit runs once per row (the job upsert, the insert of a job's run of events, see
+/// <see cref="EventRuns"/>), prepared once on the writer
 /// connection and bound by position. Through <c>SqliteCommand</c> each row paid a prepare per commit, a parameter
 /// lookup by name per value (a UTF-8 conversion and a scan each) and a data reader; in the in-process throughput bench
 /// that was about half of the commit's time. Used only by the loop's thread, inside the commit's transaction.
@@ -18,19 +19,23 @@ internal sealed class SqliteCommitStatements : IDisposable
         ON CONFLICT(job_id) DO UPDATE SET state = excluded.state, body = excluded.body
         """;
 
-    private const string InsertEvent = "INSERT OR IGNORE INTO events(job_id, seq, body) VALUES (?1, ?2, ?3)";
+    private const string InsertEventRun = "INSERT INTO event_runs(job_id, first_seq, last_seq, body) VALUES (?1, ?2, ?3, ?4)";
 
     private readonly sqlite3 _db;
     private readonly sqlite3_stmt _upsertJob;
-    private readonly sqlite3_stmt _insertEvent;
+    private readonly sqlite3_stmt _insertRun;
+    // SQLite copies a bound blob (SQLITE_TRANSIENT), so one buffer serves every run.
     private readonly ArrayBufferWriter<byte> _buffer = new(4 * 1024);
     private readonly JobBodies _bodies = new();
+
+    /// <summary>Bytes of job and event bodies bound so far (what the write-ahead log grows by, near enough).</summary>
+    public long BytesWritten { get; private set; }
 
     public SqliteCommitStatements(sqlite3 db)
     {
         _db = db;
         _upsertJob = Prepare(UpsertJob);
-        _insertEvent = Prepare(InsertEvent);
+        _insertRun = Prepare(InsertEventRun);
     }
 
     /// <param name="job">Upserted with its body.</param>
@@ -43,33 +48,32 @@ internal sealed class SqliteCommitStatements : IDisposable
         Check(raw.sqlite3_bind_text(s, 3, job.Request?.Tenant ?? ""));
         Check(raw.sqlite3_bind_int64(s, 4, (long)job.State));
         Check(raw.sqlite3_bind_int64(s, 5, job.CreatedAt?.ToDateTimeOffset().ToUnixTimeMilliseconds() ?? 0));
-        Check(raw.sqlite3_bind_blob(s, 6, _bodies.Write(job, unchanging)));
+        var body = _bodies.Write(job, unchanging);
+        Check(raw.sqlite3_bind_blob(s, 6, body));
+        BytesWritten += body.Length;
         Step(s);
     }
 
-    public void Insert(JobEvent e)
+    /// <summary>Inserts one job's events of this commit as one row.</summary>
+    /// <param name="jobId">The job of every event in <paramref name="run"/>.</param>
+    /// <param name="run">In sequence order, no sequence twice (<see cref="EventRuns.Group"/>).</param>
+    public void InsertRun(string jobId, List<JobEvent> run)
     {
-        var s = _insertEvent;
-        Check(raw.sqlite3_bind_text(s, 1, e.JobId));
-        Check(raw.sqlite3_bind_int64(s, 2, e.Sequence));
-        Check(raw.sqlite3_bind_blob(s, 3, Serialize(e)));
+        var s = _insertRun;
+        Check(raw.sqlite3_bind_text(s, 1, jobId));
+        Check(raw.sqlite3_bind_int64(s, 2, run[0].Sequence));
+        Check(raw.sqlite3_bind_int64(s, 3, run[^1].Sequence));
+        _buffer.ResetWrittenCount();
+        EventRuns.Write(run, _buffer);
+        Check(raw.sqlite3_bind_blob(s, 4, _buffer.WrittenSpan));
+        BytesWritten += _buffer.WrittenCount;
         Step(s);
     }
 
     public void Dispose()
     {
         _upsertJob.Dispose();
-        _insertEvent.Dispose();
-    }
-
-    // SQLite copies a bound blob (SQLITE_TRANSIENT), so one buffer serves every row.
-    private ReadOnlySpan<byte> Serialize(IMessage message)
-    {
-        _buffer.ResetWrittenCount();
-        var size = message.CalculateSize();
-        message.WriteTo(_buffer.GetSpan(size)[..size]);
-        _buffer.Advance(size);
-        return _buffer.WrittenSpan;
+        _insertRun.Dispose();
     }
 
     private void Step(sqlite3_stmt s)

@@ -15,8 +15,17 @@ public sealed partial class SqliteJobStore : IJobStore, Access.IApiKeyStore
     private readonly string _connectionString;
     private readonly SqliteConnection _writer;
     private readonly SqliteCommitStatements _statements;
+    private readonly SqliteCheckpointer _checkpointer;
 
     public SqliteJobStore(string path)
+        : this(path, SqliteCheckpointer.DefaultAfterBytes, SqliteCheckpointer.DefaultWriterAfterBytes)
+    {
+    }
+
+    /// <param name="path">The database file; created with its directory when missing.</param>
+    /// <param name="checkpointAfterBytes">Bytes of rows committed after which the checkpointer's thread runs (<see cref="SqliteCheckpointer"/>).</param>
+    /// <param name="writerCheckpointAfterBytes">Bytes after which the writer checkpoints itself, the checkpointer having fallen behind.</param>
+    internal SqliteJobStore(string path, long checkpointAfterBytes, long writerCheckpointAfterBytes)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
         _connectionString = new SqliteConnectionStringBuilder { DataSource = path, Pooling = true }.ToString();
@@ -26,6 +35,7 @@ public sealed partial class SqliteJobStore : IJobStore, Access.IApiKeyStore
             PRAGMA journal_mode=WAL;
             PRAGMA synchronous=NORMAL;
             PRAGMA busy_timeout=5000;
+            PRAGMA wal_autocheckpoint=0;
             CREATE TABLE IF NOT EXISTS jobs (
               job_id TEXT PRIMARY KEY,
               request_id TEXT UNIQUE,
@@ -35,11 +45,12 @@ public sealed partial class SqliteJobStore : IJobStore, Access.IApiKeyStore
               body BLOB NOT NULL);
             CREATE INDEX IF NOT EXISTS jobs_by_created ON jobs(created_at DESC, job_id);
             CREATE INDEX IF NOT EXISTS jobs_by_state ON jobs(state);
-            CREATE TABLE IF NOT EXISTS events (
+            CREATE TABLE IF NOT EXISTS event_runs (
               job_id TEXT NOT NULL,
-              seq INTEGER NOT NULL,
-              body BLOB NOT NULL,
-              PRIMARY KEY (job_id, seq)) WITHOUT ROWID;
+              first_seq INTEGER NOT NULL,
+              last_seq INTEGER NOT NULL,
+              body BLOB NOT NULL);
+            CREATE INDEX IF NOT EXISTS event_runs_by_job ON event_runs(job_id, last_seq);
             CREATE TABLE IF NOT EXISTS webhook_outbox (
               id TEXT PRIMARY KEY,
               job_id TEXT NOT NULL,
@@ -54,8 +65,13 @@ public sealed partial class SqliteJobStore : IJobStore, Access.IApiKeyStore
             CREATE INDEX IF NOT EXISTS webhook_outbox_due ON webhook_outbox(next_attempt_at) WHERE next_attempt_at IS NOT NULL;
             """);
         Execute(_writer, ApiKeysSchema);
+        MoveEventsIntoRuns(_writer);
         _statements = new SqliteCommitStatements(_writer.Handle!);
+        _checkpointer = new SqliteCheckpointer(_connectionString, checkpointAfterBytes, writerCheckpointAfterBytes);
     }
+
+    /// <summary>The thread that moves the write-ahead log into the database file (tests).</summary>
+    internal SqliteCheckpointer Checkpointer => _checkpointer;
 
     public void Commit(IReadOnlyCollection<Job> jobs, IReadOnlyCollection<JobEvent> events)
     {
@@ -64,6 +80,7 @@ public sealed partial class SqliteJobStore : IJobStore, Access.IApiKeyStore
             return;
         }
 
+        var written = _statements.BytesWritten;
         using var tx = _writer.BeginTransaction();
         var unchanging = jobs is JobCopies;
         foreach (var job in jobs)
@@ -71,9 +88,9 @@ public sealed partial class SqliteJobStore : IJobStore, Access.IApiKeyStore
             _statements.Upsert(job, unchanging);
         }
 
-        foreach (var e in events)
+        foreach (var (jobId, run) in EventRuns.Group(events))
         {
-            _statements.Insert(e);
+            _statements.InsertRun(jobId, run);
         }
 
         var deliveries = WebhookOutbox.Deliveries(jobs, events, Get);
@@ -102,6 +119,7 @@ public sealed partial class SqliteJobStore : IJobStore, Access.IApiKeyStore
         }
 
         tx.Commit();
+        _checkpointer.Written(_writer, _statements.BytesWritten - written);
     }
 
     public IReadOnlyList<WebhookDelivery> DueWebhooks(long nowMs, int limit)
@@ -146,22 +164,10 @@ public sealed partial class SqliteJobStore : IJobStore, Access.IApiKeyStore
     public Job? FindByRequestId(string requestId) =>
         QueryJobs("SELECT body FROM jobs WHERE request_id = $p", ("$p", requestId)).FirstOrDefault();
 
-    public IReadOnlyList<JobEvent> Events(string jobId, long afterSequence)
-    {
-        using var connection = Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = "SELECT body FROM events WHERE job_id = $id AND seq > $after ORDER BY seq";
-        command.Parameters.AddWithValue("$id", jobId);
-        command.Parameters.AddWithValue("$after", afterSequence);
-        using var reader = command.ExecuteReader();
-        var events = new List<JobEvent>();
-        while (reader.Read())
-        {
-            events.Add(JobEvent.Parser.ParseFrom((byte[])reader[0]));
-        }
-
-        return events;
-    }
+    public IReadOnlyList<JobEvent> Events(string jobId, long afterSequence) =>
+        EventRuns.Read(Query(
+            "SELECT body FROM event_runs WHERE job_id = $id AND last_seq > $after ORDER BY rowid",
+            reader => (byte[])reader[0], ("$id", jobId), ("$after", afterSequence)), afterSequence);
 
     public JobPage List(JobState state, string tenant, JobCursor? after, int limit)
     {
@@ -210,6 +216,7 @@ public sealed partial class SqliteJobStore : IJobStore, Access.IApiKeyStore
 
     public void Dispose()
     {
+        _checkpointer.Dispose();
         _statements.Dispose();
         _writer.Dispose();
     }
@@ -243,6 +250,68 @@ public sealed partial class SqliteJobStore : IJobStore, Access.IApiKeyStore
         }
 
         return rows;
+    }
+
+    /// <summary>
+    /// A database written before event runs has one row per event in <c>events</c>: moved into runs (one per job, in
+    /// sequence order) and the table dropped, in one transaction, once.
+    /// </summary>
+    private static void MoveEventsIntoRuns(SqliteConnection connection)
+    {
+        using (var exists = connection.CreateCommand())
+        {
+            exists.CommandText = "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'events'";
+            if ((long)exists.ExecuteScalar()! == 0)
+            {
+                return;
+            }
+        }
+
+        using var tx = connection.BeginTransaction();
+        using var read = connection.CreateCommand();
+        read.Transaction = tx;
+        read.CommandText = "SELECT body FROM events ORDER BY job_id, seq";
+        using var insert = connection.CreateCommand();
+        insert.Transaction = tx;
+        insert.CommandText = "INSERT INTO event_runs(job_id, first_seq, last_seq, body) VALUES ($job, $first, $last, $body)";
+        var (job, first, last, body) = (insert.Parameters.Add("$job", SqliteType.Text), insert.Parameters.Add("$first", SqliteType.Integer),
+            insert.Parameters.Add("$last", SqliteType.Integer), insert.Parameters.Add("$body", SqliteType.Blob));
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+        var run = new List<JobEvent>();
+        void Flush()
+        {
+            if (run.Count == 0)
+            {
+                return;
+            }
+
+            buffer.ResetWrittenCount();
+            EventRuns.Write(run, buffer);
+            (job.Value, first.Value, last.Value, body.Value) = (run[0].JobId, run[0].Sequence, run[^1].Sequence, buffer.WrittenSpan.ToArray());
+            insert.ExecuteNonQuery();
+            run.Clear();
+        }
+
+        using (var reader = read.ExecuteReader())
+        {
+            while (reader.Read())
+            {
+                var e = JobEvent.Parser.ParseFrom((byte[])reader[0]);
+                if (run.Count > 0 && (run[0].JobId != e.JobId || run.Count == 1000))
+                {
+                    Flush();
+                }
+
+                run.Add(e);
+            }
+        }
+
+        Flush();
+        using var drop = connection.CreateCommand();
+        drop.Transaction = tx;
+        drop.CommandText = "DROP TABLE events";
+        drop.ExecuteNonQuery();
+        tx.Commit();
     }
 
     private static void Execute(SqliteConnection connection, string sql)
