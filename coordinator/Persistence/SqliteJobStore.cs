@@ -18,14 +18,14 @@ public sealed partial class SqliteJobStore : IJobStore, Access.IApiKeyStore
     private readonly SqliteCheckpointer _checkpointer;
 
     public SqliteJobStore(string path)
-        : this(path, SqliteCheckpointer.DefaultAfterBytes, SqliteCheckpointer.DefaultWriterAfterBytes)
+        : this(path, SqliteCheckpointer.DefaultAfterBytes, SqliteCheckpointer.DefaultLogBytes)
     {
     }
 
     /// <param name="path">The database file; created with its directory when missing.</param>
     /// <param name="checkpointAfterBytes">Bytes of rows committed after which the checkpointer's thread runs (<see cref="SqliteCheckpointer"/>).</param>
-    /// <param name="writerCheckpointAfterBytes">Bytes after which the writer checkpoints itself, the checkpointer having fallen behind.</param>
-    internal SqliteJobStore(string path, long checkpointAfterBytes, long writerCheckpointAfterBytes)
+    /// <param name="logBytes">The log's length (or bytes the checkpointer is behind) past which the writer checkpoints itself.</param>
+    internal SqliteJobStore(string path, long checkpointAfterBytes, long logBytes)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
         _connectionString = new SqliteConnectionStringBuilder { DataSource = path, Pooling = true }.ToString();
@@ -67,7 +67,7 @@ public sealed partial class SqliteJobStore : IJobStore, Access.IApiKeyStore
         Execute(_writer, ApiKeysSchema);
         MoveEventsIntoRuns(_writer);
         _statements = new SqliteCommitStatements(_writer.Handle!);
-        _checkpointer = new SqliteCheckpointer(_connectionString, checkpointAfterBytes, writerCheckpointAfterBytes);
+        _checkpointer = new SqliteCheckpointer(_connectionString, checkpointAfterBytes, logBytes);
     }
 
     /// <summary>The thread that moves the write-ahead log into the database file (tests).</summary>

@@ -109,7 +109,7 @@ public sealed class SqliteJobStoreTests : IDisposable
     [Fact]
     public async Task Checkpointer_MovesTheLogIntoTheDatabase_OnItsOwnThread_PastItsMark()
     {
-        using var store = new SqliteJobStore(DatabasePath, checkpointAfterBytes: 64 * 1024, writerCheckpointAfterBytes: long.MaxValue);
+        using var store = new SqliteJobStore(DatabasePath, checkpointAfterBytes: 64 * 1024, logBytes: long.MaxValue);
         var checkpointed = new TaskCompletionSource<(long Frames, long Copied, int Thread)>(TaskCreationOptions.RunContinuationsAsynchronously);
         store.Checkpointer.Checkpointed += (frames, copied) => checkpointed.TrySetResult((frames, copied, Environment.CurrentManagedThreadId));
         var before = new FileInfo(DatabasePath).Length;
@@ -130,7 +130,7 @@ public sealed class SqliteJobStoreTests : IDisposable
     public void Commit_NeverCheckpoints_BelowTheWritersMark_EvenPastSQLitesOwn()
     {
         // SQLite's automatic checkpoint would run in the commit that takes the log past 1,000 pages (~4 MiB).
-        using var store = new SqliteJobStore(DatabasePath, checkpointAfterBytes: long.MaxValue, writerCheckpointAfterBytes: long.MaxValue);
+        using var store = new SqliteJobStore(DatabasePath, checkpointAfterBytes: long.MaxValue, logBytes: long.MaxValue);
         var before = new FileInfo(DatabasePath).Length;
 
         for (var i = 0; i < 40; i++)
@@ -144,9 +144,10 @@ public sealed class SqliteJobStoreTests : IDisposable
     }
 
     [Fact]
-    public void Commit_PastTheWritersMark_CheckpointsItself_WhenTheCheckpointerFellBehind()
+    public void Commit_PastTheLogsBound_CheckpointsItself_WhenTheCheckpointerFellBehind()
     {
-        using var store = new SqliteJobStore(DatabasePath, checkpointAfterBytes: long.MaxValue, writerCheckpointAfterBytes: 64 * 1024);
+        // The checkpointer's mark is never reached: it stands for a thread that does not run.
+        using var store = new SqliteJobStore(DatabasePath, checkpointAfterBytes: long.MaxValue, logBytes: 64 * 1024);
         var before = new FileInfo(DatabasePath).Length;
 
         for (var i = 0; i < 8; i++)
@@ -158,6 +159,28 @@ public sealed class SqliteJobStoreTests : IDisposable
         Assert.Equal(0, store.Checkpointer.Checkpoints);
         Assert.True(new FileInfo(DatabasePath).Length > before, "the database file took the log's pages");
         Assert.Equal(8, store.LoadActive().Count);
+    }
+
+    [Fact]
+    public void Commit_UnderASteadyWriter_TheLogStartsOver_ItsFileStaysNearItsBound()
+    {
+        // A checkpoint beside a busy writer seldom leaves every frame copied when the writer's next transaction begins,
+        // and only then does the log start over: past the bound the writer runs a RESTART checkpoint itself.
+        const long bound = 256 * 1024;
+        using var store = new SqliteJobStore(DatabasePath, checkpointAfterBytes: 32 * 1024, logBytes: bound);
+
+        for (var i = 0; i < 500; i++)
+        {
+            store.Commit([Job($"steady-{i % 20}", promptBytes: 8 * 1024)], [Event($"steady-{i % 20}", i + 1)]);
+        }
+
+        // The log's frames here are ~4x the rows' bytes (an 8 KiB job is 3 pages, its index and event pages the rest):
+        // the bound is met either through the checkpointer's report (then ~bound + one commit) or, were that thread
+        // starved, when the rows' bytes reach it (then ~4 x bound). Without the writer's RESTART: ~16 MiB.
+        var log = new FileInfo(DatabasePath + "-wal").Length;
+        Assert.True(log < 6 * bound, $"the log is {log} bytes, writer checkpoints {store.Checkpointer.WriterCheckpoints}, checkpointer {store.Checkpointer.Checkpoints}");
+        Assert.True(store.Checkpointer.WriterCheckpoints >= 1);
+        Assert.Equal(20, store.LoadActive().Count);
     }
 
     private static Job Job(string id, int promptBytes = 0) => new()
