@@ -11,8 +11,8 @@ namespace VideoGen.EndToEnd.Tests;
 /// <summary>
 /// Standby coordinators on a real PostgreSQL: two coordinator processes compete for the store's lease, two workers and
 /// the CLI list both. The leader is killed (kill -9) in the middle of a 30 s job: the standby takes over at a new
-/// epoch, resumes the job, the CLI's watch follows it and sees every event once, no chunk is generated twice, and the
-/// workers refuse anything from the old epoch.
+/// epoch, resumes the job, the CLI's watch and the Python client's (each listing the standby first) follow it and see
+/// every event once, no chunk is generated twice, and the workers refuse anything from the old epoch.
 /// </summary>
 public sealed partial class StandbyCoordinatorsEndToEndTests(PostgresServerFixture postgres) : IClassFixture<PostgresServerFixture>
 {
@@ -66,6 +66,19 @@ public sealed partial class StandbyCoordinatorsEndToEndTests(PostgresServerFixtu
             Path.Combine(farm.Directory, "cli.log"), environment: farm.ClientEnvironment);
         await cli.WaitForLineAsync(@"\[seq \d+\] chunk-\d+ running", TimeSpan.FromSeconds(120));
 
+        // The Python client watches the same job through both coordinators, the standby listed first, across the kill.
+        var python = Path.Combine(RepoPaths.Root, "clients", "python");
+        await using (var generate = ServerProcess.Start("generate", "bash", [Path.Combine(python, "generate.sh")], Path.Combine(farm.Directory, "generate.log")))
+        {
+            Assert.True(await generate.WaitForExitAsync(TimeSpan.FromMinutes(1)) == 0, generate.Output);
+        }
+
+        var lampJobId = await LampJobIdAsync(farm.CoordinatorAddress, farm.AdminKey);
+        await using var pythonWatch = ServerProcess.Start("python", "/usr/bin/python3",
+            ["-m", "videogen_client", "--coordinator", $"{standbyTarget},127.0.0.1:{farm.GrpcPort}", "watch", lampJobId],
+            Path.Combine(farm.Directory, "python.log"), workingDirectory: python, environment: farm.ClientEnvironment);
+        await pythonWatch.WaitForLineAsync("\"sequence\"", TimeSpan.FromSeconds(60));
+
         farm.Coordinator.Kill();
         await farm.Coordinator.WaitForExitAsync(TimeSpan.FromSeconds(10));
         await standby.WaitForLineAsync("leading the farm at epoch 2,", TimeSpan.FromSeconds(60));
@@ -76,6 +89,13 @@ public sealed partial class StandbyCoordinatorsEndToEndTests(PostgresServerFixtu
         Assert.Equal(Enumerable.Range(1, sequences.Count).Select(i => (long)i), sequences); // each once, in order, none missing
         Assert.Contains(cli.Lines, l => l.Contains("job succeeded"));
         Assert.InRange((await Media.ProbeAsync(output)).DurationSeconds, 29.9, 30.1);
+
+        // The Python watch resumed on the new leader from its last sequence: the same events, each once, in order.
+        Assert.True(await pythonWatch.WaitForExitAsync(TimeSpan.FromMinutes(2)) == 0, pythonWatch.Output);
+        var pythonSequences = pythonWatch.Lines.Where(l => l.StartsWith('{'))
+            .Select(l => long.Parse(System.Text.Json.JsonDocument.Parse(l).RootElement.GetProperty("sequence").GetString()!, CultureInfo.InvariantCulture)).ToList();
+        Assert.Equal(sequences, pythonSequences);
+        Assert.Contains(pythonWatch.Lines, l => l.StartsWith("stream lost: resuming after sequence ", StringComparison.Ordinal));
 
         // No chunk was generated twice: the workers' successful chunk attempts are the jobs' chunks.
         using var leader = GrpcChannel.ForAddress(farm.StandbyAddress);
@@ -115,6 +135,14 @@ public sealed partial class StandbyCoordinatorsEndToEndTests(PostgresServerFixtu
         }, deadline: DateTime.UtcNow.AddSeconds(30));
         var fenced = await Assert.ThrowsAsync<RpcException>(() => stale.ResponseStream.MoveNext(CancellationToken.None));
         Assert.Equal(StatusCode.Aborted, fenced.StatusCode);
+    }
+
+    private static async Task<string> LampJobIdAsync(string leader, string adminKey)
+    {
+        using var channel = GrpcChannel.ForAddress(leader);
+        var page = await new JobService.JobServiceClient(channel).ListJobsAsync(new ListJobsRequest { PageSize = 5 },
+            new Metadata { { "authorization", $"Bearer {adminKey}" } }, DateTime.UtcNow.AddSeconds(30));
+        return page.Jobs.Single(j => j.Request.Prompt == "a 30 second showcase for a lamp").JobId;
     }
 
     [GeneratedRegex(@"^\[seq (\d+)\]")]

@@ -17,6 +17,10 @@ def _print(message) -> None:
     print(json.dumps(json_format.MessageToDict(message), separators=(",", ":")), flush=True)
 
 
+def _resuming(last: int) -> None:
+    print(f"stream lost: resuming after sequence {last}", file=sys.stderr, flush=True)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="videogen_client")
     parser.add_argument("--coordinator", default="127.0.0.1:7070")
@@ -41,7 +45,7 @@ def main(argv=None) -> int:
                 job = client.submit(args.prompt, request_id=args.request_id, **fields)
                 _print(job)
                 if args.watch:
-                    for event in client.watch(job.job_id):
+                    for event in client.watch(job.job_id, on_reconnect=_resuming):
                         _print(event)
                     _print(client.wait(job.job_id))
             elif args.command == "get":
@@ -49,7 +53,7 @@ def main(argv=None) -> int:
             elif args.command == "cancel":
                 _print(client.cancel(args.job))
             elif args.command == "watch":
-                for event in client.watch(args.job, after_sequence=args.after):
+                for event in client.watch(args.job, after_sequence=args.after, on_reconnect=_resuming):
                     _print(event)
         except grpc.RpcError as error:
             print(f"error: {error.code().name}: {error.details()}", file=sys.stderr)
