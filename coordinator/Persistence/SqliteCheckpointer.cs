@@ -66,17 +66,23 @@ internal sealed class SqliteCheckpointer : IDisposable
             // A second checkpoint while one runs is refused at once (SQLITE_BUSY, no busy handler), so the writer waits
             // for this thread's to end; RESTART then waits (busy_timeout) for readers of the old log, so that the
             // writer's next transaction starts the log over.
-            (bool Busy, long, long) result;
-            lock (_gate)
+            // The commit is already durable: a checkpoint that fails here (I/O) is tried again after the next one.
+            try
             {
-                result = Checkpoint(writer, "RESTART", pending);
-            }
+                bool busy;
+                lock (_gate)
+                {
+                    (busy, _, _) = Checkpoint(writer, "RESTART", pending);
+                }
 
-            var busy = result.Busy;
-            Interlocked.Increment(ref _writerCheckpoints);
-            if (!busy)
+                Interlocked.Increment(ref _writerCheckpoints);
+                if (!busy)
+                {
+                    _logTooLong = false;
+                }
+            }
+            catch (SqliteException)
             {
-                _logTooLong = false;
             }
         }
         else if (pending >= _afterBytes)
